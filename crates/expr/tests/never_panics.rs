@@ -1,0 +1,95 @@
+//! The expression language reads text from config files written by people in a hurry: no
+//! input may panic the parser, the type checker or the evaluator.
+
+use proptest::prelude::*;
+use serde_json::json;
+use upkeep_expr::{Field, Observations, Schema, Type, Value, compile, parse};
+
+fn schema() -> Schema {
+    Schema::new(&[
+        Field::new("status", Type::Number, ""),
+        Field::new("latency", Type::Duration, ""),
+        Field::new("body", Type::String, ""),
+        Field::new("exists", Type::Bool, ""),
+        Field::new("records", Type::List, ""),
+    ])
+    .with_dynamic(Field::new("json", Type::Dynamic, ""))
+    .with_history()
+}
+
+fn observations() -> Observations {
+    let mut o = Observations::new();
+    o.insert("status", Value::Number(200.0));
+    o.insert("latency", Value::Duration(0.01));
+    o.insert("body", Value::String("ok".into()));
+    o.insert("exists", Value::Bool(true));
+    o.insert("records", Value::List(vec![Value::String("127.0.0.1".into())]));
+    o.insert("json", Value::Json(json!({"a": [1, {"b": null}], "s": "x"})));
+    o
+}
+
+/// Fragments that make syntactically interesting soup when strung together.
+fn token() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("status".to_string()),
+        Just("json.a[1].b".to_string()),
+        Just("latency".to_string()),
+        Just("body".to_string()),
+        Just("records".to_string()),
+        Just("exists".to_string()),
+        Just("availability(api, 30d)".to_string()),
+        Just("==".to_string()),
+        Just("<".to_string()),
+        Just(">=".to_string()),
+        Just("and".to_string()),
+        Just("or".to_string()),
+        Just("not".to_string()),
+        Just("contains".to_string()),
+        Just("matches".to_string()),
+        Just("in".to_string()),
+        Just("(".to_string()),
+        Just(")".to_string()),
+        Just("[".to_string()),
+        Just("]".to_string()),
+        Just(",".to_string()),
+        Just("200ms".to_string()),
+        Just("85%".to_string()),
+        Just("10GiB".to_string()),
+        Just("-3".to_string()),
+        Just("null".to_string()),
+        Just("\"x(\"".to_string()),
+        Just("'".to_string()),
+        "[a-z.\\[\\]0-9\"'()<>=! ]{0,6}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn arbitrary_text_never_panics(src in "\\PC{0,80}") {
+        let _ = parse(&src);
+        if let Ok(program) = compile(&src, &schema()) {
+            let _ = program.eval(&observations());
+            let _ = program.explain(&observations());
+        }
+    }
+
+    #[test]
+    fn token_soup_never_panics(tokens in proptest::collection::vec(token(), 0..16)) {
+        let src = tokens.join(" ");
+        if let Ok(program) = compile(&src, &schema()) {
+            let _ = program.eval(&observations());
+            let _ = program.explain(&Observations::new());
+        }
+    }
+
+    #[test]
+    fn errors_point_inside_the_source(src in "\\PC{0,40}") {
+        if let Err(errors) = compile(&src, &schema()) {
+            for e in errors {
+                prop_assert!(e.span.start <= e.span.end && e.span.end <= src.len(), "{e:?} for {src:?}");
+            }
+        }
+    }
+}
