@@ -9,6 +9,7 @@ use std::ops::Range;
 use std::time::Duration;
 use toml::Spanned;
 
+#[derive(Debug)]
 pub struct TableReader {
     table: Table,
     /// How the table is named in messages: `check "api"`, `[server]`.

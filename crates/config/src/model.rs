@@ -1,0 +1,311 @@
+//! The typed config: `[server]`, `[defaults]` and the part of every `[[check]]` that is the same
+//! for all kinds. Kind-specific keys stay in [`CheckSection::settings`] for the probe kind to read.
+
+use crate::diagnostic::Diagnostics;
+use crate::document::{NodeValue, Table, parse_document};
+use crate::interpolate::Env;
+use crate::source::Source;
+use crate::table::TableReader;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+use toml::Spanned;
+
+/// Sections the design names that this version does not read yet: refused with a clear
+/// message rather than silently ignored.
+const LATER_SECTIONS: &[&str] =
+    &["slo", "alert", "route", "channel", "silence", "incident", "oncall", "backup", "task", "maintenance", "status_page", "report"];
+
+#[derive(Debug)]
+pub struct Config {
+    pub server: Server,
+    pub checks: Vec<CheckSection>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Server {
+    pub listen: SocketAddr,
+    /// The embedded store and local backup repository live here; relative paths are taken
+    /// from the config file's folder, so a systemd unit and a shell agree.
+    pub data_dir: PathBuf,
+    /// A PostgreSQL URL for the scale-out store; `None` means SQLite in `data_dir`.
+    pub store: Option<String>,
+    /// How many probes may run at once.
+    pub concurrency: usize,
+}
+
+/// What every check has, whatever its kind.
+#[derive(Debug)]
+pub struct CheckSection {
+    pub name: Spanned<String>,
+    pub kind: Spanned<String>,
+    pub every: Duration,
+    /// A cron expression, instead of `every` (or, for heartbeats, when pings are due).
+    pub schedule: Option<Spanned<String>>,
+    pub timeout: Duration,
+    pub expect: Vec<Spanned<String>>,
+    pub component: Option<String>,
+    pub depends_on: Vec<Spanned<String>>,
+    /// A failing non-critical check makes `/health` degraded, not unhealthy.
+    pub critical: bool,
+    /// The kind's own keys, read by the probe kind, which then calls `finish`.
+    pub settings: TableReader,
+}
+
+const DEFAULT_EVERY: Duration = Duration::from_secs(30);
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Reads the whole file. Returns the config (as much as could be read) and every problem
+/// found so far; the caller adds the probe kinds' own problems before reporting.
+pub fn parse_config(source: Source, env: &Env) -> (Config, Diagnostics) {
+    let mut d = Diagnostics::new(source.clone());
+    let base_dir = source.path.parent().map(PathBuf::from).unwrap_or_default();
+    let mut config = Config { server: default_server(&base_dir), checks: Vec::new() };
+    let Some(root) = parse_document(&source, env, &mut d) else {
+        return (config, d);
+    };
+    let mut top = TableReader::new(root, "the top level");
+    if let Some(server) = sub_table(&mut top, &mut d, "server") {
+        config.server = read_server(server, &base_dir, &mut d);
+    }
+    let (every, timeout) = match sub_table(&mut top, &mut d, "defaults") {
+        Some(table) => read_defaults(table, &mut d),
+        None => (DEFAULT_EVERY, DEFAULT_TIMEOUT),
+    };
+    for table in array_of_tables(&mut top, &mut d, "check") {
+        if let Some(check) = read_check(table, every, timeout, &mut d) {
+            config.checks.push(check);
+        }
+    }
+    for section in LATER_SECTIONS {
+        if let Some(key) = top.node(section).map(|n| n.span.clone()) {
+            d.error(
+                key,
+                format!("`{section}` sections are not supported by this version of upkeep yet"),
+                Some("remove it for now; see the README for what this version reads".into()),
+            );
+        }
+    }
+    top.finish(&mut d);
+    check_names(&config.checks, &mut d);
+    (config, d)
+}
+
+fn default_server(base_dir: &std::path::Path) -> Server {
+    Server {
+        listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        data_dir: base_dir.join("upkeep-data"),
+        store: None,
+        concurrency: 256,
+    }
+}
+
+fn sub_table(top: &mut TableReader, d: &mut Diagnostics, key: &'static str) -> Option<TableReader> {
+    let node = top.node(key)?.clone();
+    match node.value {
+        NodeValue::Table(table) => Some(TableReader::new(table, format!("[{key}]"))),
+        _ => {
+            d.error(node.span, format!("`{key}` must be a table: write `[{key}]`"), None);
+            None
+        }
+    }
+}
+
+fn array_of_tables(top: &mut TableReader, d: &mut Diagnostics, key: &'static str) -> Vec<Table> {
+    let Some(node) = top.node(key).cloned() else { return Vec::new() };
+    match node.value {
+        NodeValue::Array(items) => items
+            .into_iter()
+            .filter_map(|item| match item.value {
+                NodeValue::Table(table) => Some(table),
+                _ => {
+                    d.error(item.span, format!("each `{key}` must be a table: write `[[{key}]]`"), None);
+                    None
+                }
+            })
+            .collect(),
+        _ => {
+            d.error(node.span, format!("`{key}` must be written as `[[{key}]]`, one per {key}"), None);
+            Vec::new()
+        }
+    }
+}
+
+fn read_server(mut t: TableReader, base_dir: &std::path::Path, d: &mut Diagnostics) -> Server {
+    let mut server = default_server(base_dir);
+    if let Some(listen) = t.string(d, "listen") {
+        match SocketAddr::from_str(listen.get_ref()) {
+            Ok(addr) => server.listen = addr,
+            Err(_) => d.error(
+                listen.span(),
+                format!("`listen` is not an address and port: `{}`", listen.get_ref()),
+                Some("for example: listen = \"127.0.0.1:8080\"".into()),
+            ),
+        }
+    }
+    if let Some(dir) = t.string(d, "data_dir") {
+        server.data_dir = base_dir.join(dir.get_ref());
+    }
+    if let Some(store) = t.string(d, "store") {
+        let url = store.into_inner();
+        if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+            d.error(t.span(), "`store` must be a postgres:// URL", Some("leave it out to use SQLite in data_dir".into()));
+        }
+        server.store = Some(url);
+    }
+    if let Some(n) = t.integer(d, "concurrency", 1..100_001) {
+        server.concurrency = n as usize;
+    }
+    t.finish(d);
+    server
+}
+
+fn read_defaults(mut t: TableReader, d: &mut Diagnostics) -> (Duration, Duration) {
+    let every = t.duration(d, "every").map_or(DEFAULT_EVERY, Spanned::into_inner);
+    let timeout = t.duration(d, "timeout").map_or(DEFAULT_TIMEOUT.min(every), Spanned::into_inner);
+    t.finish(d);
+    (every, timeout)
+}
+
+fn read_check(table: Table, every: Duration, timeout: Duration, d: &mut Diagnostics) -> Option<CheckSection> {
+    let mut t = TableReader::new(table, "a check");
+    let name = t.required_string(d, "name", "\"api\"");
+    if let Some(name) = &name {
+        t.set_context(format!("check \"{}\"", name.get_ref()));
+        if !valid_name(name.get_ref()) {
+            d.error(
+                name.span(),
+                format!("check name `{}` cannot be used in expressions and URLs", name.get_ref()),
+                Some("start with a letter; use letters, digits, `-` and `_`".into()),
+            );
+        }
+    }
+    let kind = t.required_string(d, "kind", "\"http\"");
+    let every_set = t.duration(d, "every");
+    let schedule = t.string(d, "schedule");
+    if let Some(cron) = &schedule
+        && let Err(e) = croner::Cron::from_str(cron.get_ref())
+    {
+        d.error(
+            cron.span(),
+            format!("`schedule` is not a valid cron expression: {e}"),
+            Some("five fields: minute hour day-of-month month day-of-week, e.g. \"0 2 * * *\"".into()),
+        );
+    }
+    let every = every_set.as_ref().map_or(every, |s| *s.get_ref());
+    let timeout_set = t.duration(d, "timeout");
+    let timeout = timeout_set.as_ref().map_or(timeout.min(every), |s| *s.get_ref());
+    if let Some(set) = &timeout_set
+        && schedule.is_none()
+        && timeout > every
+    {
+        d.error(
+            set.span(),
+            format!("`timeout` ({}) is longer than `every` ({})", fmt_duration(timeout), fmt_duration(every)),
+            Some("a check never overlaps itself: make the timeout shorter than the interval".into()),
+        );
+    }
+    let expect = t.strings(d, "expect").unwrap_or_default();
+    let component = t.string(d, "component").map(Spanned::into_inner);
+    let depends_on = t.strings(d, "depends_on").unwrap_or_default();
+    let critical = t.bool(d, "critical").unwrap_or(true);
+    Some(CheckSection {
+        name: name?,
+        kind: kind?,
+        every,
+        schedule,
+        timeout,
+        expect,
+        component,
+        depends_on,
+        critical,
+        settings: t,
+    })
+}
+
+fn fmt_duration(d: Duration) -> String {
+    upkeep_expr::Value::duration(d).to_string()
+}
+
+/// Names appear in expressions (`availability(api, 30d)`), URLs and metric labels.
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Duplicate names, `depends_on` naming no check, and dependency cycles.
+fn check_names(checks: &[CheckSection], d: &mut Diagnostics) {
+    let mut seen: HashMap<&str, &Spanned<String>> = HashMap::new();
+    for check in checks {
+        if let Some(first) = seen.get(check.name.get_ref().as_str()) {
+            let (line, _) = d.source().line_col(first.span().start);
+            d.error(
+                check.name.span(),
+                format!("two checks are named `{}`", check.name.get_ref()),
+                Some(format!("the first is on line {line}; names must be unique")),
+            );
+        } else {
+            seen.insert(check.name.get_ref(), &check.name);
+        }
+    }
+    for check in checks {
+        for parent in &check.depends_on {
+            if parent.get_ref() == check.name.get_ref() {
+                d.error(parent.span(), format!("check `{}` depends on itself", parent.get_ref()), None);
+            } else if !seen.contains_key(parent.get_ref().as_str()) {
+                let hint = upkeep_expr::closest_name(parent.get_ref(), seen.keys().map(|k| k.to_string()))
+                    .map(|s| format!("did you mean `{s}`?"))
+                    .or_else(|| Some("`depends_on` names other checks".into()));
+                d.error(parent.span(), format!("`depends_on` names `{}`, which is not a check", parent.get_ref()), hint);
+            }
+        }
+    }
+    report_cycles(checks, d);
+}
+
+fn report_cycles(checks: &[CheckSection], d: &mut Diagnostics) {
+    let index: HashMap<&str, usize> = checks.iter().enumerate().map(|(i, c)| (c.name.get_ref().as_str(), i)).collect();
+    // 0 = unvisited, 1 = on the current path, 2 = done.
+    let mut state = vec![0u8; checks.len()];
+    fn visit(i: usize, checks: &[CheckSection], index: &HashMap<&str, usize>, state: &mut [u8], path: &mut Vec<usize>) -> Option<Vec<usize>> {
+        state[i] = 1;
+        path.push(i);
+        for parent in &checks[i].depends_on {
+            let Some(&j) = index.get(parent.get_ref().as_str()) else { continue };
+            if j == i {
+                continue;
+            }
+            if state[j] == 1 {
+                let start = path.iter().position(|&p| p == j).unwrap_or(0);
+                return Some(path[start..].to_vec());
+            }
+            if state[j] == 0
+                && let Some(cycle) = visit(j, checks, index, state, path)
+            {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        state[i] = 2;
+        None
+    }
+    for i in 0..checks.len() {
+        if state[i] == 0
+            && let Some(cycle) = visit(i, checks, &index, &mut state, &mut Vec::new())
+        {
+            let names: Vec<&str> = cycle.iter().map(|&c| checks[c].name.get_ref().as_str()).collect();
+            let first = &checks[cycle[0]];
+            d.error(
+                first.name.span(),
+                format!("`depends_on` forms a cycle: {} → {}", names.join(" → "), names[0]),
+                Some("a dependency must lead to a root check that depends on nothing".into()),
+            );
+            for &c in &cycle {
+                state[c] = 2;
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Config mistakes are reported all at once, each at its exact line and column, with a fix.
+
+use upkeep_config::{Env, Source, parse_config};
+
+fn errors(text: &str, env: Env) -> Vec<String> {
+    let (_, d) = parse_config(Source::new("upkeep.toml", text), &env);
+    d.into_result(()).map(|_| Vec::new()).unwrap_or_else(|d| d.summary())
+}
+
+fn hints(text: &str) -> Vec<Option<String>> {
+    let (_, d) = parse_config(Source::new("upkeep.toml", text), &Env::fixed([]));
+    d.items().iter().map(|i| i.hint.clone()).collect()
+}
+
+#[test]
+fn reports_every_mistake_in_one_pass() {
+    let text = r#"[server]
+listen = "localhost"
+
+[[check]]
+name = "api"
+kind = "http"
+every = "30"
+
+[[check]]
+name = "api"
+kind = "tcp"
+depends_on = ["dbb"]
+"#;
+    assert_eq!(
+        errors(text, Env::fixed([])),
+        [
+            "upkeep.toml:2:10: `listen` is not an address and port: `localhost`",
+            "upkeep.toml:7:9: `every` in check \"api\": `30` has no unit; write e.g. \"30s\" or \"30m\"",
+            "upkeep.toml:10:8: two checks are named `api`",
+            "upkeep.toml:12:15: `depends_on` names `dbb`, which is not a check",
+        ]
+    );
+}
+
+#[test]
+fn suggests_the_key_that_was_meant() {
+    // A check's own keys are judged by its probe kind; see the probe crate's tests.
+    let text = "[server]\nlisten = \"127.0.0.1:9\"\ndata_dri = \"x\"\n";
+    assert_eq!(hints(text), [Some("did you mean `data_dir`?".to_string())]);
+}
+
+#[test]
+fn names_a_missing_environment_variable_where_it_is_used() {
+    let text = "[[check]]\nname = \"db\"\nkind = \"postgres\"\nurl = \"postgres://${PGUSER}@localhost/app\"\n";
+    assert_eq!(
+        errors(text, Env::fixed([])),
+        ["upkeep.toml:4:19: environment variable `PGUSER` is not set"]
+    );
+    let (config, d) = parse_config(Source::new("upkeep.toml", text), &Env::fixed([("PGUSER", "ops")]));
+    assert!(d.is_empty());
+    let mut settings = config.checks.into_iter().next().unwrap().settings;
+    let mut d2 = upkeep_config::Diagnostics::new(Source::new("upkeep.toml", text));
+    assert_eq!(settings.string(&mut d2, "url").unwrap().into_inner(), "postgres://ops@localhost/app");
+}
+
+#[test]
+fn reports_toml_syntax_errors_with_position() {
+    let found = errors("[[check]]\nname = \"api\nkind = \"http\"\n", Env::fixed([]));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("upkeep.toml:2:"), "{found:?}");
+}
+
+#[test]
+fn refuses_dependency_cycles_and_bad_names() {
+    let text = r#"[[check]]
+name = "a"
+kind = "tcp"
+depends_on = ["b"]
+
+[[check]]
+name = "b"
+kind = "tcp"
+depends_on = ["a"]
+
+[[check]]
+name = "9 lives"
+kind = "tcp"
+"#;
+    assert_eq!(
+        errors(text, Env::fixed([])),
+        [
+            "upkeep.toml:2:8: `depends_on` forms a cycle: a → b → a",
+            "upkeep.toml:12:8: check name `9 lives` cannot be used in expressions and URLs",
+        ]
+    );
+}
+
+#[test]
+fn refuses_a_timeout_longer_than_the_interval() {
+    let text = "[[check]]\nname = \"api\"\nkind = \"http\"\nevery = \"10s\"\ntimeout = \"30s\"\n";
+    assert_eq!(
+        errors(text, Env::fixed([])),
+        ["upkeep.toml:5:11: `timeout` (30s) is longer than `every` (10s)"]
+    );
+}
+
+#[test]
+fn applies_defaults_and_resolves_data_dir_next_to_the_file() {
+    let text = "[defaults]\nevery = \"1m\"\ntimeout = \"3s\"\n[server]\ndata_dir = \"state\"\n[[check]]\nname = \"api\"\nkind = \"http\"\n";
+    let (config, d) = parse_config(Source::new("/etc/upkeep/upkeep.toml", text), &Env::fixed([]));
+    assert!(d.is_empty(), "{d}");
+    assert_eq!(config.server.data_dir, std::path::Path::new("/etc/upkeep/state"));
+    assert_eq!(config.checks[0].every, std::time::Duration::from_secs(60));
+    assert_eq!(config.checks[0].timeout, std::time::Duration::from_secs(3));
+}
