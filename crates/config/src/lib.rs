@@ -17,9 +17,10 @@ mod table;
 mod units;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
-pub use document::{Node, NodeValue, Table};
+pub use document::{Node, NodeValue, Table, inner_span};
 pub use interpolate::Env;
 pub use model::{CheckSection, Config, Server, parse_config};
 pub use source::Source;
 pub use table::TableReader;
 pub use units::{Percent, parse_duration, parse_percent, parse_size};
+pub use toml::Spanned;

@@ -1,1 +1,19 @@
-fn main(){}
+//! The `upkeep` command: thin glue that parses arguments, calls the library crates and renders.
+//! One file per subcommand under `cli/`.
+
+mod cli;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args = cli::Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(cli::EXIT_BAD_INPUT);
+        }
+    };
+    ExitCode::from(runtime.block_on(cli::run(args)))
+}

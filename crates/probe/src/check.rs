@@ -1,0 +1,140 @@
+//! A check: one configured probe plus its `expect` conditions, and what running it means.
+
+use crate::context::Context;
+use crate::kind::{self, Probe, Run, Spec};
+use crate::result::{CheckResult, Status};
+use std::time::{Duration, Instant};
+use upkeep_config::{CheckSection, Diagnostics};
+use upkeep_expr::{Observations, Program, Value};
+
+#[derive(Debug)]
+pub struct Check {
+    pub name: String,
+    pub kind: &'static str,
+    pub every: Duration,
+    pub schedule: Option<String>,
+    pub timeout: Duration,
+    pub component: Option<String>,
+    pub depends_on: Vec<String>,
+    pub critical: bool,
+    pub expect: Vec<Program>,
+    probe: Probe,
+}
+
+impl Check {
+    /// Builds a check from its config section, reporting every problem into `d`.
+    pub fn build(section: CheckSection, d: &mut Diagnostics) -> Option<Check> {
+        let CheckSection { name, kind, every, schedule, timeout, expect, component, depends_on, critical, mut settings } =
+            section;
+        let Some(kind_name) = kind::canonical(kind.get_ref()) else {
+            let hint = upkeep_expr::closest_name(kind.get_ref(), kind::KINDS.iter().map(|k| k.to_string()))
+                .map(|s| format!("did you mean `{s}`?"))
+                .unwrap_or_else(|| format!("kinds: {}", kind::KINDS.join(", ")));
+            d.error(kind.span(), format!("unknown check kind `{}`", kind.get_ref()), Some(hint));
+            return None;
+        };
+        let schema = kind::schema(kind_name).unwrap_or_default();
+        let programs = compile_expect(&expect, kind_name, &schema, d);
+        let mut reads: Vec<String> = programs.iter().flat_map(|p| p.fields().iter().map(|f| f.root.clone())).collect();
+        reads.dedup();
+        let spec = Spec {
+            name: name.get_ref(),
+            timeout,
+            every,
+            schedule: schedule.as_ref().map(|s| s.get_ref().as_str()),
+            reads,
+        };
+        let probe = Probe::build(kind_name, &mut settings, d, &spec);
+        settings.finish(d);
+        Some(Check {
+            name: name.into_inner(),
+            kind: kind_name,
+            every,
+            schedule: schedule.map(|s| s.into_inner()),
+            timeout,
+            component,
+            depends_on: depends_on.into_iter().map(|s| s.into_inner()).collect(),
+            critical,
+            expect: programs,
+            probe: probe?,
+        })
+    }
+
+    /// What the check probes (a URL, an address, a path), for tables and messages.
+    pub fn target(&self) -> String {
+        self.probe.target()
+    }
+
+    /// Runs the probe once, bounded by the check's timeout, and judges the result.
+    pub async fn run(&self, ctx: &Context) -> CheckResult {
+        let at = ctx.clock.now();
+        let started = Instant::now();
+        let run = Run { check: &self.name, timeout: self.timeout, ctx };
+        let outcome = tokio::time::timeout(self.timeout, self.probe.observe(&run)).await;
+        let elapsed = started.elapsed();
+        let (status, message, observations) = match outcome {
+            Err(_) => (
+                Status::Error,
+                Some(format!("no answer from {} within {} (timeout)", self.target(), Value::duration(self.timeout))),
+                Observations::new(),
+            ),
+            Ok(Err(e)) => (Status::Error, Some(e.message), Observations::new()),
+            Ok(Ok(obs)) => match self.judge(&obs) {
+                None => (Status::Ok, None, obs),
+                Some(message) => (Status::Error, Some(message), obs),
+            },
+        };
+        let latency = match observations.get("latency") {
+            Some(Value::Duration(secs)) => Duration::from_secs_f64(*secs),
+            _ => elapsed,
+        };
+        CheckResult { check: self.name.clone(), kind: self.kind, at, status, latency, message, observations }
+    }
+
+    /// The first unmet condition, explained; `None` when all hold.
+    fn judge(&self, obs: &Observations) -> Option<String> {
+        let failures: Vec<String> = self
+            .expect
+            .iter()
+            .filter_map(|program| match program.eval(obs) {
+                Ok(true) => None,
+                Ok(false) => Some(program.explain(obs)),
+                Err(e) => Some(format!("cannot check {}: {e}", program.source())),
+            })
+            .collect();
+        if failures.is_empty() { None } else { Some(failures.join("; ")) }
+    }
+}
+
+fn compile_expect(
+    expect: &[upkeep_config::Spanned<String>],
+    kind: &str,
+    schema: &upkeep_expr::Schema,
+    d: &mut Diagnostics,
+) -> Vec<Program> {
+    if expect.is_empty() {
+        return kind::default_expect(kind)
+            .iter()
+            .filter_map(|src| upkeep_expr::compile(src, schema).ok())
+            .collect();
+    }
+    let mut programs = Vec::new();
+    for source in expect {
+        match upkeep_expr::compile(source.get_ref(), schema) {
+            Ok(program) => programs.push(program),
+            Err(errors) => {
+                for e in errors {
+                    let span = upkeep_config::inner_span(
+                        d.source(),
+                        &source.span(),
+                        source.get_ref(),
+                        e.span.start,
+                        (e.span.end - e.span.start).max(1),
+                    );
+                    d.error(span, format!("in `expect` of a {kind} check: {}", e.message), e.hint);
+                }
+            }
+        }
+    }
+    programs
+}

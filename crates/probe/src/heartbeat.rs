@@ -1,0 +1,113 @@
+//! `heartbeat`: a job that should check in — a cron job, a queue worker, a backup script — pings
+//! `/ping/{id}` when it runs; the check fails when a ping is late or reported a failure.
+//!
+//! Pings arrive through the daemon and are kept in the store; this probe only judges them.
+//! Due times come from `every` (a ping at least that often) or `schedule` (a cron expression:
+//! a ping after each scheduled time), each with `grace` for the job to finish.
+
+use crate::error::ProbeError;
+use crate::kind::{Run, Spec};
+use std::str::FromStr;
+use std::time::Duration;
+use upkeep_config::{Diagnostics, TableReader};
+use upkeep_expr::{Field, Observations, Schema, Type, Value};
+
+#[derive(Debug)]
+pub struct Heartbeat {
+    id: String,
+    grace: Duration,
+    due: Due,
+}
+
+#[derive(Debug)]
+enum Due {
+    Every(Duration),
+    Cron(Box<croner::Cron>, String),
+}
+
+impl Heartbeat {
+    pub const KIND: &'static str = "heartbeat";
+    pub const DEFAULT_EXPECT: &'static [&'static str] = &[];
+
+    pub fn schema() -> Schema {
+        Schema::new(&[
+            Field::new("age", Type::Duration, "time since the last ping"),
+            Field::new("last_status", Type::String, "\"ok\", or \"fail\" when the last ping came to /ping/{id}/fail"),
+        ])
+    }
+
+    pub fn build(t: &mut TableReader, d: &mut Diagnostics, spec: &Spec<'_>) -> Option<Self> {
+        let id = t.string(d, "id");
+        let grace = t.duration(d, "grace").map_or(Duration::from_secs(300), |g| g.into_inner());
+        let id = match id {
+            Some(id) if valid_id(id.get_ref()) => id.into_inner(),
+            Some(id) => {
+                d.error(id.span(), format!("heartbeat id `{}` cannot be used in a URL", id.get_ref()), Some("use letters, digits, `-` and `_`; a long random id keeps strangers from pinging".into()));
+                return None;
+            }
+            None => spec.name.to_string(),
+        };
+        let due = match spec.schedule {
+            Some(schedule) => Due::Cron(Box::new(croner::Cron::from_str(schedule).ok()?), schedule.to_string()),
+            None if t.has("every") => Due::Every(spec.every),
+            None => {
+                d.error(t.span(), format!("{} needs `every` (how often pings come) or `schedule` (when, as cron)", t.context()), Some("for example: every = \"1h\" or schedule = \"0 2 * * *\"".into()));
+                return None;
+            }
+        };
+        Some(Heartbeat { id, grace, due })
+    }
+
+    pub fn target(&self) -> String {
+        format!("/ping/{}", self.id)
+    }
+
+    pub async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
+        let Some(store) = &run.ctx.store else {
+            return Err(ProbeError::new("heartbeats need the store in data_dir, which is not open"));
+        };
+        let ping = store
+            .last_ping(&self.id)
+            .await
+            .map_err(|e| ProbeError::new(format!("cannot read pings: {e}")))?
+            .ok_or_else(|| ProbeError::new(format!("no ping received yet at /ping/{}", self.id)))?;
+        let now = run.ctx.clock.now();
+        let age = now.duration_since(ping.at).as_secs_f64().max(0.0);
+        let ago = Value::Duration(age);
+        if !ping.ok {
+            return Err(ProbeError::new(format!("the last ping, {ago} ago, reported a failure (/ping/{}/fail)", self.id)));
+        }
+        match &self.due {
+            Due::Every(period) => {
+                if age > (*period + self.grace).as_secs_f64() {
+                    return Err(ProbeError::new(format!(
+                        "last ping {ago} ago; expected every {} (grace {})",
+                        Value::duration(*period),
+                        Value::duration(self.grace)
+                    )));
+                }
+            }
+            Due::Cron(cron, text) => {
+                let grace = jiff::SignedDuration::try_from(self.grace).unwrap_or_default();
+                let cutoff = now.checked_sub(grace).unwrap_or(now).to_zoned(jiff::tz::TimeZone::system());
+                if let Ok(due) = cron.find_previous_occurrence(&cutoff, true)
+                    && ping.at < due.timestamp()
+                {
+                    return Err(ProbeError::new(format!(
+                        "no ping since the run due at {} (schedule \"{text}\", grace {}); last ping {ago} ago",
+                        due.strftime("%Y-%m-%d %H:%M %Z"),
+                        Value::duration(self.grace)
+                    )));
+                }
+            }
+        }
+        let mut obs = Observations::new();
+        obs.insert("age", ago);
+        obs.insert("last_status", Value::String("ok".into()));
+        Ok(obs)
+    }
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 128 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}

@@ -1,0 +1,101 @@
+//! The registry of probe kinds. A new kind is one module plus one line in `kinds!` below.
+//!
+//! Every kind provides the same items: `KIND` (its name in config), `schema()` (the fields it
+//! observes, for type-checking `expect`), `DEFAULT_EXPECT` (used when `expect` is not written),
+//! `build` (reads its own config keys), `target` (what it probes, for messages) and `observe`.
+
+use crate::error::ProbeError;
+use std::time::Duration;
+use upkeep_config::{Diagnostics, TableReader};
+use upkeep_expr::{Observations, Schema};
+
+/// What a kind's `build` may know about the check it is part of.
+pub struct Spec<'a> {
+    pub name: &'a str,
+    pub timeout: Duration,
+    pub every: Duration,
+    pub schedule: Option<&'a str>,
+    /// The observation roots that the check's conditions read (`body`, `json`, `writable`...),
+    /// so a probe can skip work nobody asked for.
+    pub reads: Vec<String>,
+}
+
+impl Spec<'_> {
+    pub fn reads(&self, root: &str) -> bool {
+        self.reads.iter().any(|r| r == root)
+    }
+}
+
+/// What a probe gets for one run.
+pub struct Run<'a> {
+    pub check: &'a str,
+    pub timeout: Duration,
+    pub ctx: &'a crate::context::Context,
+}
+
+macro_rules! kinds {
+    ($($variant:ident => $module:ident :: $ty:ident),* $(,)?) => {
+        /// A configured probe of one kind.
+        #[derive(Debug)]
+        pub enum Probe {
+            $($variant(crate::$module::$ty)),*
+        }
+
+        /// The names of every kind, as written in config.
+        pub const KINDS: &[&str] = &[$(crate::$module::$ty::KIND),*];
+
+        /// The kind's name as the `&'static str` the registry holds.
+        pub fn canonical(kind: &str) -> Option<&'static str> {
+            KINDS.iter().copied().find(|k| *k == kind)
+        }
+
+        pub fn schema(kind: &str) -> Option<Schema> {
+            $(if kind == crate::$module::$ty::KIND { return Some(crate::$module::$ty::schema()); })*
+            None
+        }
+
+        pub fn default_expect(kind: &str) -> &'static [&'static str] {
+            $(if kind == crate::$module::$ty::KIND { return crate::$module::$ty::DEFAULT_EXPECT; })*
+            &[]
+        }
+
+        impl Probe {
+            pub fn build(kind: &str, t: &mut TableReader, d: &mut Diagnostics, spec: &Spec<'_>) -> Option<Probe> {
+                $(if kind == crate::$module::$ty::KIND {
+                    return crate::$module::$ty::build(t, d, spec).map(Probe::$variant);
+                })*
+                None
+            }
+
+            pub fn target(&self) -> String {
+                match self {
+                    $(Probe::$variant(p) => p.target()),*
+                }
+            }
+
+            pub async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
+                match self {
+                    $(Probe::$variant(p) => p.observe(run).await),*
+                }
+            }
+        }
+    };
+}
+
+kinds! {
+    Http => http::Http,
+    Tcp => tcp::Tcp,
+    Tls => tls::Tls,
+    Dns => dns::Dns,
+    Postgres => postgres::Postgres,
+    Mysql => mysql::Mysql,
+    Sqlite => sqlite::Sqlite,
+    Redis => redis::Redis,
+    Disk => disk::Disk,
+    Memory => memory::Memory,
+    Load => load_avg::Load,
+    File => file::File,
+    Log => log::Log,
+    Command => command::Command,
+    Heartbeat => heartbeat::Heartbeat,
+}

@@ -1,0 +1,73 @@
+//! `upkeep check [NAME...]`: run checks once, concurrently, and print what a person on call
+//! needs — the `ops:check` smoke test and the morning health check in one command.
+
+use super::{EXIT_BAD_INPUT, EXIT_OK, EXIT_UNHEALTHY, paint, report_load_error, table};
+use clap::Args;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+use upkeep_config::Env;
+use upkeep_probe::{Check, Clock, Context};
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Only these checks (default: all).
+    pub names: Vec<String>,
+    /// Print results as JSON: [{"name","kind","status","latency_ms","message","observations"}].
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(path: &Path, args: CheckArgs) -> u8 {
+    let loaded = match upkeep_probe::load_file(path, &Env::Process) {
+        Ok(loaded) => loaded,
+        Err(e) => return report_load_error(&e, args.json),
+    };
+    let checks = match select(&loaded.checks, &args.names) {
+        Ok(checks) => checks,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let store = if checks.iter().any(|c| matches!(c.kind, "log" | "heartbeat")) {
+        match upkeep_store::Store::open(&loaded.server.data_dir).await {
+            Ok(store) => Some(store),
+            Err(e) => {
+                eprintln!("warning: {e}; log positions will not be kept and heartbeats cannot be judged");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let ctx = Context::new(store, Clock::System);
+    let started = Instant::now();
+    let results = upkeep_probe::run_checks(&checks, &ctx, loaded.server.concurrency).await;
+    if args.json {
+        let list: Vec<serde_json::Value> = results.iter().map(|r| r.to_json()).collect();
+        println!("{}", serde_json::Value::Array(list));
+    } else {
+        print!("{}", table::render(&results, started.elapsed(), paint()));
+    }
+    if results.iter().all(|r| r.is_ok()) { EXIT_OK } else { EXIT_UNHEALTHY }
+}
+
+/// The named checks, in the order given; all checks when no names are given.
+fn select(checks: &[Arc<Check>], names: &[String]) -> Result<Vec<Arc<Check>>, String> {
+    if names.is_empty() {
+        return Ok(checks.to_vec());
+    }
+    names
+        .iter()
+        .map(|name| {
+            checks.iter().find(|c| &c.name == name).cloned().ok_or_else(|| {
+                let known = checks.iter().map(|c| c.name.clone());
+                match upkeep_expr::closest_name(name, known) {
+                    Some(s) => format!("there is no check named `{name}`; did you mean `{s}`?"),
+                    None => format!("there is no check named `{name}`; `upkeep check` with no names runs them all"),
+                }
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,32 @@
+//! `upkeep config validate`: every problem in the file at once, with line, column and fix.
+
+use super::{EXIT_OK, report_load_error};
+use clap::Subcommand;
+use std::path::Path;
+use upkeep_config::Env;
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Check the config file without running anything.
+    Validate {
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(path: &Path, command: ConfigCommand) -> u8 {
+    match command {
+        ConfigCommand::Validate { json } => match upkeep_probe::load_file(path, &Env::Process) {
+            Ok(loaded) => {
+                if json {
+                    println!("{}", serde_json::json!({"valid": true, "checks": loaded.checks.len()}));
+                } else {
+                    println!("{} is valid: {} check{}", path.display(), loaded.checks.len(), if loaded.checks.len() == 1 { "" } else { "s" });
+                }
+                EXIT_OK
+            }
+            Err(e) => report_load_error(&e, json),
+        },
+    }
+}

@@ -1,0 +1,73 @@
+//! Command-line arguments and dispatch. Exit codes: 0 ok/healthy, 1 unhealthy or failed,
+//! 2 bad input (config, arguments).
+
+mod check;
+mod config;
+mod table;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_UNHEALTHY: u8 = 1;
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+/// Upkeep keeps production web apps healthy: checks, SLOs, alerts, incidents, backups.
+#[derive(Parser, Debug)]
+#[command(name = "upkeep", version, about, propagate_version = true)]
+pub struct Args {
+    /// The config file.
+    #[arg(short, long, global = true, default_value = "upkeep.toml", env = "UPKEEP_CONFIG")]
+    pub config: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run checks once and print a table: the morning health check, or a deploy smoke test.
+    Check(check::CheckArgs),
+    /// Work with the config file.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+}
+
+pub async fn run(args: Args) -> u8 {
+    match args.command {
+        Command::Check(check) => check::run(&args.config, check).await,
+        Command::Config(command) => config::run(&args.config, command),
+    }
+}
+
+/// Prints a load failure and returns the exit code for it.
+fn report_load_error(error: &upkeep_probe::LoadError, json: bool) -> u8 {
+    use upkeep_probe::LoadError;
+    if json {
+        let errors = match error {
+            LoadError::Read { .. } => vec![serde_json::json!({"message": error.to_string()})],
+            LoadError::Invalid(d) => d
+                .to_json()
+                .into_iter()
+                .map(|(file, line, column, message, hint)| {
+                    serde_json::json!({"file": file, "line": line, "column": column, "message": message, "hint": hint})
+                })
+                .collect(),
+        };
+        println!("{}", serde_json::json!({"valid": false, "errors": errors}));
+    } else {
+        match error {
+            LoadError::Read { path, source } if source.kind() == std::io::ErrorKind::NotFound => {
+                eprintln!("error: there is no config file at {}", path.display());
+                eprintln!("  write one (see the README's config reference), or point at it with -c PATH");
+            }
+            other => eprintln!("{other}"),
+        }
+    }
+    EXIT_BAD_INPUT
+}
+
+fn paint() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
