@@ -33,7 +33,7 @@ impl Dns {
     }
 
     pub fn build(t: &mut TableReader, d: &mut Diagnostics, spec: &Spec<'_>) -> Option<Self> {
-        let name = t.required_string(d, "name", "\"app.example.com\"");
+        let name = t.required_string(d, "host", "\"app.example.com\"");
         let record_type = t.string(d, "record_type");
         let server = t.string(d, "server");
         let record_type = match record_type {

@@ -3,6 +3,8 @@
 //! `UPKEEP_TEST_SERVICES=required` as CI sets it).
 #![allow(dead_code)]
 
+pub mod certs;
+
 use std::net::TcpStream;
 use std::time::Duration;
 use upkeep_config::{Env, Source};
@@ -10,7 +12,8 @@ use upkeep_probe::{CheckResult, Clock, Context, Loaded, load_config};
 
 /// Validates `toml` as an `upkeep.toml`, panicking with the diagnostics if it is invalid.
 pub fn load(toml: &str) -> Loaded {
-    load_config(Source::new("upkeep.toml", toml), &Env::Process).unwrap_or_else(|d| panic!("config should be valid:\n{d}"))
+    load_config(Source::new("upkeep.toml", toml), &Env::Process)
+        .unwrap_or_else(|d| panic!("config should be valid:\n{d}"))
 }
 
 /// The `file:line:col: message` lines for an invalid config.
@@ -23,7 +26,11 @@ pub fn errors(toml: &str) -> Vec<String> {
 
 /// Runs the check named `name` once with `ctx`.
 pub async fn run_with(loaded: &Loaded, name: &str, ctx: &Context) -> CheckResult {
-    let check = loaded.checks.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no check {name}"));
+    let check = loaded
+        .checks
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no check {name}"));
     check.run(ctx).await
 }
 
@@ -35,8 +42,14 @@ pub async fn run(loaded: &Loaded, name: &str) -> CheckResult {
 /// Loads a config holding exactly one check and runs it.
 pub async fn run_one(toml: &str) -> CheckResult {
     let loaded = load(toml);
-    assert_eq!(loaded.checks.len(), 1, "run_one wants a config with one check");
-    loaded.checks[0].run(&Context::new(None, Clock::System)).await
+    assert_eq!(
+        loaded.checks.len(),
+        1,
+        "run_one wants a config with one check"
+    );
+    loaded.checks[0]
+        .run(&Context::new(None, Clock::System))
+        .await
 }
 
 /// Whether a real service (PostgreSQL, MariaDB, Redis) answers at `addr`. When it does not,
@@ -51,12 +64,19 @@ pub fn service(name: &str, addr: &str) -> bool {
         if std::env::var("UPKEEP_TEST_SERVICES").as_deref() == Ok("required") {
             panic!("{name} is not reachable at {addr}, and UPKEEP_TEST_SERVICES=required");
         }
-        eprintln!("skipped: {name} is not reachable at {addr} (set UPKEEP_TEST_SERVICES=required to fail instead)");
+        eprintln!(
+            "skipped: {name} is not reachable at {addr} (set UPKEEP_TEST_SERVICES=required to fail instead)"
+        );
     }
     reachable
 }
 
 /// The observation `name` of a result, as JSON, for terse assertions.
 pub fn obs(result: &CheckResult, name: &str) -> serde_json::Value {
-    result.observations.to_json().get(name).cloned().unwrap_or(serde_json::Value::Null)
+    result
+        .observations
+        .to_json()
+        .get(name)
+        .cloned()
+        .unwrap_or(serde_json::Value::Null)
 }
