@@ -99,3 +99,32 @@ kinds! {
     Command => command::Command,
     Heartbeat => heartbeat::Heartbeat,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_default_expectation_compiles_against_its_kind() {
+        for kind in KINDS {
+            let schema = schema(kind).expect("every kind has a schema");
+            for source in default_expect(kind) {
+                if let Err(e) = upkeep_expr::compile(source, &schema) {
+                    panic!("default expect `{source}` of {kind} does not compile: {e:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn no_field_is_named_like_an_operator() {
+        const KEYWORDS: &[&str] = &["and", "or", "not", "contains", "matches", "in", "true", "false", "null"];
+        for kind in KINDS {
+            let schema = schema(kind).expect("every kind has a schema");
+            for field in schema.fields().iter().chain(schema.dynamic_roots()) {
+                let root = field.name.split('.').next().unwrap_or_default();
+                assert!(!KEYWORDS.contains(&root), "{kind} field `{}` cannot be written in an expression", field.name);
+            }
+        }
+    }
+}

@@ -33,11 +33,11 @@ pub struct Log {
 
 impl Log {
     pub const KIND: &'static str = "log";
-    pub const DEFAULT_EXPECT: &'static [&'static str] = &["matches == 0"];
+    pub const DEFAULT_EXPECT: &'static [&'static str] = &["matched == 0"];
 
     pub fn schema() -> Schema {
         Schema::new(&[
-            Field::new("matches", Type::Number, "new lines matching a pattern since the previous run"),
+            Field::new("matched", Type::Number, "new lines matching a pattern since the previous run"),
             Field::new("lines", Type::Number, "new lines read"),
             Field::new("last_match", Type::String, "the last matching line"),
             Field::new("bytes_read", Type::Size, "bytes read this run"),
@@ -87,7 +87,7 @@ impl Log {
             None => *self.cursor.lock().unwrap_or_else(|e| e.into_inner()) = Some(cursor),
         }
         let mut obs = Observations::new();
-        obs.insert("matches", Value::Number(scan.matches as f64));
+        obs.insert("matched", Value::Number(scan.matches as f64));
         obs.insert("lines", Value::Number(scan.lines as f64));
         obs.insert("bytes_read", Value::size(scan.bytes));
         match scan.last_match {

@@ -1,0 +1,99 @@
+//! Whole-file validation, kind keys included: every mistake at its exact line and column.
+
+mod support;
+
+use support::errors;
+
+#[test]
+fn unknown_kind_key_and_field_each_get_a_suggestion() {
+    let toml = r#"[[check]]
+name = "api"
+kind = "http"
+url = "http://127.0.0.1:8080/health"
+timout = "5s"
+expect = ['status == 200', 'lantency < 200ms']
+
+[[check]]
+name = "db"
+kind = "postgress"
+url = "postgres://localhost/app"
+"#;
+    assert_eq!(
+        errors(toml),
+        [
+            "upkeep.toml:5:1: unknown key `timout` in check \"api\"",
+            "upkeep.toml:6:29: in `expect` of a http check: unknown field `lantency`",
+            "upkeep.toml:10:8: unknown check kind `postgress`",
+        ]
+    );
+}
+
+#[test]
+fn hints_say_what_would_be_right() {
+    let toml = "[[check]]\nname = \"api\"\nkind = \"http\"\nurl = \"http://x/\"\ntimout = \"5s\"\nexpect = 'lantency < 200'\n";
+    let (_, d) = upkeep_config::parse_config(upkeep_config::Source::new("upkeep.toml", toml), &upkeep_config::Env::Process);
+    drop(d);
+    let d = match upkeep_probe::load_config(upkeep_config::Source::new("upkeep.toml", toml), &upkeep_config::Env::Process) {
+        Err(d) => d,
+        Ok(_) => panic!("should be invalid"),
+    };
+    let hints: Vec<_> = d.items().iter().map(|i| i.hint.clone().unwrap_or_default()).collect();
+    assert_eq!(hints, ["did you mean `timeout`?", "did you mean `latency`?"]);
+    let shown = d.to_string();
+    assert!(shown.contains("    timout = \"5s\"\n    ^^^^^^ did you mean `timeout`?"), "{shown}");
+}
+
+#[test]
+fn expect_type_errors_point_into_the_string() {
+    let toml = "[[check]]\nname = \"api\"\nkind = \"http\"\nurl = \"http://x/\"\nexpect = 'latency < 200'\n";
+    assert_eq!(errors(toml), ["upkeep.toml:5:21: in `expect` of a http check: `latency` is a duration, but this number has no unit"]);
+    let toml = "[[check]]\nname = \"disk\"\nkind = \"disk\"\nexpect = 'free < 10'\n";
+    assert_eq!(errors(toml), ["upkeep.toml:4:18: in `expect` of a disk check: `free` is a size, but this number has no unit"]);
+}
+
+#[test]
+fn each_kind_declares_its_own_fields() {
+    // `json` belongs to http and command, not to disk.
+    let toml = "[[check]]\nname = \"disk\"\nkind = \"disk\"\nexpect = 'json.status == 1'\n";
+    assert_eq!(errors(toml), ["upkeep.toml:4:11: in `expect` of a disk check: unknown field `json.status`"]);
+    let toml = "[[check]]\nname = \"disk\"\nkind = \"disk\"\nexpect = 'used_percent > 85'\n";
+    assert!(errors(toml).is_empty());
+}
+
+#[test]
+fn kinds_refuse_bad_settings() {
+    let toml = r#"[[check]]
+name = "a"
+kind = "http"
+url = "ftp://example.com"
+
+[[check]]
+name = "b"
+kind = "tcp"
+address = "localhost"
+
+[[check]]
+name = "c"
+kind = "postgres"
+url = "postgres://localhost/app"
+query = "DELETE FROM failed_jobs"
+
+[[check]]
+name = "d"
+kind = "heartbeat"
+
+[[check]]
+name = "e"
+kind = "sqlite"
+"#;
+    assert_eq!(
+        errors(toml),
+        [
+            "upkeep.toml:4:7: `url` is not an http(s) URL: `ftp://example.com`",
+            "upkeep.toml:9:11: `address` needs a port: `localhost`",
+            "upkeep.toml:15:9: `query` must read, not write (start with SELECT, WITH, SHOW or PRAGMA)",
+            "upkeep.toml:17:1: check \"d\" needs `every` (how often pings come) or `schedule` (when, as cron)",
+            "upkeep.toml:21:1: check \"e\" has no `path`",
+        ]
+    );
+}
