@@ -22,5 +22,5 @@ pub use interpolate::Env;
 pub use model::{CheckSection, Config, Server, parse_config};
 pub use source::Source;
 pub use table::TableReader;
-pub use units::{Percent, parse_duration, parse_percent, parse_size};
 pub use toml::Spanned;
+pub use units::{Percent, parse_duration, parse_percent, parse_size};

@@ -15,8 +15,20 @@ use toml::Spanned;
 
 /// Sections the design names that this version does not read yet: refused with a clear
 /// message rather than silently ignored.
-const LATER_SECTIONS: &[&str] =
-    &["slo", "alert", "route", "channel", "silence", "incident", "oncall", "backup", "task", "maintenance", "status_page", "report"];
+const LATER_SECTIONS: &[&str] = &[
+    "slo",
+    "alert",
+    "route",
+    "channel",
+    "silence",
+    "incident",
+    "oncall",
+    "backup",
+    "task",
+    "maintenance",
+    "status_page",
+    "report",
+];
 
 #[derive(Debug)]
 pub struct Config {
@@ -62,7 +74,10 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub fn parse_config(source: Source, env: &Env) -> (Config, Diagnostics) {
     let mut d = Diagnostics::new(source.clone());
     let base_dir = source.path.parent().map(PathBuf::from).unwrap_or_default();
-    let mut config = Config { server: default_server(&base_dir), checks: Vec::new() };
+    let mut config = Config {
+        server: default_server(&base_dir),
+        checks: Vec::new(),
+    };
     let Some(root) = parse_document(&source, env, &mut d) else {
         return (config, d);
     };
@@ -107,27 +122,41 @@ fn sub_table(top: &mut TableReader, d: &mut Diagnostics, key: &'static str) -> O
     match node.value {
         NodeValue::Table(table) => Some(TableReader::new(table, format!("[{key}]"))),
         _ => {
-            d.error(node.span, format!("`{key}` must be a table: write `[{key}]`"), None);
+            d.error(
+                node.span,
+                format!("`{key}` must be a table: write `[{key}]`"),
+                None,
+            );
             None
         }
     }
 }
 
 fn array_of_tables(top: &mut TableReader, d: &mut Diagnostics, key: &'static str) -> Vec<Table> {
-    let Some(node) = top.node(key).cloned() else { return Vec::new() };
+    let Some(node) = top.node(key).cloned() else {
+        return Vec::new();
+    };
     match node.value {
         NodeValue::Array(items) => items
             .into_iter()
             .filter_map(|item| match item.value {
                 NodeValue::Table(table) => Some(table),
                 _ => {
-                    d.error(item.span, format!("each `{key}` must be a table: write `[[{key}]]`"), None);
+                    d.error(
+                        item.span,
+                        format!("each `{key}` must be a table: write `[[{key}]]`"),
+                        None,
+                    );
                     None
                 }
             })
             .collect(),
         _ => {
-            d.error(node.span, format!("`{key}` must be written as `[[{key}]]`, one per {key}"), None);
+            d.error(
+                node.span,
+                format!("`{key}` must be written as `[[{key}]]`, one per {key}"),
+                None,
+            );
             Vec::new()
         }
     }
@@ -140,7 +169,10 @@ fn read_server(mut t: TableReader, base_dir: &std::path::Path, d: &mut Diagnosti
             Ok(addr) => server.listen = addr,
             Err(_) => d.error(
                 listen.span(),
-                format!("`listen` is not an address and port: `{}`", listen.get_ref()),
+                format!(
+                    "`listen` is not an address and port: `{}`",
+                    listen.get_ref()
+                ),
                 Some("for example: listen = \"127.0.0.1:8080\"".into()),
             ),
         }
@@ -151,7 +183,11 @@ fn read_server(mut t: TableReader, base_dir: &std::path::Path, d: &mut Diagnosti
     if let Some(store) = t.string(d, "store") {
         let url = store.into_inner();
         if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
-            d.error(t.span(), "`store` must be a postgres:// URL", Some("leave it out to use SQLite in data_dir".into()));
+            d.error(
+                t.span(),
+                "`store` must be a postgres:// URL",
+                Some("leave it out to use SQLite in data_dir".into()),
+            );
         }
         server.store = Some(url);
     }
@@ -163,13 +199,22 @@ fn read_server(mut t: TableReader, base_dir: &std::path::Path, d: &mut Diagnosti
 }
 
 fn read_defaults(mut t: TableReader, d: &mut Diagnostics) -> (Duration, Duration) {
-    let every = t.duration(d, "every").map_or(DEFAULT_EVERY, Spanned::into_inner);
-    let timeout = t.duration(d, "timeout").map_or(DEFAULT_TIMEOUT.min(every), Spanned::into_inner);
+    let every = t
+        .duration(d, "every")
+        .map_or(DEFAULT_EVERY, Spanned::into_inner);
+    let timeout = t
+        .duration(d, "timeout")
+        .map_or(DEFAULT_TIMEOUT.min(every), Spanned::into_inner);
     t.finish(d);
     (every, timeout)
 }
 
-fn read_check(table: Table, every: Duration, timeout: Duration, d: &mut Diagnostics) -> Option<CheckSection> {
+fn read_check(
+    table: Table,
+    every: Duration,
+    timeout: Duration,
+    d: &mut Diagnostics,
+) -> Option<CheckSection> {
     let mut t = TableReader::new(table, "a check");
     let name = t.required_string(d, "name", "\"api\"");
     if let Some(name) = &name {
@@ -177,7 +222,10 @@ fn read_check(table: Table, every: Duration, timeout: Duration, d: &mut Diagnost
         if !valid_name(name.get_ref()) {
             d.error(
                 name.span(),
-                format!("check name `{}` cannot be used in expressions and URLs", name.get_ref()),
+                format!(
+                    "check name `{}` cannot be used in expressions and URLs",
+                    name.get_ref()
+                ),
                 Some("start with a letter; use letters, digits, `-` and `_`".into()),
             );
         }
@@ -191,20 +239,31 @@ fn read_check(table: Table, every: Duration, timeout: Duration, d: &mut Diagnost
         d.error(
             cron.span(),
             format!("`schedule` is not a valid cron expression: {e}"),
-            Some("five fields: minute hour day-of-month month day-of-week, e.g. \"0 2 * * *\"".into()),
+            Some(
+                "five fields: minute hour day-of-month month day-of-week, e.g. \"0 2 * * *\""
+                    .into(),
+            ),
         );
     }
     let every = every_set.as_ref().map_or(every, |s| *s.get_ref());
     let timeout_set = t.duration(d, "timeout");
-    let timeout = timeout_set.as_ref().map_or(timeout.min(every), |s| *s.get_ref());
+    let timeout = timeout_set
+        .as_ref()
+        .map_or(timeout.min(every), |s| *s.get_ref());
     if let Some(set) = &timeout_set
         && schedule.is_none()
         && timeout > every
     {
         d.error(
             set.span(),
-            format!("`timeout` ({}) is longer than `every` ({})", fmt_duration(timeout), fmt_duration(every)),
-            Some("a check never overlaps itself: make the timeout shorter than the interval".into()),
+            format!(
+                "`timeout` ({}) is longer than `every` ({})",
+                fmt_duration(timeout),
+                fmt_duration(every)
+            ),
+            Some(
+                "a check never overlaps itself: make the timeout shorter than the interval".into(),
+            ),
         );
     }
     let expect = t.strings(d, "expect").unwrap_or_default();
@@ -254,12 +313,24 @@ fn check_names(checks: &[CheckSection], d: &mut Diagnostics) {
     for check in checks {
         for parent in &check.depends_on {
             if parent.get_ref() == check.name.get_ref() {
-                d.error(parent.span(), format!("check `{}` depends on itself", parent.get_ref()), None);
+                d.error(
+                    parent.span(),
+                    format!("check `{}` depends on itself", parent.get_ref()),
+                    None,
+                );
             } else if !seen.contains_key(parent.get_ref().as_str()) {
-                let hint = upkeep_expr::closest_name(parent.get_ref(), seen.keys().map(|k| k.to_string()))
-                    .map(|s| format!("did you mean `{s}`?"))
-                    .or_else(|| Some("`depends_on` names other checks".into()));
-                d.error(parent.span(), format!("`depends_on` names `{}`, which is not a check", parent.get_ref()), hint);
+                let hint =
+                    upkeep_expr::closest_name(parent.get_ref(), seen.keys().map(|k| k.to_string()))
+                        .map(|s| format!("did you mean `{s}`?"))
+                        .or_else(|| Some("`depends_on` names other checks".into()));
+                d.error(
+                    parent.span(),
+                    format!(
+                        "`depends_on` names `{}`, which is not a check",
+                        parent.get_ref()
+                    ),
+                    hint,
+                );
             }
         }
     }
@@ -267,14 +338,26 @@ fn check_names(checks: &[CheckSection], d: &mut Diagnostics) {
 }
 
 fn report_cycles(checks: &[CheckSection], d: &mut Diagnostics) {
-    let index: HashMap<&str, usize> = checks.iter().enumerate().map(|(i, c)| (c.name.get_ref().as_str(), i)).collect();
+    let index: HashMap<&str, usize> = checks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.name.get_ref().as_str(), i))
+        .collect();
     // 0 = unvisited, 1 = on the current path, 2 = done.
     let mut state = vec![0u8; checks.len()];
-    fn visit(i: usize, checks: &[CheckSection], index: &HashMap<&str, usize>, state: &mut [u8], path: &mut Vec<usize>) -> Option<Vec<usize>> {
+    fn visit(
+        i: usize,
+        checks: &[CheckSection],
+        index: &HashMap<&str, usize>,
+        state: &mut [u8],
+        path: &mut Vec<usize>,
+    ) -> Option<Vec<usize>> {
         state[i] = 1;
         path.push(i);
         for parent in &checks[i].depends_on {
-            let Some(&j) = index.get(parent.get_ref().as_str()) else { continue };
+            let Some(&j) = index.get(parent.get_ref().as_str()) else {
+                continue;
+            };
             if j == i {
                 continue;
             }
@@ -296,11 +379,18 @@ fn report_cycles(checks: &[CheckSection], d: &mut Diagnostics) {
         if state[i] == 0
             && let Some(cycle) = visit(i, checks, &index, &mut state, &mut Vec::new())
         {
-            let names: Vec<&str> = cycle.iter().map(|&c| checks[c].name.get_ref().as_str()).collect();
+            let names: Vec<&str> = cycle
+                .iter()
+                .map(|&c| checks[c].name.get_ref().as_str())
+                .collect();
             let first = &checks[cycle[0]];
             d.error(
                 first.name.span(),
-                format!("`depends_on` forms a cycle: {} → {}", names.join(" → "), names[0]),
+                format!(
+                    "`depends_on` forms a cycle: {} → {}",
+                    names.join(" → "),
+                    names[0]
+                ),
                 Some("a dependency must lead to a root check that depends on nothing".into()),
             );
             for &c in &cycle {

@@ -131,7 +131,12 @@ pub fn format_duration(secs: f64) -> String {
         return format!("{sign}{}s", format_number(round_to(secs, 2)));
     }
     let total = secs.round() as u64;
-    let (d, h, m, s) = (total / 86400, total / 3600 % 24, total / 60 % 60, total % 60);
+    let (d, h, m, s) = (
+        total / 86400,
+        total / 3600 % 24,
+        total / 60 % 60,
+        total % 60,
+    );
     let mut out = String::from(sign);
     for (amount, unit) in [(d, "d"), (h, "h"), (m, "m"), (s, "s")] {
         if amount > 0 {

@@ -24,18 +24,38 @@ pub struct Check {
 impl Check {
     /// Builds a check from its config section, reporting every problem into `d`.
     pub fn build(section: CheckSection, d: &mut Diagnostics) -> Option<Check> {
-        let CheckSection { name, kind, every, schedule, timeout, expect, component, depends_on, critical, mut settings } =
-            section;
+        let CheckSection {
+            name,
+            kind,
+            every,
+            schedule,
+            timeout,
+            expect,
+            component,
+            depends_on,
+            critical,
+            mut settings,
+        } = section;
         let Some(kind_name) = kind::canonical(kind.get_ref()) else {
-            let hint = upkeep_expr::closest_name(kind.get_ref(), kind::KINDS.iter().map(|k| k.to_string()))
-                .map(|s| format!("did you mean `{s}`?"))
-                .unwrap_or_else(|| format!("kinds: {}", kind::KINDS.join(", ")));
-            d.error(kind.span(), format!("unknown check kind `{}`", kind.get_ref()), Some(hint));
+            let hint = upkeep_expr::closest_name(
+                kind.get_ref(),
+                kind::KINDS.iter().map(|k| k.to_string()),
+            )
+            .map(|s| format!("did you mean `{s}`?"))
+            .unwrap_or_else(|| format!("kinds: {}", kind::KINDS.join(", ")));
+            d.error(
+                kind.span(),
+                format!("unknown check kind `{}`", kind.get_ref()),
+                Some(hint),
+            );
             return None;
         };
         let schema = kind::schema(kind_name).unwrap_or_default();
         let programs = compile_expect(&expect, kind_name, &schema, d);
-        let mut reads: Vec<String> = programs.iter().flat_map(|p| p.fields().iter().map(|f| f.root.clone())).collect();
+        let mut reads: Vec<String> = programs
+            .iter()
+            .flat_map(|p| p.fields().iter().map(|f| f.root.clone()))
+            .collect();
         reads.dedup();
         let spec = Spec {
             name: name.get_ref(),
@@ -69,13 +89,21 @@ impl Check {
     pub async fn run(&self, ctx: &Context) -> CheckResult {
         let at = ctx.clock.now();
         let started = Instant::now();
-        let run = Run { check: &self.name, timeout: self.timeout, ctx };
+        let run = Run {
+            check: &self.name,
+            timeout: self.timeout,
+            ctx,
+        };
         let outcome = tokio::time::timeout(self.timeout, self.probe.observe(&run)).await;
         let elapsed = started.elapsed();
         let (status, message, observations) = match outcome {
             Err(_) => (
                 Status::Error,
-                Some(format!("no answer from {} within {} (timeout)", self.target(), Value::duration(self.timeout))),
+                Some(format!(
+                    "no answer from {} within {} (timeout)",
+                    self.target(),
+                    Value::duration(self.timeout)
+                )),
                 Observations::new(),
             ),
             Ok(Err(e)) => (Status::Error, Some(e.message), Observations::new()),
@@ -88,7 +116,15 @@ impl Check {
             Some(Value::Duration(secs)) => Duration::from_secs_f64(*secs),
             _ => elapsed,
         };
-        CheckResult { check: self.name.clone(), kind: self.kind, at, status, latency, message, observations }
+        CheckResult {
+            check: self.name.clone(),
+            kind: self.kind,
+            at,
+            status,
+            latency,
+            message,
+            observations,
+        }
     }
 
     /// The first unmet condition, explained; `None` when all hold.
@@ -102,7 +138,11 @@ impl Check {
                 Err(e) => Some(format!("cannot check {}: {e}", program.source())),
             })
             .collect();
-        if failures.is_empty() { None } else { Some(failures.join("; ")) }
+        if failures.is_empty() {
+            None
+        } else {
+            Some(failures.join("; "))
+        }
     }
 }
 
@@ -131,7 +171,11 @@ fn compile_expect(
                         e.span.start,
                         (e.span.end - e.span.start).max(1),
                     );
-                    d.error(span, format!("in `expect` of a {kind} check: {}", e.message), e.hint);
+                    d.error(
+                        span,
+                        format!("in `expect` of a {kind} check: {}", e.message),
+                        e.hint,
+                    );
                 }
             }
         }

@@ -26,7 +26,11 @@ impl Command {
 
     pub fn schema() -> Schema {
         Schema::new(&[
-            Field::new("exit_code", Type::Number, "the exit status (-1 when killed by a signal)"),
+            Field::new(
+                "exit_code",
+                Type::Number,
+                "the exit status (-1 when killed by a signal)",
+            ),
             Field::new("stdout", Type::String, "standard output (up to 1 MiB)"),
             Field::new("stderr", Type::String, "standard error (up to 1 MiB)"),
             Field::new("latency", Type::Duration, "how long it ran"),
@@ -39,7 +43,9 @@ impl Command {
         let env = t.string_map(d, "env").unwrap_or_default();
         let cwd = t.string(d, "cwd").map(|c| c.into_inner());
         let argv = match node.map(|n| n.value) {
-            Some(upkeep_config::NodeValue::String(line)) => vec!["/bin/sh".to_string(), "-c".to_string(), line],
+            Some(upkeep_config::NodeValue::String(line)) => {
+                vec!["/bin/sh".to_string(), "-c".to_string(), line]
+            }
             Some(upkeep_config::NodeValue::Array(_)) => {
                 let list = t.strings(d, "command")?;
                 list.into_iter().map(|s| s.into_inner()).collect()
@@ -53,7 +59,12 @@ impl Command {
             d.error(t.span(), "`command` is an empty list", None);
             return None;
         }
-        Some(Command { argv, env, cwd, parse_json: spec.reads("json") })
+        Some(Command {
+            argv,
+            env,
+            cwd,
+            parse_json: spec.reads("json"),
+        })
     }
 
     pub fn target(&self) -> String {
@@ -66,21 +77,34 @@ impl Command {
     pub async fn observe(&self, _run: &Run<'_>) -> Result<Observations, ProbeError> {
         let started = Instant::now();
         let mut command = tokio::process::Command::new(&self.argv[0]);
-        command.args(&self.argv[1..]).envs(self.env.iter().cloned()).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        command
+            .args(&self.argv[1..])
+            .envs(self.env.iter().cloned())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         // The check's timeout drops this future; the child must die with it.
         command.kill_on_drop(true);
         if let Some(cwd) = &self.cwd {
             command.current_dir(cwd);
         }
-        let mut child = command
-            .spawn()
-            .map_err(|e| ProbeError::new(crate::error::describe_io(&e, &format!("command `{}`", self.argv[0]))))?;
+        let mut child = command.spawn().map_err(|e| {
+            ProbeError::new(crate::error::describe_io(
+                &e,
+                &format!("command `{}`", self.argv[0]),
+            ))
+        })?;
         let (mut out, mut err) = (child.stdout.take(), child.stderr.take());
-        let (stdout, stderr, status) = tokio::join!(read_capped(&mut out), read_capped(&mut err), child.wait());
-        let status = status.map_err(|e| ProbeError::new(format!("waiting for `{}` failed: {e}", self.target())))?;
+        let (stdout, stderr, status) =
+            tokio::join!(read_capped(&mut out), read_capped(&mut err), child.wait());
+        let status = status
+            .map_err(|e| ProbeError::new(format!("waiting for `{}` failed: {e}", self.target())))?;
         let mut obs = Observations::new();
         obs.insert("latency", Value::duration(started.elapsed()));
-        obs.insert("exit_code", Value::Number(f64::from(status.code().unwrap_or(-1))));
+        obs.insert(
+            "exit_code",
+            Value::Number(f64::from(status.code().unwrap_or(-1))),
+        );
         if self.parse_json {
             match serde_json::from_str::<serde_json::Value>(&stdout) {
                 Ok(json) => obs.insert("json", Value::Json(json)),
@@ -96,7 +120,9 @@ impl Command {
 /// Reads a pipe to the end, keeping the first MAX_OUTPUT bytes (draining the rest so the child
 /// never blocks on a full pipe).
 async fn read_capped(pipe: &mut Option<impl tokio::io::AsyncRead + Unpin>) -> String {
-    let Some(pipe) = pipe else { return String::new() };
+    let Some(pipe) = pipe else {
+        return String::new();
+    };
     let mut kept = Vec::new();
     let mut chunk = [0u8; 8192];
     while let Ok(n) = pipe.read(&mut chunk).await {

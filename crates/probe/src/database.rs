@@ -9,20 +9,39 @@ use upkeep_expr::{Field, Observations, Type, Value};
 
 /// The fields every SQL probe observes.
 pub const FIELDS: &[Field] = &[
-    Field::new("latency", Type::Duration, "time to get a connection and run SELECT 1"),
+    Field::new(
+        "latency",
+        Type::Duration,
+        "time to get a connection and run SELECT 1",
+    ),
     Field::new("database_size", Type::Size, "size of the database"),
     Field::new("rows", Type::Number, "rows returned by `query`"),
 ];
 
-pub const ROW: Field = Field::new("row", Type::Dynamic, "the first row of `query`, by column name");
+pub const ROW: Field = Field::new(
+    "row",
+    Type::Dynamic,
+    "the first row of `query`, by column name",
+);
 
 /// A user query whose first row becomes observations, e.g. `SELECT count(*) AS failed FROM failed_jobs`.
 pub fn read_query(t: &mut TableReader, d: &mut Diagnostics) -> Option<String> {
     let query = t.string(d, "query")?;
     let text = query.get_ref().trim();
-    let first = text.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
-    if !matches!(first.as_str(), "SELECT" | "WITH" | "SHOW" | "PRAGMA" | "VALUES" | "EXPLAIN") {
-        d.error(query.span(), "`query` must read, not write (start with SELECT, WITH, SHOW or PRAGMA)", Some("probes run every few seconds; a write here would repeat forever".into()));
+    let first = text
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_uppercase();
+    if !matches!(
+        first.as_str(),
+        "SELECT" | "WITH" | "SHOW" | "PRAGMA" | "VALUES" | "EXPLAIN"
+    ) {
+        d.error(
+            query.span(),
+            "`query` must read, not write (start with SELECT, WITH, SHOW or PRAGMA)",
+            Some("probes run every few seconds; a write here would repeat forever".into()),
+        );
         return None;
     }
     Some(text.to_string())
@@ -47,7 +66,10 @@ pub fn describe(e: &sqlx::Error, target: &str, timeout: Duration) -> String {
     match e {
         sqlx::Error::Database(db) => format!("{target}: {}", db.message()),
         sqlx::Error::PoolTimedOut => {
-            format!("no connection to {target} within {} (timeout)", Value::duration(timeout))
+            format!(
+                "no connection to {target} within {} (timeout)",
+                Value::duration(timeout)
+            )
         }
         sqlx::Error::Io(io) => describe_io(io, target),
         sqlx::Error::Tls(tls) => format!("TLS to {target} failed: {tls}"),
@@ -76,7 +98,11 @@ macro_rules! decode_any {
 pub(crate) use decode_any;
 
 /// Puts `rows` and the first row's columns (`row.<name>`) into the observations.
-pub fn observe_rows<R: Row>(rows: &[R], decode: impl Fn(&R, usize) -> serde_json::Value, obs: &mut Observations) {
+pub fn observe_rows<R: Row>(
+    rows: &[R],
+    decode: impl Fn(&R, usize) -> serde_json::Value,
+    obs: &mut Observations,
+) {
     obs.insert("rows", Value::Number(rows.len() as f64));
     match rows.first() {
         Some(first) => {
@@ -89,5 +115,37 @@ pub fn observe_rows<R: Row>(rows: &[R], decode: impl Fn(&R, usize) -> serde_json
             obs.insert("row", Value::Json(serde_json::Value::Object(map)));
         }
         None => obs.mark_missing("row", "the query returned no rows"),
+    }
+}
+
+/// Connections older than this are replaced, so the login path is exercised regularly.
+const MAX_CONNECTION_AGE: Duration = Duration::from_secs(300);
+
+/// One connection kept between runs of a check. Connecting is done by the probe itself (not a
+/// pool that retries until a deadline), so a refused connection or a bad password is reported
+/// as what it is, at once.
+#[derive(Debug)]
+pub struct Kept<C> {
+    slot: std::sync::Mutex<Option<(C, std::time::Instant)>>,
+}
+
+impl<C> Default for Kept<C> {
+    fn default() -> Self {
+        Kept {
+            slot: std::sync::Mutex::new(None),
+        }
+    }
+}
+
+impl<C> Kept<C> {
+    /// The kept connection, if there is one young enough to reuse.
+    pub fn take(&self) -> Option<(C, std::time::Instant)> {
+        let kept = self.slot.lock().unwrap_or_else(|e| e.into_inner()).take()?;
+        (kept.1.elapsed() < MAX_CONNECTION_AGE).then_some(kept)
+    }
+
+    /// Keeps a connection that just worked, for the next run.
+    pub fn put(&self, conn: C, opened: std::time::Instant) {
+        *self.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some((conn, opened));
     }
 }

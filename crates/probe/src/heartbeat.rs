@@ -32,13 +32,19 @@ impl Heartbeat {
     pub fn schema() -> Schema {
         Schema::new(&[
             Field::new("age", Type::Duration, "time since the last ping"),
-            Field::new("last_status", Type::String, "\"ok\", or \"fail\" when the last ping came to /ping/{id}/fail"),
+            Field::new(
+                "last_status",
+                Type::String,
+                "\"ok\", or \"fail\" when the last ping came to /ping/{id}/fail",
+            ),
         ])
     }
 
     pub fn build(t: &mut TableReader, d: &mut Diagnostics, spec: &Spec<'_>) -> Option<Self> {
         let id = t.string(d, "id");
-        let grace = t.duration(d, "grace").map_or(Duration::from_secs(300), |g| g.into_inner());
+        let grace = t
+            .duration(d, "grace")
+            .map_or(Duration::from_secs(300), |g| g.into_inner());
         let id = match id {
             Some(id) if valid_id(id.get_ref()) => id.into_inner(),
             Some(id) => {
@@ -48,10 +54,20 @@ impl Heartbeat {
             None => spec.name.to_string(),
         };
         let due = match spec.schedule {
-            Some(schedule) => Due::Cron(Box::new(croner::Cron::from_str(schedule).ok()?), schedule.to_string()),
+            Some(schedule) => Due::Cron(
+                Box::new(croner::Cron::from_str(schedule).ok()?),
+                schedule.to_string(),
+            ),
             None if t.has("every") => Due::Every(spec.every),
             None => {
-                d.error(t.span(), format!("{} needs `every` (how often pings come) or `schedule` (when, as cron)", t.context()), Some("for example: every = \"1h\" or schedule = \"0 2 * * *\"".into()));
+                d.error(
+                    t.span(),
+                    format!(
+                        "{} needs `every` (how often pings come) or `schedule` (when, as cron)",
+                        t.context()
+                    ),
+                    Some("for example: every = \"1h\" or schedule = \"0 2 * * *\"".into()),
+                );
                 return None;
             }
         };
@@ -64,7 +80,9 @@ impl Heartbeat {
 
     pub async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
         let Some(store) = &run.ctx.store else {
-            return Err(ProbeError::new("heartbeats need the store in data_dir, which is not open"));
+            return Err(ProbeError::new(
+                "heartbeats need the store in data_dir, which is not open",
+            ));
         };
         let ping = store
             .last_ping(&self.id)
@@ -75,7 +93,10 @@ impl Heartbeat {
         let age = now.duration_since(ping.at).as_secs_f64().max(0.0);
         let ago = Value::Duration(age);
         if !ping.ok {
-            return Err(ProbeError::new(format!("the last ping, {ago} ago, reported a failure (/ping/{}/fail)", self.id)));
+            return Err(ProbeError::new(format!(
+                "the last ping, {ago} ago, reported a failure (/ping/{}/fail)",
+                self.id
+            )));
         }
         match &self.due {
             Due::Every(period) => {
@@ -89,7 +110,10 @@ impl Heartbeat {
             }
             Due::Cron(cron, text) => {
                 let grace = jiff::SignedDuration::try_from(self.grace).unwrap_or_default();
-                let cutoff = now.checked_sub(grace).unwrap_or(now).to_zoned(jiff::tz::TimeZone::system());
+                let cutoff = now
+                    .checked_sub(grace)
+                    .unwrap_or(now)
+                    .to_zoned(jiff::tz::TimeZone::system());
                 if let Ok(due) = cron.find_previous_occurrence(&cutoff, true)
                     && ping.at < due.timestamp()
                 {
@@ -109,5 +133,9 @@ impl Heartbeat {
 }
 
 fn valid_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 128 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }

@@ -118,12 +118,18 @@ mod tests {
 
     #[test]
     fn no_field_is_named_like_an_operator() {
-        const KEYWORDS: &[&str] = &["and", "or", "not", "contains", "matches", "in", "true", "false", "null"];
+        const KEYWORDS: &[&str] = &[
+            "and", "or", "not", "contains", "matches", "in", "true", "false", "null",
+        ];
         for kind in KINDS {
             let schema = schema(kind).expect("every kind has a schema");
             for field in schema.fields().iter().chain(schema.dynamic_roots()) {
                 let root = field.name.split('.').next().unwrap_or_default();
-                assert!(!KEYWORDS.contains(&root), "{kind} field `{}` cannot be written in an expression", field.name);
+                assert!(
+                    !KEYWORDS.contains(&root),
+                    "{kind} field `{}` cannot be written in an expression",
+                    field.name
+                );
             }
         }
     }

@@ -4,10 +4,10 @@
 use crate::database::{self, decode_any};
 use crate::error::ProbeError;
 use crate::kind::{Run, Spec};
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
+use sqlx::Connection;
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
-use tokio::sync::OnceCell;
 use upkeep_config::{Diagnostics, TableReader};
 use upkeep_expr::{Field, Observations, Schema, Type, Value};
 
@@ -17,7 +17,7 @@ pub struct Mysql {
     target: String,
     query: Option<String>,
     timeout: Duration,
-    pool: OnceCell<MySqlPool>,
+    kept: database::Kept<MySqlConnection>,
 }
 
 impl Mysql {
@@ -26,7 +26,11 @@ impl Mysql {
 
     pub fn schema() -> Schema {
         Schema::new(database::FIELDS)
-            .with_fields(&[Field::new("connections", Type::Number, "clients connected to the server (Threads_connected)")])
+            .with_fields(&[Field::new(
+                "connections",
+                Type::Number,
+                "clients connected to the server (Threads_connected)",
+            )])
             .with_dynamic(database::ROW)
     }
 
@@ -37,52 +41,60 @@ impl Mysql {
         let options = match MySqlConnectOptions::from_str(url.get_ref()) {
             Ok(o) => o,
             Err(e) => {
-                d.error(url.span(), format!("`url` is not a MySQL URL: {e}"), Some("for example: url = \"mysql://app@127.0.0.1:3306/app\"".into()));
+                d.error(
+                    url.span(),
+                    format!("`url` is not a MySQL URL: {e}"),
+                    Some("for example: url = \"mysql://app@127.0.0.1:3306/app\"".into()),
+                );
                 return None;
             }
         };
-        Some(Mysql { options, target: database::short_target(url.get_ref()), query, timeout: spec.timeout, pool: OnceCell::new() })
+        Some(Mysql {
+            options,
+            target: database::short_target(url.get_ref()),
+            query,
+            timeout: spec.timeout,
+            kept: database::Kept::default(),
+        })
     }
 
     pub fn target(&self) -> String {
         self.target.clone()
     }
 
-    async fn pool(&self) -> &MySqlPool {
-        self.pool
-            .get_or_init(|| async {
-                MySqlPoolOptions::new()
-                    .max_connections(1)
-                    .min_connections(0)
-                    .max_lifetime(Duration::from_secs(300))
-                    .acquire_timeout(self.timeout)
-                    .test_before_acquire(false)
-                    .connect_lazy_with(self.options.clone())
-            })
-            .await
+    /// A new connection that has answered `SELECT 1`.
+    async fn fresh(&self) -> Result<MySqlConnection, sqlx::Error> {
+        let mut conn = MySqlConnection::connect_with(&self.options).await?;
+        sqlx::query("SELECT 1").execute(&mut conn).await?;
+        Ok(conn)
     }
 
     pub async fn observe(&self, _run: &Run<'_>) -> Result<Observations, ProbeError> {
-        let fail = |e: sqlx::Error| ProbeError::new(database::describe(&e, &self.target, self.timeout));
+        let fail =
+            |e: sqlx::Error| ProbeError::new(database::describe(&e, &self.target, self.timeout));
         let started = Instant::now();
-        let mut conn = self.pool().await.acquire().await.map_err(fail)?;
-        if sqlx::query("SELECT 1").execute(&mut *conn).await.is_err() {
-            // A broken kept connection is not the database's fault: retry once on a new one.
-            conn.detach();
-            conn = self.pool().await.acquire().await.map_err(fail)?;
-            sqlx::query("SELECT 1").execute(&mut *conn).await.map_err(fail)?;
-        }
+        let (conn, opened) = match self.kept.take() {
+            Some((mut kept, opened)) => match sqlx::query("SELECT 1").execute(&mut kept).await {
+                Ok(_) => (kept, opened),
+                // The server may have closed a kept connection: that is not the database's
+                // fault, so judge a fresh one instead.
+                Err(_) => (self.fresh().await.map_err(fail)?, Instant::now()),
+            },
+            None => (self.fresh().await.map_err(fail)?, Instant::now()),
+        };
+        let mut conn = conn;
         let latency = started.elapsed();
         let size: u64 = sqlx::query_scalar(
             "SELECT CAST(COALESCE(SUM(data_length + index_length), 0) AS UNSIGNED) FROM information_schema.tables WHERE table_schema = DATABASE()",
         )
-        .fetch_one(&mut *conn)
+        .fetch_one(&mut conn)
         .await
         .map_err(fail)?;
-        let threads: Option<(String, String)> = sqlx::query_as("SHOW GLOBAL STATUS LIKE 'Threads_connected'")
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(fail)?;
+        let threads: Option<(String, String)> =
+            sqlx::query_as("SHOW GLOBAL STATUS LIKE 'Threads_connected'")
+                .fetch_optional(&mut conn)
+                .await
+                .map_err(fail)?;
         let mut obs = Observations::new();
         obs.insert("latency", Value::duration(latency));
         obs.insert("database_size", Value::size(size));
@@ -91,9 +103,17 @@ impl Mysql {
         }
         if let Some(query) = &self.query {
             // The query comes from the operator's own config file, not from outside input.
-            let rows = sqlx::query(sqlx::AssertSqlSafe(query.as_str())).fetch_all(&mut *conn).await.map_err(fail)?;
-            database::observe_rows(&rows, |row, i| decode_any!(row, i, [i64, u64, i32, u32, i16, f64, f32, bool, String]), &mut obs);
+            let rows = sqlx::query(sqlx::AssertSqlSafe(query.as_str()))
+                .fetch_all(&mut conn)
+                .await
+                .map_err(fail)?;
+            database::observe_rows(
+                &rows,
+                |row, i| decode_any!(row, i, [i64, u64, i32, u32, i16, f64, f32, bool, String]),
+                &mut obs,
+            );
         }
+        self.kept.put(conn, opened);
         Ok(obs)
     }
 }

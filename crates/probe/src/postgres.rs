@@ -2,16 +2,17 @@
 //!
 //! One connection is kept per check and replaced every five minutes, so steady probing costs
 //! a query (~20 µs of server CPU) rather than a backend fork (~5 ms), while the login path is
-//! still exercised regularly.
+//! still exercised regularly. A fresh connection is opened directly, so a refusal or a bad
+//! password is reported at once, not as a timeout.
 
 use crate::database::{self, decode_any};
 use crate::error::ProbeError;
 use crate::kind::{Run, Spec};
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
-use tokio::sync::OnceCell;
 use upkeep_config::{Diagnostics, TableReader};
 use upkeep_expr::{Field, Observations, Schema, Type, Value};
 
@@ -21,7 +22,7 @@ pub struct Postgres {
     target: String,
     query: Option<String>,
     timeout: Duration,
-    pool: OnceCell<PgPool>,
+    kept: database::Kept<PgConnection>,
 }
 
 impl Postgres {
@@ -30,7 +31,11 @@ impl Postgres {
 
     pub fn schema() -> Schema {
         Schema::new(database::FIELDS)
-            .with_fields(&[Field::new("connections", Type::Number, "backends connected to this database")])
+            .with_fields(&[Field::new(
+                "connections",
+                Type::Number,
+                "backends connected to this database",
+            )])
             .with_dynamic(database::ROW)
     }
 
@@ -41,46 +46,53 @@ impl Postgres {
         let options = match PgConnectOptions::from_str(url.get_ref()) {
             Ok(o) => o.application_name("upkeep"),
             Err(e) => {
-                d.error(url.span(), format!("`url` is not a PostgreSQL URL: {e}"), Some("for example: url = \"postgres://app@127.0.0.1:5432/app\"".into()));
+                d.error(
+                    url.span(),
+                    format!("`url` is not a PostgreSQL URL: {e}"),
+                    Some("for example: url = \"postgres://app@127.0.0.1:5432/app\"".into()),
+                );
                 return None;
             }
         };
-        Some(Postgres { options, target: database::short_target(url.get_ref()), query, timeout: spec.timeout, pool: OnceCell::new() })
+        Some(Postgres {
+            options,
+            target: database::short_target(url.get_ref()),
+            query,
+            timeout: spec.timeout,
+            kept: database::Kept::default(),
+        })
     }
 
     pub fn target(&self) -> String {
         self.target.clone()
     }
 
-    async fn pool(&self) -> &PgPool {
-        self.pool
-            .get_or_init(|| async {
-                PgPoolOptions::new()
-                    .max_connections(1)
-                    .min_connections(0)
-                    .max_lifetime(Duration::from_secs(300))
-                    .acquire_timeout(self.timeout)
-                    .test_before_acquire(false)
-                    .connect_lazy_with(self.options.clone())
-            })
-            .await
+    /// A new connection that has answered `SELECT 1`.
+    async fn fresh(&self) -> Result<PgConnection, sqlx::Error> {
+        let mut conn = PgConnection::connect_with(&self.options).await?;
+        sqlx::query("SELECT 1").execute(&mut conn).await?;
+        Ok(conn)
     }
 
     pub async fn observe(&self, _run: &Run<'_>) -> Result<Observations, ProbeError> {
-        let fail = |e: sqlx::Error| ProbeError::new(database::describe(&e, &self.target, self.timeout));
+        let fail =
+            |e: sqlx::Error| ProbeError::new(database::describe(&e, &self.target, self.timeout));
         let started = Instant::now();
-        let mut conn = self.pool().await.acquire().await.map_err(fail)?;
-        if sqlx::query("SELECT 1").execute(&mut *conn).await.is_err() {
-            // A broken kept connection is not the database's fault: retry once on a new one.
-            conn.detach();
-            conn = self.pool().await.acquire().await.map_err(fail)?;
-            sqlx::query("SELECT 1").execute(&mut *conn).await.map_err(fail)?;
-        }
+        let (conn, opened) = match self.kept.take() {
+            Some((mut kept, opened)) => match sqlx::query("SELECT 1").execute(&mut kept).await {
+                Ok(_) => (kept, opened),
+                // The server may have closed a kept connection: that is not the database's
+                // fault, so judge a fresh one instead.
+                Err(_) => (self.fresh().await.map_err(fail)?, Instant::now()),
+            },
+            None => (self.fresh().await.map_err(fail)?, Instant::now()),
+        };
+        let mut conn = conn;
         let latency = started.elapsed();
         let (size, connections): (i64, i64) = sqlx::query_as(
             "SELECT pg_database_size(current_database()), (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database())",
         )
-        .fetch_one(&mut *conn)
+        .fetch_one(&mut conn)
         .await
         .map_err(fail)?;
         let mut obs = Observations::new();
@@ -89,10 +101,17 @@ impl Postgres {
         obs.insert("connections", Value::Number(connections as f64));
         if let Some(query) = &self.query {
             // The query comes from the operator's own config file, not from outside input.
-            let rows = sqlx::query(sqlx::AssertSqlSafe(query.as_str())).fetch_all(&mut *conn).await.map_err(fail)?;
-            database::observe_rows(&rows, |row, i| decode_any!(row, i, [i64, i32, i16, f64, f32, bool, String]), &mut obs);
+            let rows = sqlx::query(sqlx::AssertSqlSafe(query.as_str()))
+                .fetch_all(&mut conn)
+                .await
+                .map_err(fail)?;
+            database::observe_rows(
+                &rows,
+                |row, i| decode_any!(row, i, [i64, i32, i16, f64, f32, bool, String]),
+                &mut obs,
+            );
         }
+        self.kept.put(conn, opened);
         Ok(obs)
     }
 }
-

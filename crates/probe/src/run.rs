@@ -8,7 +8,11 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 /// Runs `checks` once and returns their results in the same order.
-pub async fn run_checks(checks: &[Arc<Check>], ctx: &Context, concurrency: usize) -> Vec<CheckResult> {
+pub async fn run_checks(
+    checks: &[Arc<Check>],
+    ctx: &Context,
+    concurrency: usize,
+) -> Vec<CheckResult> {
     let permits = Arc::new(Semaphore::new(concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     for (index, check) in checks.iter().enumerate() {

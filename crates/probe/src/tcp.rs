@@ -16,16 +16,26 @@ impl Tcp {
     pub const DEFAULT_EXPECT: &'static [&'static str] = &[];
 
     pub fn schema() -> Schema {
-        Schema::new(&[Field::new("latency", Type::Duration, "time to open the connection")])
+        Schema::new(&[Field::new(
+            "latency",
+            Type::Duration,
+            "time to open the connection",
+        )])
     }
 
     pub fn build(t: &mut TableReader, d: &mut Diagnostics, _spec: &Spec<'_>) -> Option<Self> {
         let address = t.required_string(d, "address", "\"127.0.0.1:6379\"")?;
         if !has_port(address.get_ref()) {
-            d.error(address.span(), format!("`address` needs a port: `{}`", address.get_ref()), Some("write host:port, e.g. \"db.internal:5432\"".into()));
+            d.error(
+                address.span(),
+                format!("`address` needs a port: `{}`", address.get_ref()),
+                Some("write host:port, e.g. \"db.internal:5432\"".into()),
+            );
             return None;
         }
-        Some(Tcp { address: address.into_inner() })
+        Some(Tcp {
+            address: address.into_inner(),
+        })
     }
 
     pub fn target(&self) -> String {
@@ -46,5 +56,7 @@ impl Tcp {
 
 /// `host:port` or `[v6]:port`.
 pub fn has_port(address: &str) -> bool {
-    address.rsplit_once(':').is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
+    address
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
 }

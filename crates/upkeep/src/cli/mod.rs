@@ -17,7 +17,13 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 #[command(name = "upkeep", version, about, propagate_version = true)]
 pub struct Args {
     /// The config file.
-    #[arg(short, long, global = true, default_value = "upkeep.toml", env = "UPKEEP_CONFIG")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        default_value = "upkeep.toml",
+        env = "UPKEEP_CONFIG"
+    )]
     pub config: PathBuf,
 
     #[command(subcommand)]
@@ -59,7 +65,9 @@ fn report_load_error(error: &upkeep_probe::LoadError, json: bool) -> u8 {
         match error {
             LoadError::Read { path, source } if source.kind() == std::io::ErrorKind::NotFound => {
                 eprintln!("error: there is no config file at {}", path.display());
-                eprintln!("  write one (see the README's config reference), or point at it with -c PATH");
+                eprintln!(
+                    "  write one (see the README's config reference), or point at it with -c PATH"
+                );
             }
             other => eprintln!("{other}"),
         }
