@@ -1,0 +1,221 @@
+//! Compaction and retention: raw results roll up into minutes, minutes into hours, hours into
+//! days; old rows go. Every step is idempotent and derived from the level below, so a crash at
+//! any point is repaired by the next run, and the database does not grow without bound.
+
+use crate::rollup::{self, DAY, HOUR, MINUTE, Summary};
+use crate::{Store, StoreError};
+use sqlx::Row;
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+/// What a prune removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub results: u64,
+    pub rollups: u64,
+}
+
+/// Checks compacted per transaction, so the writer is never blocked for long.
+const CHUNK: usize = 200;
+
+impl Store {
+    /// Up to when each coarse tier has been compacted (Unix seconds); minutes are always current.
+    pub async fn compacted_until(&self) -> Result<HashMap<i64, i64>, StoreError> {
+        let rows = sqlx::query("SELECT key, value FROM meta WHERE key LIKE 'compacted_%'")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = HashMap::from([(HOUR, 0), (DAY, 0)]);
+        for row in rows {
+            let key: String = row.get(0);
+            if let Some(tier) = key.strip_prefix("compacted_").and_then(|t| t.parse().ok()) {
+                out.insert(tier, row.get(1));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Rolls every result before `until` into minutes, and every whole hour and day before it
+    /// into hours and days. Call it with `now - grace`, the grace covering the slowest probe.
+    pub async fn compact(&self, until: jiff::Timestamp) -> Result<(), StoreError> {
+        let until_s = until.as_second().div_euclid(MINUTE) * MINUTE;
+        self.compact_minutes(until_s).await?;
+        self.compact_tier(HOUR, MINUTE, until_s).await?;
+        self.compact_tier(DAY, HOUR, until_s.div_euclid(HOUR) * HOUR)
+            .await?;
+        Ok(())
+    }
+
+    async fn compact_minutes(&self, until_s: i64) -> Result<(), StoreError> {
+        let rows = sqlx::query(
+            "SELECT check_id, rolled_up_to_s FROM check_state WHERE rolled_up_to_s < ?",
+        )
+        .bind(until_s)
+        .fetch_all(&self.pool)
+        .await?;
+        let pending: Vec<(i64, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        for chunk in pending.chunks(CHUNK) {
+            let mut tx = self.pool.begin().await?;
+            for &(id, from_s) in chunk {
+                let raw = sqlx::query("SELECT at_ms, ok, latency_us FROM results WHERE check_id = ? AND at_ms >= ? AND at_ms < ?")
+                    .bind(id)
+                    .bind(from_s * 1000)
+                    .bind(until_s * 1000)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let mut minutes: BTreeMap<i64, Summary> = BTreeMap::new();
+                for row in raw {
+                    let minute = row.get::<i64, _>(0).div_euclid(60_000) * 60;
+                    let latency = Duration::from_micros(row.get::<i64, _>(2).max(0) as u64);
+                    minutes
+                        .entry(minute)
+                        .or_default()
+                        .record(row.get(1), latency);
+                }
+                for (start, summary) in minutes {
+                    insert_rollup(&mut tx, MINUTE, start, id, &summary).await?;
+                }
+                sqlx::query("UPDATE check_state SET rolled_up_to_s = ? WHERE check_id = ?")
+                    .bind(until_s)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// Sums `finer` rows into `tier` rows for every whole `tier` period before `until_s`.
+    async fn compact_tier(&self, tier: i64, finer: i64, until_s: i64) -> Result<(), StoreError> {
+        let end = until_s.div_euclid(tier) * tier;
+        let key = format!("compacted_{tier}");
+        let done: Option<i64> = sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+            .bind(&key)
+            .fetch_optional(&self.pool)
+            .await?;
+        let start = match done {
+            Some(done) => done,
+            None => {
+                let first: Option<i64> =
+                    sqlx::query_scalar("SELECT MIN(start_s) FROM rollups WHERE tier = ?")
+                        .bind(finer)
+                        .fetch_one(&self.pool)
+                        .await?;
+                match first {
+                    Some(first) => first.div_euclid(tier) * tier,
+                    None => end,
+                }
+            }
+        };
+        let mut tx = self.pool.begin().await?;
+        if start < end {
+            let sums = (0..rollup::COUNTERS)
+                .map(|i| format!("SUM(b{i})"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let columns = (0..rollup::COUNTERS)
+                .map(|i| format!("b{i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "INSERT OR REPLACE INTO rollups (tier, start_s, check_id, total, ok, latency_sum_us, latency_max_us, {columns})
+                 SELECT ?, (start_s / {tier}) * {tier}, check_id, SUM(total), SUM(ok), SUM(latency_sum_us), MAX(latency_max_us), {sums}
+                 FROM rollups WHERE tier = ? AND start_s >= ? AND start_s < ? GROUP BY check_id, (start_s / {tier})"
+            );
+            // Built only from integers and fixed text above.
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(tier)
+                .bind(finer)
+                .bind(start)
+                .bind(end)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(&key)
+            .bind(end.max(start))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes raw results older than `raw`, minute rollups older than `raw` plus a day, and
+    /// hour and day rollups, transitions and pings older than `rollups`; then returns the
+    /// freed pages to the file system.
+    pub async fn prune(
+        &self,
+        now: jiff::Timestamp,
+        raw: Duration,
+        rollups: Duration,
+    ) -> Result<Pruned, StoreError> {
+        let before =
+            |keep: Duration| now.as_millisecond() - keep.as_millis().min(i64::MAX as u128) as i64;
+        let (raw_ms, rollup_ms) = (before(raw), before(rollups));
+        let mut pruned = Pruned::default();
+        for (_, id) in self.all_ids() {
+            let done = sqlx::query("DELETE FROM results WHERE check_id = ? AND at_ms < ?")
+                .bind(id)
+                .bind(raw_ms)
+                .execute(&self.pool)
+                .await?;
+            pruned.results += done.rows_affected();
+        }
+        let minute_cutoff = (raw_ms - DAY * 1000) / 1000;
+        for (tier, cutoff) in [
+            (MINUTE, minute_cutoff),
+            (HOUR, rollup_ms / 1000),
+            (DAY, rollup_ms / 1000),
+        ] {
+            let done = sqlx::query("DELETE FROM rollups WHERE tier = ? AND start_s < ?")
+                .bind(tier)
+                .bind(cutoff)
+                .execute(&self.pool)
+                .await?;
+            pruned.rollups += done.rows_affected();
+        }
+        sqlx::query("DELETE FROM transitions WHERE at_ms < ?")
+            .bind(rollup_ms)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("DELETE FROM pings WHERE at_ms < ?")
+            .bind(rollup_ms)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("PRAGMA incremental_vacuum")
+            .execute(&self.pool)
+            .await?;
+        Ok(pruned)
+    }
+}
+
+async fn insert_rollup(
+    tx: &mut sqlx::SqliteConnection,
+    tier: i64,
+    start: i64,
+    id: i64,
+    s: &Summary,
+) -> Result<(), StoreError> {
+    let columns = (0..rollup::COUNTERS)
+        .map(|i| format!("b{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let marks = vec!["?"; rollup::COUNTERS].join(", ");
+    let sql = format!(
+        "INSERT OR REPLACE INTO rollups (tier, start_s, check_id, total, ok, latency_sum_us, latency_max_us, {columns}) VALUES (?, ?, ?, ?, ?, ?, ?, {marks})"
+    );
+    // Built only from fixed text above.
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tier)
+        .bind(start)
+        .bind(id)
+        .bind(s.total as i64)
+        .bind(s.ok as i64)
+        .bind(s.latency_sum_us as i64)
+        .bind(s.latency_max_us as i64);
+    for n in s.histogram {
+        query = query.bind(n as i64);
+    }
+    query.execute(tx).await?;
+    Ok(())
+}

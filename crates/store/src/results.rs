@@ -1,0 +1,404 @@
+//! Check results: written in batches by one writer, with status transitions recorded as they
+//! happen; read back as history, windows and uptime bars.
+
+use crate::rollup::{self, COUNTERS, Summary};
+use crate::{Store, StoreError};
+use sqlx::{Row, SqlitePool};
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// One check run, as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResultRecord {
+    pub check: String,
+    pub at: jiff::Timestamp,
+    pub ok: bool,
+    pub latency: Duration,
+    pub message: Option<String>,
+    pub observations: Option<serde_json::Value>,
+}
+
+/// A check's current status and since when.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckStatus {
+    pub check: String,
+    pub ok: bool,
+    pub since: jiff::Timestamp,
+}
+
+/// Derived from the tables at open, so nothing important lives only here.
+#[derive(Debug, Default)]
+pub struct Cache {
+    ids: HashMap<String, i64>,
+    /// check id → (ok, since ms)
+    status: HashMap<i64, (bool, i64)>,
+}
+
+impl Cache {
+    pub async fn load(pool: &SqlitePool) -> Result<Cache, StoreError> {
+        let mut cache = Cache::default();
+        for row in sqlx::query("SELECT id, name FROM check_names")
+            .fetch_all(pool)
+            .await?
+        {
+            cache.ids.insert(row.get(1), row.get(0));
+        }
+        for row in sqlx::query("SELECT check_id, ok, since_ms FROM check_state")
+            .fetch_all(pool)
+            .await?
+        {
+            cache.status.insert(row.get(0), (row.get(1), row.get(2)));
+        }
+        Ok(cache)
+    }
+}
+
+fn ts(ms: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
+
+impl Store {
+    /// The id of a check name, creating it on first sight.
+    async fn check_id(&self, name: &str) -> Result<i64, StoreError> {
+        if let Some(id) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .ids
+            .get(name)
+        {
+            return Ok(*id);
+        }
+        sqlx::query("INSERT OR IGNORE INTO check_names (name) VALUES (?)")
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        let id: i64 = sqlx::query_scalar("SELECT id FROM check_names WHERE name = ?")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await?;
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .ids
+            .insert(name.to_string(), id);
+        Ok(id)
+    }
+
+    pub(crate) fn known_id(&self, name: &str) -> Option<i64> {
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .ids
+            .get(name)
+            .copied()
+    }
+
+    pub(crate) fn all_ids(&self) -> Vec<(String, i64)> {
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .ids
+            .iter()
+            .map(|(n, i)| (n.clone(), *i))
+            .collect()
+    }
+
+    /// Writes a batch in one transaction. A result whose status differs from the check's last
+    /// one records a transition; its message and observations are kept, as are a failure's.
+    pub async fn write(&self, batch: &[ResultRecord]) -> Result<(), StoreError> {
+        let mut ids = Vec::with_capacity(batch.len());
+        for record in batch {
+            ids.push(self.check_id(&record.check).await?);
+        }
+        let mut tx = self.pool.begin().await?;
+        // Status as this batch goes along; the shared cache learns it only once committed.
+        let mut changed: HashMap<i64, (bool, i64)> = HashMap::new();
+        for (record, &id) in batch.iter().zip(&ids) {
+            let at_ms = record.at.as_millisecond();
+            let previous = match changed.get(&id) {
+                Some(status) => Some(*status),
+                None => self
+                    .cache
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .status
+                    .get(&id)
+                    .copied(),
+            };
+            let transition = previous.is_none_or(|(ok, _)| ok != record.ok);
+            let keep_detail = transition || !record.ok;
+            sqlx::query("INSERT OR REPLACE INTO results (check_id, at_ms, ok, latency_us, message, observations) VALUES (?, ?, ?, ?, ?, ?)")
+                .bind(id)
+                .bind(at_ms)
+                .bind(record.ok)
+                .bind(record.latency.as_micros().min(i64::MAX as u128) as i64)
+                .bind(if keep_detail { record.message.as_deref() } else { None })
+                .bind(if keep_detail { record.observations.as_ref().map(|o| o.to_string()) } else { None })
+                .execute(&mut *tx)
+                .await?;
+            if transition {
+                sqlx::query("INSERT OR REPLACE INTO transitions (check_id, at_ms, ok, message) VALUES (?, ?, ?, ?)")
+                    .bind(id)
+                    .bind(at_ms)
+                    .bind(record.ok)
+                    .bind(record.message.as_deref())
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO check_state (check_id, ok, since_ms, last_ms) VALUES (?, ?, ?, ?)
+                     ON CONFLICT (check_id) DO UPDATE SET ok = excluded.ok, since_ms = excluded.since_ms, last_ms = excluded.last_ms",
+                )
+                .bind(id)
+                .bind(record.ok)
+                .bind(at_ms)
+                .bind(at_ms)
+                .execute(&mut *tx)
+                .await?;
+                changed.insert(id, (record.ok, at_ms));
+            }
+        }
+        tx.commit().await?;
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.status.extend(changed);
+        Ok(())
+    }
+
+    /// Every check's current status, as of the last write.
+    pub fn statuses(&self) -> Vec<CheckStatus> {
+        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let names: HashMap<i64, &String> = cache.ids.iter().map(|(n, i)| (*i, n)).collect();
+        let mut out: Vec<CheckStatus> = cache
+            .status
+            .iter()
+            .filter_map(|(id, (ok, since))| {
+                Some(CheckStatus {
+                    check: names.get(id)?.to_string(),
+                    ok: *ok,
+                    since: ts(*since),
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.check.cmp(&b.check));
+        out
+    }
+
+    /// Raw results of one check in `[from, to)`, newest first, at most `limit`.
+    pub async fn results(
+        &self,
+        check: &str,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ResultRecord>, StoreError> {
+        let Some(id) = self.known_id(check) else {
+            return Ok(Vec::new());
+        };
+        let rows = sqlx::query(
+            "SELECT at_ms, ok, latency_us, message, observations FROM results
+             WHERE check_id = ? AND at_ms >= ? AND at_ms < ? ORDER BY at_ms DESC LIMIT ?",
+        )
+        .bind(id)
+        .bind(from.as_millisecond())
+        .bind(to.as_millisecond())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| ResultRecord {
+                check: check.to_string(),
+                at: ts(row.get(0)),
+                ok: row.get(1),
+                latency: Duration::from_micros(row.get::<i64, _>(2).max(0) as u64),
+                message: row.get(3),
+                observations: row
+                    .get::<Option<String>, _>(4)
+                    .and_then(|o| serde_json::from_str(&o).ok()),
+            })
+            .collect())
+    }
+
+    /// The latest stored result of each check, for rebuilding in-memory state at start.
+    pub async fn latest_results(&self) -> Result<Vec<ResultRecord>, StoreError> {
+        let mut out = Vec::new();
+        for (name, _) in self.all_ids() {
+            let far = jiff::Timestamp::MAX;
+            if let Some(latest) = self
+                .results(&name, jiff::Timestamp::UNIX_EPOCH, far, 1)
+                .await?
+                .pop()
+            {
+                out.push(latest);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Status changes of one check in `[from, to)`, oldest first.
+    pub async fn transitions(
+        &self,
+        check: &str,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+    ) -> Result<Vec<(jiff::Timestamp, bool, Option<String>)>, StoreError> {
+        let Some(id) = self.known_id(check) else {
+            return Ok(Vec::new());
+        };
+        let rows = sqlx::query("SELECT at_ms, ok, message FROM transitions WHERE check_id = ? AND at_ms >= ? AND at_ms < ? ORDER BY at_ms")
+            .bind(id)
+            .bind(from.as_millisecond())
+            .bind(to.as_millisecond())
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (ts(r.get(0)), r.get(1), r.get(2)))
+            .collect())
+    }
+
+    /// Aggregates over `[from, to)` for every check (or one), from the rollups.
+    pub async fn summaries(
+        &self,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+        only: Option<&str>,
+    ) -> Result<HashMap<String, Summary>, StoreError> {
+        let Some(filter) = self.filter(only) else {
+            return Ok(HashMap::new());
+        };
+        let complete = self.compacted_until().await?;
+        let ranges = rollup::cover(from.as_second(), to.as_second(), |tier| {
+            complete.get(&tier).copied().unwrap_or(i64::MAX)
+        });
+        let mut by_id: HashMap<i64, Summary> = HashMap::new();
+        for (tier, start, end) in ranges {
+            for (id, _, summary) in self.rollup_rows(tier, start, end, None, filter).await? {
+                by_id.entry(id).or_default().merge(&summary);
+            }
+        }
+        Ok(self.named(by_id))
+    }
+
+    /// Aggregates per period of `span` (a tier: 60, 3600 or 86400 s) in `[from, to)`, for every
+    /// check (or one): the data behind uptime bars and sparklines. Periods without results are
+    /// absent.
+    pub async fn bars(
+        &self,
+        span: i64,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+        only: Option<&str>,
+    ) -> Result<HashMap<String, Vec<(jiff::Timestamp, Summary)>>, StoreError> {
+        let Some(filter) = self.filter(only) else {
+            return Ok(HashMap::new());
+        };
+        let (from, to) = (from.as_second().div_euclid(span) * span, to.as_second());
+        let compacted = if span == rollup::MINUTE {
+            to
+        } else {
+            self.compacted_until()
+                .await?
+                .get(&span)
+                .copied()
+                .unwrap_or(0)
+                .clamp(from, to)
+        };
+        let mut rows = self
+            .rollup_rows(span, from, compacted, None, filter)
+            .await?;
+        // Periods not compacted yet are summed from their minutes.
+        rows.extend(
+            self.rollup_rows(rollup::MINUTE, compacted, to, Some(span), filter)
+                .await?,
+        );
+        let mut by_id: HashMap<i64, std::collections::BTreeMap<i64, Summary>> = HashMap::new();
+        for (id, start, summary) in rows {
+            by_id
+                .entry(id)
+                .or_default()
+                .entry(start)
+                .or_default()
+                .merge(&summary);
+        }
+        let by_id = by_id
+            .into_iter()
+            .map(|(id, periods)| {
+                (
+                    id,
+                    periods
+                        .into_iter()
+                        .map(|(start, s)| (ts(start * 1000), s))
+                        .collect(),
+                )
+            })
+            .collect();
+        Ok(self.named(by_id))
+    }
+
+    /// `Some(None)` for all checks, `Some(Some(id))` for one known check, `None` for an unknown one.
+    fn filter(&self, only: Option<&str>) -> Option<Option<i64>> {
+        match only {
+            None => Some(None),
+            Some(name) => self.known_id(name).map(Some),
+        }
+    }
+
+    fn named<T>(&self, by_id: HashMap<i64, T>) -> HashMap<String, T> {
+        let names: HashMap<i64, String> = self.all_ids().into_iter().map(|(n, i)| (i, n)).collect();
+        by_id
+            .into_iter()
+            .filter_map(|(id, v)| Some((names.get(&id)?.clone(), v)))
+            .collect()
+    }
+
+    /// Rollup rows of `tier` with start in `[start, end)`, summed per check and per `group`-second
+    /// period (or per row when `group` is `None`).
+    pub(crate) async fn rollup_rows(
+        &self,
+        tier: i64,
+        start: i64,
+        end: i64,
+        group: Option<i64>,
+        only: Option<i64>,
+    ) -> Result<Vec<(i64, i64, Summary)>, StoreError> {
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        let period = match group {
+            Some(g) => format!("(start_s / {g}) * {g}"),
+            None => "start_s".to_string(),
+        };
+        let sql = format!(
+            "SELECT check_id, {period} AS period, SUM(total), SUM(ok), SUM(latency_sum_us), MAX(latency_max_us), {} FROM rollups
+             WHERE tier = ? AND start_s >= ? AND start_s < ? {} GROUP BY check_id, period",
+            (0..COUNTERS).map(|i| format!("SUM(b{i})")).collect::<Vec<_>>().join(", "),
+            if only.is_some() { "AND check_id = ?" } else { "" }
+        );
+        // Built only from integers and fixed text above.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tier)
+            .bind(start)
+            .bind(end);
+        if let Some(id) = only {
+            query = query.bind(id);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let mut summary = Summary {
+                    total: row.get::<i64, _>(2) as u64,
+                    ok: row.get::<i64, _>(3) as u64,
+                    latency_sum_us: row.get::<i64, _>(4) as u64,
+                    latency_max_us: row.get::<i64, _>(5) as u64,
+                    histogram: [0; COUNTERS],
+                };
+                for (i, counter) in summary.histogram.iter_mut().enumerate() {
+                    *counter = row.get::<i64, _>(6 + i) as u64;
+                }
+                (row.get(0), row.get(1), summary)
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,243 @@
+//! Results roll up into minutes, hours and days; windows summed from the tiers equal what the
+//! raw results say; retention removes raw rows without changing the long-term numbers.
+
+use std::time::Duration;
+use upkeep_store::{ResultRecord, Store, Summary};
+
+fn at(s: &str) -> jiff::Timestamp {
+    s.parse().unwrap()
+}
+
+/// Two days and an hour of a check every 10 s, failing from day 1 10:00 to 10:05.
+fn history() -> Vec<ResultRecord> {
+    let start = at("2026-11-01T00:00:00Z");
+    let outage = (at("2026-11-02T10:00:00Z"), at("2026-11-02T10:05:00Z"));
+    (0..(49 * 360))
+        .map(|i| {
+            let t = start + jiff::SignedDuration::from_secs(i * 10);
+            let ok = !(t >= outage.0 && t < outage.1);
+            ResultRecord {
+                check: "api".into(),
+                at: t,
+                ok,
+                latency: Duration::from_millis(if i % 2 == 0 { 10 } else { 120 }),
+                message: (!ok).then(|| "expected status == 200, got 503".into()),
+                observations: None,
+            }
+        })
+        .collect()
+}
+
+fn brute_force(records: &[ResultRecord], from: jiff::Timestamp, to: jiff::Timestamp) -> Summary {
+    let mut s = Summary::default();
+    for r in records.iter().filter(|r| r.at >= from && r.at < to) {
+        s.record(r.ok, r.latency);
+    }
+    s
+}
+
+async fn store_with_history() -> (tempfile::TempDir, Store, Vec<ResultRecord>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let records = history();
+    for batch in records.chunks(500) {
+        store.write(batch).await.unwrap();
+    }
+    (dir, store, records)
+}
+
+#[tokio::test]
+async fn windows_from_rollups_equal_the_raw_results() {
+    let (_dir, store, records) = store_with_history().await;
+    store.compact(at("2026-11-03T01:00:00Z")).await.unwrap();
+    for (from, to) in [
+        ("2026-11-01T00:00:00Z", "2026-11-03T01:00:00Z"),
+        ("2026-11-01T23:30:00Z", "2026-11-03T00:30:00Z"),
+        ("2026-11-02T09:59:00Z", "2026-11-02T10:07:00Z"),
+        ("2026-11-02T10:00:00Z", "2026-11-02T11:00:00Z"),
+    ] {
+        let (from, to) = (at(from), at(to));
+        let got = store
+            .summaries(from, to, Some("api"))
+            .await
+            .unwrap()
+            .remove("api")
+            .unwrap();
+        assert_eq!(
+            got,
+            brute_force(&records, from, to),
+            "window {from} .. {to}"
+        );
+    }
+    let day = store
+        .summaries(at("2026-11-02T00:00:00Z"), at("2026-11-03T00:00:00Z"), None)
+        .await
+        .unwrap();
+    assert_eq!(day["api"].total, 8640);
+    assert_eq!(day["api"].ok, 8640 - 30);
+    assert_eq!(day["api"].availability(), Some((8640.0 - 30.0) / 8640.0));
+}
+
+#[tokio::test]
+async fn compaction_in_steps_equals_compaction_at_once() {
+    let (_dir, store, records) = store_with_history().await;
+    for until in [
+        "2026-11-01T12:00:30Z",
+        "2026-11-02T00:00:00Z",
+        "2026-11-02T10:02:00Z",
+        "2026-11-03T01:00:00Z",
+    ] {
+        store.compact(at(until)).await.unwrap();
+    }
+    store.compact(at("2026-11-03T01:00:00Z")).await.unwrap(); // again: idempotent
+    let (from, to) = (at("2026-11-01T00:00:00Z"), at("2026-11-03T01:00:00Z"));
+    let got = store
+        .summaries(from, to, None)
+        .await
+        .unwrap()
+        .remove("api")
+        .unwrap();
+    assert_eq!(got, brute_force(&records, from, to));
+}
+
+#[tokio::test]
+async fn transitions_record_when_a_check_went_down_and_up() {
+    let (_dir, store, _) = store_with_history().await;
+    let changes = store
+        .transitions(
+            "api",
+            at("2026-11-01T00:00:00Z"),
+            at("2026-11-04T00:00:00Z"),
+        )
+        .await
+        .unwrap();
+    let shown: Vec<(String, bool)> = changes
+        .iter()
+        .map(|(t, ok, _)| (t.to_string(), *ok))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("2026-11-01T00:00:00Z".to_string(), true),
+            ("2026-11-02T10:00:00Z".to_string(), false),
+            ("2026-11-02T10:05:00Z".to_string(), true)
+        ]
+    );
+    assert_eq!(
+        changes[1].2.as_deref(),
+        Some("expected status == 200, got 503")
+    );
+    let statuses = store.statuses();
+    assert_eq!(statuses.len(), 1);
+    assert!(statuses[0].ok);
+    assert_eq!(statuses[0].since, at("2026-11-02T10:05:00Z"));
+}
+
+#[tokio::test]
+async fn bars_show_the_outage_in_its_hour_and_day() {
+    let (_dir, store, _) = store_with_history().await;
+    store.compact(at("2026-11-03T01:00:00Z")).await.unwrap();
+    let hours = store
+        .bars(
+            3600,
+            at("2026-11-02T09:00:00Z"),
+            at("2026-11-02T12:00:00Z"),
+            Some("api"),
+        )
+        .await
+        .unwrap()
+        .remove("api")
+        .unwrap();
+    let shown: Vec<(String, u64, u64)> = hours
+        .iter()
+        .map(|(t, s)| (t.to_string(), s.total, s.ok))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("2026-11-02T09:00:00Z".to_string(), 360, 360),
+            ("2026-11-02T10:00:00Z".to_string(), 360, 330),
+            ("2026-11-02T11:00:00Z".to_string(), 360, 360)
+        ]
+    );
+    let days = store
+        .bars(
+            86400,
+            at("2026-11-01T00:00:00Z"),
+            at("2026-11-03T01:00:00Z"),
+            None,
+        )
+        .await
+        .unwrap()
+        .remove("api")
+        .unwrap();
+    let totals: Vec<(u64, u64)> = days.iter().map(|(_, s)| (s.total, s.ok)).collect();
+    // The last day is not compacted yet: its hour comes from minutes.
+    assert_eq!(totals, [(8640, 8640), (8640, 8610), (360, 360)]);
+}
+
+#[tokio::test]
+async fn pruning_raw_results_keeps_long_term_numbers_and_survives_reopen() {
+    let (dir, store, records) = store_with_history().await;
+    let end = at("2026-11-03T01:00:00Z");
+    store.compact(end).await.unwrap();
+    let whole = store
+        .summaries(at("2026-11-01T00:00:00Z"), end, None)
+        .await
+        .unwrap();
+    let pruned = store
+        .prune(
+            end,
+            Duration::from_secs(86400),
+            Duration::from_secs(400 * 86400),
+        )
+        .await
+        .unwrap();
+    // Everything before 2026-11-02T01:00: 25 hours of results.
+    assert_eq!(pruned.results, 360 * 25);
+    assert!(
+        store
+            .results(
+                "api",
+                at("2026-11-01T00:00:00Z"),
+                at("2026-11-02T00:00:00Z"),
+                10
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    drop(store);
+    let store = Store::open(dir.path()).await.unwrap();
+    assert_eq!(
+        store
+            .summaries(at("2026-11-01T00:00:00Z"), end, None)
+            .await
+            .unwrap(),
+        whole
+    );
+    assert_eq!(store.statuses().len(), 1);
+    // Failures keep their message; healthy runs do not repeat it.
+    let recent = store
+        .results(
+            "api",
+            at("2026-11-02T10:04:50Z"),
+            at("2026-11-02T10:05:20Z"),
+            10,
+        )
+        .await
+        .unwrap();
+    let details: Vec<(bool, Option<&str>)> = recent
+        .iter()
+        .map(|r| (r.ok, r.message.as_deref()))
+        .collect();
+    assert_eq!(
+        details,
+        [
+            (true, None),
+            (true, None),
+            (false, Some("expected status == 200, got 503"))
+        ]
+    );
+    let _ = records;
+}
