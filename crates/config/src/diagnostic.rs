@@ -23,18 +23,11 @@ pub struct Diagnostics {
 
 impl Diagnostics {
     pub fn new(source: Source) -> Self {
-        Diagnostics {
-            source,
-            items: Vec::new(),
-        }
+        Diagnostics { source, items: Vec::new() }
     }
 
     pub fn error(&mut self, span: Range<usize>, message: impl Into<String>, hint: Option<String>) {
-        self.items.push(Diagnostic {
-            span,
-            message: message.into(),
-            hint,
-        });
+        self.items.push(Diagnostic { span, message: message.into(), hint });
     }
 
     pub fn is_empty(&self) -> bool {
@@ -80,13 +73,7 @@ impl Diagnostics {
             .iter()
             .map(|d| {
                 let (line, col) = self.source.line_col(d.span.start);
-                (
-                    self.source.path.display().to_string(),
-                    line,
-                    col,
-                    d.message.clone(),
-                    d.hint.clone(),
-                )
+                (self.source.path.display().to_string(), line, col, d.message.clone(), d.hint.clone())
             })
             .collect()
     }
@@ -99,19 +86,10 @@ impl fmt::Display for Diagnostics {
                 writeln!(f)?;
             }
             let (line, col) = self.source.line_col(d.span.start);
-            writeln!(
-                f,
-                "{}:{line}:{col}: {}",
-                self.source.path.display(),
-                d.message
-            )?;
+            writeln!(f, "{}:{line}:{col}: {}", self.source.path.display(), d.message)?;
             let text = self.source.line_text(line);
             let (end_line, end_col) = self.source.line_col(d.span.end.max(d.span.start + 1));
-            let width = if end_line == line {
-                end_col.saturating_sub(col).max(1)
-            } else {
-                1
-            };
+            let width = if end_line == line { end_col.saturating_sub(col).max(1) } else { 1 };
             writeln!(f, "    {text}")?;
             write!(f, "    {}{}", " ".repeat(col - 1), "^".repeat(width))?;
             if let Some(hint) = &d.hint {
@@ -120,12 +98,7 @@ impl fmt::Display for Diagnostics {
             writeln!(f)?;
         }
         let n = self.items.len();
-        write!(
-            f,
-            "{n} error{} in {}",
-            if n == 1 { "" } else { "s" },
-            self.source.path.display()
-        )
+        write!(f, "{n} error{} in {}", if n == 1 { "" } else { "s" }, self.source.path.display())
     }
 }
 

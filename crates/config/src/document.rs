@@ -57,17 +57,11 @@ pub struct Table {
 
 impl Table {
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.entries
-            .iter()
-            .find(|(k, _)| k.name == key)
-            .map(|(_, v)| v)
+        self.entries.iter().find(|(k, _)| k.name == key).map(|(_, v)| v)
     }
 
     pub fn key(&self, key: &str) -> Option<&Key> {
-        self.entries
-            .iter()
-            .find(|(k, _)| k.name == key)
-            .map(|(k, _)| k)
+        self.entries.iter().find(|(k, _)| k.name == key).map(|(k, _)| k)
     }
 }
 
@@ -96,22 +90,14 @@ fn convert_table(
     let entries = table
         .iter()
         .map(|(key, value)| {
-            let key = Key {
-                name: key.get_ref().to_string(),
-                span: key.span(),
-            };
+            let key = Key { name: key.get_ref().to_string(), span: key.span() };
             (key, convert(value, source, env, diags))
         })
         .collect();
     Table { entries, span }
 }
 
-fn convert(
-    value: &Spanned<DeValue<'_>>,
-    source: &Source,
-    env: &Env,
-    diags: &mut Diagnostics,
-) -> Node {
+fn convert(value: &Spanned<DeValue<'_>>, source: &Source, env: &Env, diags: &mut Diagnostics) -> Node {
     let span = value.span();
     let converted = match value.get_ref() {
         DeValue::String(text) => NodeValue::String(interpolated(text, &span, source, env, diags)),
@@ -122,42 +108,20 @@ fn convert(
                 NodeValue::Integer(0)
             }
         },
-        DeValue::Float(float) => {
-            NodeValue::Float(float.as_str().replace('_', "").parse().unwrap_or(f64::NAN))
-        }
+        DeValue::Float(float) => NodeValue::Float(float.as_str().replace('_', "").parse().unwrap_or(f64::NAN)),
         DeValue::Boolean(b) => NodeValue::Bool(*b),
         DeValue::Datetime(dt) => NodeValue::Datetime(dt.to_string()),
-        DeValue::Array(items) => NodeValue::Array(
-            items
-                .iter()
-                .map(|item| convert(item, source, env, diags))
-                .collect(),
-        ),
-        DeValue::Table(table) => {
-            NodeValue::Table(convert_table(table, span.clone(), source, env, diags))
-        }
+        DeValue::Array(items) => NodeValue::Array(items.iter().map(|item| convert(item, source, env, diags)).collect()),
+        DeValue::Table(table) => NodeValue::Table(convert_table(table, span.clone(), source, env, diags)),
     };
-    Node {
-        value: converted,
-        span,
-    }
+    Node { value: converted, span }
 }
 
-fn interpolated(
-    text: &str,
-    span: &Range<usize>,
-    source: &Source,
-    env: &Env,
-    diags: &mut Diagnostics,
-) -> String {
+fn interpolated(text: &str, span: &Range<usize>, source: &Source, env: &Env, diags: &mut Diagnostics) -> String {
     match interpolate(text, env) {
         Ok(value) => value,
         Err(e) => {
-            diags.error(
-                inner_span(source, span, text, e.offset, e.len),
-                e.message,
-                e.hint,
-            );
+            diags.error(inner_span(source, span, text, e.offset, e.len), e.message, e.hint);
             text.to_string()
         }
     }
@@ -165,13 +129,7 @@ fn interpolated(
 
 /// The file span of `offset..offset+len` within a string value, exact when the string is
 /// written without escapes (the usual case), else the whole string.
-pub fn inner_span(
-    source: &Source,
-    span: &Range<usize>,
-    text: &str,
-    offset: usize,
-    len: usize,
-) -> Range<usize> {
+pub fn inner_span(source: &Source, span: &Range<usize>, text: &str, offset: usize, len: usize) -> Range<usize> {
     let raw = source.text.get(span.clone()).unwrap_or("");
     for quote in ["'''", "\"\"\"", "'", "\""] {
         if raw.len() >= 2 * quote.len()

@@ -13,12 +13,7 @@ pub enum Env {
 
 impl Env {
     pub fn fixed<const N: usize>(pairs: [(&str, &str); N]) -> Self {
-        Env::Fixed(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
+        Env::Fixed(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
     }
 
     fn get(&self, name: &str) -> Option<String> {
@@ -89,9 +84,7 @@ pub fn interpolate(text: &str, env: &Env) -> Result<String, InterpolationError> 
                     offset: offset + at,
                     len: close + 1,
                     message: format!("environment variable `{name}` is not set"),
-                    hint: Some(format!(
-                        "set {name}, or give a default: `${{{name}:-value}}`"
-                    )),
+                    hint: Some(format!("set {name}, or give a default: `${{{name}:-value}}`")),
                 });
             }
         }
@@ -109,15 +102,9 @@ mod tests {
     #[test]
     fn replaces_variables_defaults_and_escapes() {
         let env = Env::fixed([("DB", "postgres://x")]);
-        assert_eq!(
-            interpolate("url=${DB}/app", &env).unwrap(),
-            "url=postgres://x/app"
-        );
+        assert_eq!(interpolate("url=${DB}/app", &env).unwrap(), "url=postgres://x/app");
         assert_eq!(interpolate("${NOPE:-fallback}", &env).unwrap(), "fallback");
-        assert_eq!(
-            interpolate("$${DB} costs $5", &env).unwrap(),
-            "${DB} costs $5"
-        );
+        assert_eq!(interpolate("$${DB} costs $5", &env).unwrap(), "${DB} costs $5");
     }
 
     #[test]

@@ -19,7 +19,7 @@ mod units;
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use document::{Node, NodeValue, Table, inner_span};
 pub use interpolate::Env;
-pub use model::{CheckSection, Config, Server, parse_config};
+pub use model::{CheckSection, Config, Retention, Server, parse_config};
 pub use source::Source;
 pub use table::TableReader;
 pub use toml::Spanned;

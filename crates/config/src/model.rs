@@ -33,7 +33,23 @@ const LATER_SECTIONS: &[&str] = &[
 #[derive(Debug)]
 pub struct Config {
     pub server: Server,
+    pub retention: Retention,
     pub checks: Vec<CheckSection>,
+}
+
+/// How long the store keeps raw results and rollups (`[retention]`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Retention {
+    /// Every check result, with failures' messages and observations.
+    pub raw: Duration,
+    /// Hourly and daily aggregates with latency histograms: availability, percentiles, bars.
+    pub rollups: Duration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention { raw: Duration::from_secs(7 * 86400), rollups: Duration::from_secs(400 * 86400) }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -74,16 +90,19 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub fn parse_config(source: Source, env: &Env) -> (Config, Diagnostics) {
     let mut d = Diagnostics::new(source.clone());
     let base_dir = source.path.parent().map(PathBuf::from).unwrap_or_default();
-    let mut config = Config {
-        server: default_server(&base_dir),
-        checks: Vec::new(),
-    };
+    let mut config = Config { server: default_server(&base_dir), retention: Retention::default(), checks: Vec::new() };
     let Some(root) = parse_document(&source, env, &mut d) else {
         return (config, d);
     };
     let mut top = TableReader::new(root, "the top level");
     if let Some(server) = sub_table(&mut top, &mut d, "server") {
         config.server = read_server(server, &base_dir, &mut d);
+    }
+    if let Some(mut table) = sub_table(&mut top, &mut d, "retention") {
+        let defaults = Retention::default();
+        config.retention.raw = table.duration(&mut d, "raw").map_or(defaults.raw, Spanned::into_inner);
+        config.retention.rollups = table.duration(&mut d, "rollups").map_or(defaults.rollups, Spanned::into_inner);
+        table.finish(&mut d);
     }
     let (every, timeout) = match sub_table(&mut top, &mut d, "defaults") {
         Some(table) => read_defaults(table, &mut d),
@@ -122,11 +141,7 @@ fn sub_table(top: &mut TableReader, d: &mut Diagnostics, key: &'static str) -> O
     match node.value {
         NodeValue::Table(table) => Some(TableReader::new(table, format!("[{key}]"))),
         _ => {
-            d.error(
-                node.span,
-                format!("`{key}` must be a table: write `[{key}]`"),
-                None,
-            );
+            d.error(node.span, format!("`{key}` must be a table: write `[{key}]`"), None);
             None
         }
     }
@@ -142,21 +157,13 @@ fn array_of_tables(top: &mut TableReader, d: &mut Diagnostics, key: &'static str
             .filter_map(|item| match item.value {
                 NodeValue::Table(table) => Some(table),
                 _ => {
-                    d.error(
-                        item.span,
-                        format!("each `{key}` must be a table: write `[[{key}]]`"),
-                        None,
-                    );
+                    d.error(item.span, format!("each `{key}` must be a table: write `[[{key}]]`"), None);
                     None
                 }
             })
             .collect(),
         _ => {
-            d.error(
-                node.span,
-                format!("`{key}` must be written as `[[{key}]]`, one per {key}"),
-                None,
-            );
+            d.error(node.span, format!("`{key}` must be written as `[[{key}]]`, one per {key}"), None);
             Vec::new()
         }
     }
@@ -169,10 +176,7 @@ fn read_server(mut t: TableReader, base_dir: &std::path::Path, d: &mut Diagnosti
             Ok(addr) => server.listen = addr,
             Err(_) => d.error(
                 listen.span(),
-                format!(
-                    "`listen` is not an address and port: `{}`",
-                    listen.get_ref()
-                ),
+                format!("`listen` is not an address and port: `{}`", listen.get_ref()),
                 Some("for example: listen = \"127.0.0.1:8080\"".into()),
             ),
         }
@@ -199,22 +203,13 @@ fn read_server(mut t: TableReader, base_dir: &std::path::Path, d: &mut Diagnosti
 }
 
 fn read_defaults(mut t: TableReader, d: &mut Diagnostics) -> (Duration, Duration) {
-    let every = t
-        .duration(d, "every")
-        .map_or(DEFAULT_EVERY, Spanned::into_inner);
-    let timeout = t
-        .duration(d, "timeout")
-        .map_or(DEFAULT_TIMEOUT.min(every), Spanned::into_inner);
+    let every = t.duration(d, "every").map_or(DEFAULT_EVERY, Spanned::into_inner);
+    let timeout = t.duration(d, "timeout").map_or(DEFAULT_TIMEOUT.min(every), Spanned::into_inner);
     t.finish(d);
     (every, timeout)
 }
 
-fn read_check(
-    table: Table,
-    every: Duration,
-    timeout: Duration,
-    d: &mut Diagnostics,
-) -> Option<CheckSection> {
+fn read_check(table: Table, every: Duration, timeout: Duration, d: &mut Diagnostics) -> Option<CheckSection> {
     let mut t = TableReader::new(table, "a check");
     let name = t.required_string(d, "name", "\"api\"");
     if let Some(name) = &name {
@@ -222,10 +217,7 @@ fn read_check(
         if !valid_name(name.get_ref()) {
             d.error(
                 name.span(),
-                format!(
-                    "check name `{}` cannot be used in expressions and URLs",
-                    name.get_ref()
-                ),
+                format!("check name `{}` cannot be used in expressions and URLs", name.get_ref()),
                 Some("start with a letter; use letters, digits, `-` and `_`".into()),
             );
         }
@@ -239,31 +231,20 @@ fn read_check(
         d.error(
             cron.span(),
             format!("`schedule` is not a valid cron expression: {e}"),
-            Some(
-                "five fields: minute hour day-of-month month day-of-week, e.g. \"0 2 * * *\""
-                    .into(),
-            ),
+            Some("five fields: minute hour day-of-month month day-of-week, e.g. \"0 2 * * *\"".into()),
         );
     }
     let every = every_set.as_ref().map_or(every, |s| *s.get_ref());
     let timeout_set = t.duration(d, "timeout");
-    let timeout = timeout_set
-        .as_ref()
-        .map_or(timeout.min(every), |s| *s.get_ref());
+    let timeout = timeout_set.as_ref().map_or(timeout.min(every), |s| *s.get_ref());
     if let Some(set) = &timeout_set
         && schedule.is_none()
         && timeout > every
     {
         d.error(
             set.span(),
-            format!(
-                "`timeout` ({}) is longer than `every` ({})",
-                fmt_duration(timeout),
-                fmt_duration(every)
-            ),
-            Some(
-                "a check never overlaps itself: make the timeout shorter than the interval".into(),
-            ),
+            format!("`timeout` ({}) is longer than `every` ({})", fmt_duration(timeout), fmt_duration(every)),
+            Some("a check never overlaps itself: make the timeout shorter than the interval".into()),
         );
     }
     let expect = t.strings(d, "expect").unwrap_or_default();
@@ -313,22 +294,14 @@ fn check_names(checks: &[CheckSection], d: &mut Diagnostics) {
     for check in checks {
         for parent in &check.depends_on {
             if parent.get_ref() == check.name.get_ref() {
-                d.error(
-                    parent.span(),
-                    format!("check `{}` depends on itself", parent.get_ref()),
-                    None,
-                );
+                d.error(parent.span(), format!("check `{}` depends on itself", parent.get_ref()), None);
             } else if !seen.contains_key(parent.get_ref().as_str()) {
-                let hint =
-                    upkeep_expr::closest_name(parent.get_ref(), seen.keys().map(|k| k.to_string()))
-                        .map(|s| format!("did you mean `{s}`?"))
-                        .or_else(|| Some("`depends_on` names other checks".into()));
+                let hint = upkeep_expr::closest_name(parent.get_ref(), seen.keys().map(|k| k.to_string()))
+                    .map(|s| format!("did you mean `{s}`?"))
+                    .or_else(|| Some("`depends_on` names other checks".into()));
                 d.error(
                     parent.span(),
-                    format!(
-                        "`depends_on` names `{}`, which is not a check",
-                        parent.get_ref()
-                    ),
+                    format!("`depends_on` names `{}`, which is not a check", parent.get_ref()),
                     hint,
                 );
             }
@@ -338,11 +311,7 @@ fn check_names(checks: &[CheckSection], d: &mut Diagnostics) {
 }
 
 fn report_cycles(checks: &[CheckSection], d: &mut Diagnostics) {
-    let index: HashMap<&str, usize> = checks
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.name.get_ref().as_str(), i))
-        .collect();
+    let index: HashMap<&str, usize> = checks.iter().enumerate().map(|(i, c)| (c.name.get_ref().as_str(), i)).collect();
     // 0 = unvisited, 1 = on the current path, 2 = done.
     let mut state = vec![0u8; checks.len()];
     fn visit(
@@ -379,18 +348,11 @@ fn report_cycles(checks: &[CheckSection], d: &mut Diagnostics) {
         if state[i] == 0
             && let Some(cycle) = visit(i, checks, &index, &mut state, &mut Vec::new())
         {
-            let names: Vec<&str> = cycle
-                .iter()
-                .map(|&c| checks[c].name.get_ref().as_str())
-                .collect();
+            let names: Vec<&str> = cycle.iter().map(|&c| checks[c].name.get_ref().as_str()).collect();
             let first = &checks[cycle[0]];
             d.error(
                 first.name.span(),
-                format!(
-                    "`depends_on` forms a cycle: {} → {}",
-                    names.join(" → "),
-                    names[0]
-                ),
+                format!("`depends_on` forms a cycle: {} → {}", names.join(" → "), names[0]),
                 Some("a dependency must lead to a root check that depends on nothing".into()),
             );
             for &c in &cycle {

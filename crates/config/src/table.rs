@@ -19,11 +19,7 @@ pub struct TableReader {
 
 impl TableReader {
     pub fn new(table: Table, context: impl Into<String>) -> Self {
-        TableReader {
-            table,
-            context: context.into(),
-            known: Vec::new(),
-        }
+        TableReader { table, context: context.into(), known: Vec::new() }
     }
 
     pub fn context(&self) -> &str {
@@ -52,21 +48,10 @@ impl TableReader {
         self.table.get(key).is_some()
     }
 
-    fn wrong_type(
-        &self,
-        d: &mut Diagnostics,
-        key: &str,
-        node: &Node,
-        expected: &str,
-        example: &str,
-    ) {
+    fn wrong_type(&self, d: &mut Diagnostics, key: &str, node: &Node, expected: &str, example: &str) {
         d.error(
             node.span.clone(),
-            format!(
-                "`{key}` in {} must be {expected}, not {}",
-                self.context,
-                node.type_name()
-            ),
+            format!("`{key}` in {} must be {expected}, not {}", self.context, node.type_name()),
             Some(format!("for example: {key} = {example}")),
         );
     }
@@ -91,11 +76,7 @@ impl TableReader {
     ) -> Option<Spanned<String>> {
         if !self.has(key) {
             self.node(key);
-            d.error(
-                self.span(),
-                format!("{} has no `{key}`", self.context),
-                Some(format!("add {key} = {example}")),
-            );
+            d.error(self.span(), format!("{} has no `{key}`", self.context), Some(format!("add {key} = {example}")));
             return None;
         }
         self.string(d, key)
@@ -113,24 +94,14 @@ impl TableReader {
     }
 
     /// An integer within `range`.
-    pub fn integer(
-        &mut self,
-        d: &mut Diagnostics,
-        key: &'static str,
-        range: Range<i64>,
-    ) -> Option<i64> {
+    pub fn integer(&mut self, d: &mut Diagnostics, key: &'static str, range: Range<i64>) -> Option<i64> {
         let node = self.node(key)?.clone();
         match node.value {
             NodeValue::Integer(n) if range.contains(&n) => Some(n),
             NodeValue::Integer(n) => {
                 d.error(
                     node.span.clone(),
-                    format!(
-                        "`{key}` in {} is {n}, outside {}..{}",
-                        self.context,
-                        range.start,
-                        range.end - 1
-                    ),
+                    format!("`{key}` in {} is {n}, outside {}..{}", self.context, range.start, range.end - 1),
                     None,
                 );
                 None
@@ -142,19 +113,12 @@ impl TableReader {
         }
     }
 
-    pub fn duration(
-        &mut self,
-        d: &mut Diagnostics,
-        key: &'static str,
-    ) -> Option<Spanned<Duration>> {
+    pub fn duration(&mut self, d: &mut Diagnostics, key: &'static str) -> Option<Spanned<Duration>> {
         self.with_str(d, key, "a duration", "\"30s\"", units::parse_duration)
     }
 
     pub fn size(&mut self, d: &mut Diagnostics, key: &'static str) -> Option<Spanned<u64>> {
-        if let Some(Node {
-            value: NodeValue::Integer(n),
-            span,
-        }) = self.node(key).cloned()
+        if let Some(Node { value: NodeValue::Integer(n), span }) = self.node(key).cloned()
             && n >= 0
         {
             return Some(Spanned::new(span, n as u64));
@@ -193,11 +157,7 @@ impl TableReader {
     }
 
     /// A list of strings; a single string is accepted as a list of one.
-    pub fn strings(
-        &mut self,
-        d: &mut Diagnostics,
-        key: &'static str,
-    ) -> Option<Vec<Spanned<String>>> {
+    pub fn strings(&mut self, d: &mut Diagnostics, key: &'static str) -> Option<Vec<Spanned<String>>> {
         let node = self.node(key)?.clone();
         match &node.value {
             NodeValue::String(s) => Some(vec![Spanned::new(node.span.clone(), s.clone())]),
@@ -205,9 +165,7 @@ impl TableReader {
                 let mut out = Vec::new();
                 for item in items {
                     match &item.value {
-                        NodeValue::String(s) => {
-                            out.push(Spanned::new(item.span.clone(), s.clone()))
-                        }
+                        NodeValue::String(s) => out.push(Spanned::new(item.span.clone(), s.clone())),
                         _ => self.wrong_type(d, key, item, "a list of strings", "[\"...\"]"),
                     }
                 }
@@ -221,11 +179,7 @@ impl TableReader {
     }
 
     /// A table of string values, such as HTTP headers; order kept.
-    pub fn string_map(
-        &mut self,
-        d: &mut Diagnostics,
-        key: &'static str,
-    ) -> Option<Vec<(String, String)>> {
+    pub fn string_map(&mut self, d: &mut Diagnostics, key: &'static str) -> Option<Vec<(String, String)>> {
         let node = self.node(key)?.clone();
         let NodeValue::Table(table) = &node.value else {
             self.wrong_type(d, key, &node, "a table", "{ name = \"value\" }");
@@ -237,12 +191,7 @@ impl TableReader {
                 NodeValue::String(s) => out.push((k.name.clone(), s.clone())),
                 _ => d.error(
                     v.span.clone(),
-                    format!(
-                        "`{key}.{}` in {} must be a string, not {}",
-                        k.name,
-                        self.context,
-                        v.type_name()
-                    ),
+                    format!("`{key}.{}` in {} must be a string, not {}", k.name, self.context, v.type_name()),
                     None,
                 ),
             }
@@ -256,17 +205,12 @@ impl TableReader {
             if self.known.contains(&key.name.as_str()) {
                 continue;
             }
-            let suggestion =
-                upkeep_expr::closest_name(&key.name, self.known.iter().map(|k| k.to_string()));
+            let suggestion = upkeep_expr::closest_name(&key.name, self.known.iter().map(|k| k.to_string()));
             let hint = match suggestion {
                 Some(s) => format!("did you mean `{s}`?"),
                 None => format!("known keys: {}", self.known.join(", ")),
             };
-            d.error(
-                key.span.clone(),
-                format!("unknown key `{}` in {}", key.name, self.context),
-                Some(hint),
-            );
+            d.error(key.span.clone(), format!("unknown key `{}` in {}", key.name, self.context), Some(hint));
         }
     }
 }

@@ -19,21 +19,15 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     match quantity(text) {
         Ok(Value::Duration(secs)) if secs > 0.0 && secs < 1e10 => Ok(Duration::from_secs_f64(secs)),
         Ok(Value::Duration(_)) => Err(format!("`{text}` must be longer than zero")),
-        Ok(Value::Number(n)) => Err(format!(
-            "`{text}` has no unit; write e.g. \"{n}s\" or \"{n}m\""
-        )),
-        _ => Err(format!(
-            "`{text}` is not a duration (units: ms, s, m, h, d, w)"
-        )),
+        Ok(Value::Number(n)) => Err(format!("`{text}` has no unit; write e.g. \"{n}s\" or \"{n}m\"")),
+        _ => Err(format!("`{text}` is not a duration (units: ms, s, m, h, d, w)")),
     }
 }
 
 pub fn parse_size(text: &str) -> Result<u64, String> {
     match quantity(text) {
         Ok(Value::Size(bytes)) if bytes >= 0.0 => Ok(bytes.round() as u64),
-        _ => Err(format!(
-            "`{text}` is not a size (units: B, KB, MB, GB, KiB, MiB, GiB, TiB)"
-        )),
+        _ => Err(format!("`{text}` is not a size (units: B, KB, MB, GB, KiB, MiB, GiB, TiB)")),
     }
 }
 

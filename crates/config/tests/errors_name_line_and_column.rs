@@ -4,9 +4,7 @@ use upkeep_config::{Env, Source, parse_config};
 
 fn errors(text: &str, env: Env) -> Vec<String> {
     let (_, d) = parse_config(Source::new("upkeep.toml", text), &env);
-    d.into_result(())
-        .map(|_| Vec::new())
-        .unwrap_or_else(|d| d.summary())
+    d.into_result(()).map(|_| Vec::new()).unwrap_or_else(|d| d.summary())
 }
 
 fn hints(text: &str) -> Vec<Option<String>> {
@@ -50,21 +48,12 @@ fn suggests_the_key_that_was_meant() {
 #[test]
 fn names_a_missing_environment_variable_where_it_is_used() {
     let text = "[[check]]\nname = \"db\"\nkind = \"postgres\"\nurl = \"postgres://${PGUSER}@localhost/app\"\n";
-    assert_eq!(
-        errors(text, Env::fixed([])),
-        ["upkeep.toml:4:19: environment variable `PGUSER` is not set"]
-    );
-    let (config, d) = parse_config(
-        Source::new("upkeep.toml", text),
-        &Env::fixed([("PGUSER", "ops")]),
-    );
+    assert_eq!(errors(text, Env::fixed([])), ["upkeep.toml:4:19: environment variable `PGUSER` is not set"]);
+    let (config, d) = parse_config(Source::new("upkeep.toml", text), &Env::fixed([("PGUSER", "ops")]));
     assert!(d.is_empty());
     let mut settings = config.checks.into_iter().next().unwrap().settings;
     let mut d2 = upkeep_config::Diagnostics::new(Source::new("upkeep.toml", text));
-    assert_eq!(
-        settings.string(&mut d2, "url").unwrap().into_inner(),
-        "postgres://ops@localhost/app"
-    );
+    assert_eq!(settings.string(&mut d2, "url").unwrap().into_inner(), "postgres://ops@localhost/app");
 }
 
 #[test]
@@ -102,24 +91,15 @@ kind = "tcp"
 #[test]
 fn refuses_a_timeout_longer_than_the_interval() {
     let text = "[[check]]\nname = \"api\"\nkind = \"http\"\nevery = \"10s\"\ntimeout = \"30s\"\n";
-    assert_eq!(
-        errors(text, Env::fixed([])),
-        ["upkeep.toml:5:11: `timeout` (30s) is longer than `every` (10s)"]
-    );
+    assert_eq!(errors(text, Env::fixed([])), ["upkeep.toml:5:11: `timeout` (30s) is longer than `every` (10s)"]);
 }
 
 #[test]
 fn applies_defaults_and_resolves_data_dir_next_to_the_file() {
     let text = "[defaults]\nevery = \"1m\"\ntimeout = \"3s\"\n[server]\ndata_dir = \"state\"\n[[check]]\nname = \"api\"\nkind = \"http\"\n";
-    let (config, d) = parse_config(
-        Source::new("/etc/upkeep/upkeep.toml", text),
-        &Env::fixed([]),
-    );
+    let (config, d) = parse_config(Source::new("/etc/upkeep/upkeep.toml", text), &Env::fixed([]));
     assert!(d.is_empty(), "{d}");
-    assert_eq!(
-        config.server.data_dir,
-        std::path::Path::new("/etc/upkeep/state")
-    );
+    assert_eq!(config.server.data_dir, std::path::Path::new("/etc/upkeep/state"));
     assert_eq!(config.checks[0].every, std::time::Duration::from_secs(60));
     assert_eq!(config.checks[0].timeout, std::time::Duration::from_secs(3));
 }

@@ -42,11 +42,7 @@ impl Program {
 /// Parses and type-checks `source` against `schema`. All errors found are returned.
 pub fn compile(source: &str, schema: &Schema) -> Result<Program, Vec<CheckError>> {
     let expr = parse(source).map_err(|e| vec![e])?;
-    let mut checker = Checker {
-        schema,
-        errors: Vec::new(),
-        fields: Vec::new(),
-    };
+    let mut checker = Checker { schema, errors: Vec::new(), fields: Vec::new() };
     let ty = checker.infer(&expr);
     if let Some(ty) = ty
         && !matches!(ty, Type::Bool | Type::Dynamic)
@@ -58,11 +54,7 @@ pub fn compile(source: &str, schema: &Schema) -> Result<Program, Vec<CheckError>
         ));
     }
     if checker.errors.is_empty() {
-        Ok(Program {
-            source: source.to_string(),
-            expr,
-            fields: checker.fields,
-        })
+        Ok(Program { source: source.to_string(), expr, fields: checker.fields })
     } else {
         Err(checker.errors)
     }
@@ -86,12 +78,7 @@ const FUNCTIONS: &[(&str, &str, Type)] = &[
 ];
 
 impl Checker<'_> {
-    fn error(
-        &mut self,
-        span: Span,
-        message: impl Into<String>,
-        hint: Option<String>,
-    ) -> Option<Type> {
+    fn error(&mut self, span: Span, message: impl Into<String>, hint: Option<String>) -> Option<Type> {
         self.errors.push(CheckError::new(span, message, hint));
         None
     }
@@ -114,11 +101,7 @@ impl Checker<'_> {
                 Some(Type::Bool)
             }
             ExprKind::And(l, r) | ExprKind::Or(l, r) => {
-                let word = if matches!(expr.kind, ExprKind::And(..)) {
-                    "`and`"
-                } else {
-                    "`or`"
-                };
+                let word = if matches!(expr.kind, ExprKind::And(..)) { "`and`" } else { "`or`" };
                 self.condition(l, word);
                 self.condition(r, word);
                 Some(Type::Bool)
@@ -136,11 +119,7 @@ impl Checker<'_> {
                     (Some(Type::String), Some(Type::String | Type::Dynamic))
                     | (Some(Type::List | Type::Dynamic), Some(_)) => {}
                     (Some(Type::String), Some(other)) => {
-                        self.error(
-                            r.span,
-                            format!("a string can only contain a string, not {other}"),
-                            None,
-                        );
+                        self.error(r.span, format!("a string can only contain a string, not {other}"), None);
                     }
                     (Some(other), Some(_)) => {
                         self.error(
@@ -171,11 +150,7 @@ impl Checker<'_> {
                 match self.infer(l) {
                     Some(Type::String | Type::Dynamic) | None => {}
                     Some(other) => {
-                        self.error(
-                            l.span,
-                            format!("`matches` needs a string on its left, not {other}"),
-                            None,
-                        );
+                        self.error(l.span, format!("`matches` needs a string on its left, not {other}"), None);
                     }
                 }
                 Some(Type::Bool)
@@ -222,18 +197,8 @@ impl Checker<'_> {
     }
 
     fn known_fields(&self) -> String {
-        let mut names: Vec<String> = self
-            .schema
-            .fields()
-            .iter()
-            .map(|f| f.name.to_string())
-            .collect();
-        names.extend(
-            self.schema
-                .dynamic_roots()
-                .iter()
-                .map(|f| format!("{}.<path>", f.name)),
-        );
+        let mut names: Vec<String> = self.schema.fields().iter().map(|f| f.name.to_string()).collect();
+        names.extend(self.schema.dynamic_roots().iter().map(|f| format!("{}.<path>", f.name)));
         names.join(", ")
     }
 
@@ -242,11 +207,7 @@ impl Checker<'_> {
         let sym = op.symbol();
         let ok = match (tl, tr) {
             (Dynamic, List) | (List, Dynamic) | (List, List) => {
-                self.error(
-                    l.span.to(r.span),
-                    "lists cannot be compared",
-                    Some("use `contains` or `in`".into()),
-                );
+                self.error(l.span.to(r.span), "lists cannot be compared", Some("use `contains` or `in`".into()));
                 return;
             }
             (Dynamic, _) | (_, Dynamic) => true,
@@ -275,11 +236,7 @@ impl Checker<'_> {
             };
             self.error(
                 l.span.to(r.span),
-                format!(
-                    "cannot compare {} ({tl}) with {} ({tr})",
-                    describe(l),
-                    describe(r)
-                ),
+                format!("cannot compare {} ({tl}) with {} ({tr})", describe(l), describe(r)),
                 hint,
             );
         }
@@ -294,10 +251,7 @@ impl Checker<'_> {
         };
         self.error(
             bare.span,
-            format!(
-                "{} is {unit_ty}, but this number has no unit",
-                describe(unit_side)
-            ),
+            format!("{} is {unit_ty}, but this number has no unit", describe(unit_side)),
             Some(format!("write it with a unit, e.g. `{example}`")),
         );
     }
@@ -307,11 +261,7 @@ impl Checker<'_> {
             let known = FUNCTIONS.iter().map(|(f, _, _)| (*f).to_string());
             let hint = crate::schema::closest(name, known)
                 .map(|s| format!("did you mean `{s}`?"))
-                .or_else(|| {
-                    Some(
-                        "functions: availability, error_rate, p50, p90, p95, p99, burn_rate".into(),
-                    )
-                });
+                .or_else(|| Some("functions: availability, error_rate, p50, p90, p95, p99, burn_rate".into()));
             return self.error(span, format!("unknown function `{name}`"), hint);
         };
         if !self.schema.allows_history() {
@@ -323,11 +273,7 @@ impl Checker<'_> {
         }
         let usage = format!("write `{name}({names_what}-name, 1h)`");
         if args.len() != 2 {
-            return self.error(
-                span,
-                format!("`{name}` takes 2 arguments, got {}", args.len()),
-                Some(usage),
-            );
+            return self.error(span, format!("`{name}` takes 2 arguments, got {}", args.len()), Some(usage));
         }
         if !matches!(&args[0].kind, ExprKind::Field(f) if f.segments.is_empty()) {
             self.error(
@@ -337,11 +283,7 @@ impl Checker<'_> {
             );
         }
         if !matches!(args[1].kind, ExprKind::Literal(Value::Duration(d)) if d > 0.0) {
-            self.error(
-                args[1].span,
-                format!("the second argument of `{name}` is a time window"),
-                Some(usage),
-            );
+            self.error(args[1].span, format!("the second argument of `{name}` is a time window"), Some(usage));
         }
         Some(ty)
     }
@@ -374,11 +316,7 @@ fn describe(expr: &Expr) -> String {
 }
 
 fn fmt_num(n: f64) -> String {
-    if n.fract() == 0.0 {
-        format!("{}", n as i64)
-    } else {
-        format!("{n}")
-    }
+    if n.fract() == 0.0 { format!("{}", n as i64) } else { format!("{n}") }
 }
 
 #[cfg(test)]
@@ -429,34 +367,22 @@ mod tests {
     #[test]
     fn refuses_a_duration_without_a_unit() {
         let err = first_error("latency < 200");
-        assert_eq!(
-            err.message,
-            "`latency` is a duration, but this number has no unit"
-        );
-        assert_eq!(
-            err.hint.as_deref(),
-            Some("write it with a unit, e.g. `200ms`")
-        );
+        assert_eq!(err.message, "`latency` is a duration, but this number has no unit");
+        assert_eq!(err.hint.as_deref(), Some("write it with a unit, e.g. `200ms`"));
         assert_eq!(err.span, Span::new(10, 13));
     }
 
     #[test]
     fn refuses_quoted_numbers_and_ordered_strings() {
         let err = first_error(r#"status == "200""#);
-        assert!(
-            err.message
-                .starts_with("cannot compare `status` (a number) with")
-        );
+        assert!(err.message.starts_with("cannot compare `status` (a number) with"));
         let err = first_error(r#"body < "b""#);
         assert!(err.message.contains("only be compared with `==` or `!=`"));
     }
 
     #[test]
     fn refuses_non_conditions_and_history_in_expect() {
-        assert_eq!(
-            first_error("latency").message,
-            "this is a duration, not a condition"
-        );
+        assert_eq!(first_error("latency").message, "this is a duration, not a condition");
         let err = first_error("availability(api, 30d) > 99.9%");
         assert!(err.message.contains("reads stored history"));
         let ok = compile("availability(api, 30d) > 99.9%", &http().with_history());

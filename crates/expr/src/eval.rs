@@ -23,9 +23,7 @@ impl fmt::Display for EvalError {
 impl std::error::Error for EvalError {}
 
 fn err<T>(message: impl Into<String>) -> Result<T, EvalError> {
-    Err(EvalError {
-        message: message.into(),
-    })
+    Err(EvalError { message: message.into() })
 }
 
 impl Program {
@@ -33,11 +31,7 @@ impl Program {
     pub fn eval(&self, obs: &Observations) -> Result<bool, EvalError> {
         match eval(self.expr(), obs)? {
             Value::Bool(b) | Value::Json(serde_json::Value::Bool(b)) => Ok(b),
-            other => err(format!(
-                "`{}` is {}, not true or false",
-                self.source(),
-                other.type_name()
-            )),
+            other => err(format!("`{}` is {}, not true or false", self.source(), other.type_name())),
         }
     }
 
@@ -58,10 +52,7 @@ impl Program {
             [] => format!("expected {}", self.source()),
             [(_, value)] => format!("expected {}, got {value}", self.source()),
             many => {
-                let parts: Vec<String> = many
-                    .iter()
-                    .map(|(name, value)| format!("{name} = {value}"))
-                    .collect();
+                let parts: Vec<String> = many.iter().map(|(name, value)| format!("{name} = {value}")).collect();
                 format!("expected {}, got {}", self.source(), parts.join(", "))
             }
         }
@@ -72,12 +63,7 @@ fn eval(expr: &Expr, obs: &Observations) -> Result<Value, EvalError> {
     match &expr.kind {
         ExprKind::Literal(value) => Ok(value.clone()),
         ExprKind::Field(field) => lookup(field, obs),
-        ExprKind::List(items) => Ok(Value::List(
-            items
-                .iter()
-                .map(|i| eval(i, obs))
-                .collect::<Result<_, _>>()?,
-        )),
+        ExprKind::List(items) => Ok(Value::List(items.iter().map(|i| eval(i, obs)).collect::<Result<_, _>>()?)),
         ExprKind::Not(inner) => Ok(Value::Bool(!truth(inner, obs)?)),
         ExprKind::And(l, r) => Ok(Value::Bool(truth(l, obs)? && truth(r, obs)?)),
         ExprKind::Or(l, r) => Ok(Value::Bool(truth(l, obs)? || truth(r, obs)?)),
@@ -94,27 +80,17 @@ fn eval(expr: &Expr, obs: &Observations) -> Result<Value, EvalError> {
             contains(&rv, &lv).map(Value::Bool)
         }
         ExprKind::Matches(l, regex) => match eval(l, obs)? {
-            Value::String(s) | Value::Json(serde_json::Value::String(s)) => {
-                Ok(Value::Bool(regex.is_match(&s)))
-            }
-            other => err(format!(
-                "`matches` needs a string, but the value is {}",
-                other.type_name()
-            )),
+            Value::String(s) | Value::Json(serde_json::Value::String(s)) => Ok(Value::Bool(regex.is_match(&s))),
+            other => err(format!("`matches` needs a string, but the value is {}", other.type_name())),
         },
-        ExprKind::Call(name, _) => err(format!(
-            "`{name}(...)` needs stored history, which is not available here"
-        )),
+        ExprKind::Call(name, _) => err(format!("`{name}(...)` needs stored history, which is not available here")),
     }
 }
 
 fn truth(expr: &Expr, obs: &Observations) -> Result<bool, EvalError> {
     match eval(expr, obs)? {
         Value::Bool(b) | Value::Json(serde_json::Value::Bool(b)) => Ok(b),
-        other => err(format!(
-            "expected true or false, but the value is {} ({other})",
-            other.type_name()
-        )),
+        other => err(format!("expected true or false, but the value is {} ({other})", other.type_name())),
     }
 }
 
@@ -204,9 +180,7 @@ fn scalar(value: &Value) -> Scalar<'_> {
         Value::Json(json) => match json {
             serde_json::Value::Null => Scalar::Null,
             serde_json::Value::Bool(b) => Scalar::Bool(*b),
-            serde_json::Value::Number(n) => {
-                Scalar::Num(n.as_f64().unwrap_or(f64::NAN), NumKind::Plain)
-            }
+            serde_json::Value::Number(n) => Scalar::Num(n.as_f64().unwrap_or(f64::NAN), NumKind::Plain),
             serde_json::Value::String(s) => Scalar::Str(s),
             serde_json::Value::Array(_) => Scalar::Other("a list"),
             serde_json::Value::Object(_) => Scalar::Other("an object"),
@@ -217,15 +191,9 @@ fn scalar(value: &Value) -> Scalar<'_> {
 fn compare(op: CompareOp, l: &Value, r: &Value) -> Result<bool, EvalError> {
     let ordering = match (scalar(l), scalar(r)) {
         (Scalar::Num(a, ka), Scalar::Num(b, kb)) => {
-            let units_agree = ka == kb
-                || (ka == NumKind::Plain && a == 0.0)
-                || (kb == NumKind::Plain && b == 0.0);
+            let units_agree = ka == kb || (ka == NumKind::Plain && a == 0.0) || (kb == NumKind::Plain && b == 0.0);
             if !units_agree {
-                return err(format!(
-                    "cannot compare {l} ({}) with {r} ({})",
-                    l.type_name(),
-                    r.type_name()
-                ));
+                return err(format!("cannot compare {l} ({}) with {r} ({})", l.type_name(), r.type_name()));
             }
             a.partial_cmp(&b)
         }
@@ -238,11 +206,7 @@ fn compare(op: CompareOp, l: &Value, r: &Value) -> Result<bool, EvalError> {
         // Different JSON types are simply unequal; ordering them means nothing.
         _ if !op.is_ordering() => None,
         _ => {
-            return err(format!(
-                "cannot order {l} ({}) against {r} ({})",
-                l.type_name(),
-                r.type_name()
-            ));
+            return err(format!("cannot order {l} ({}) against {r} ({})", l.type_name(), r.type_name()));
         }
     };
     Ok(match (op, ordering) {
@@ -261,23 +225,15 @@ fn contains(haystack: &Value, needle: &Value) -> Result<bool, EvalError> {
     match haystack {
         Value::String(s) | Value::Json(serde_json::Value::String(s)) => match scalar(needle) {
             Scalar::Str(n) => Ok(s.contains(n)),
-            _ => err(format!(
-                "a string can only contain a string, not {}",
-                needle.type_name()
-            )),
+            _ => err(format!("a string can only contain a string, not {}", needle.type_name())),
         },
         Value::List(items) => Ok(items.iter().any(equal)),
-        Value::Json(serde_json::Value::Array(items)) => {
-            Ok(items.iter().any(|item| equal(&Value::Json(item.clone()))))
-        }
+        Value::Json(serde_json::Value::Array(items)) => Ok(items.iter().any(|item| equal(&Value::Json(item.clone())))),
         Value::Json(serde_json::Value::Object(map)) => match scalar(needle) {
             Scalar::Str(key) => Ok(map.contains_key(key)),
             _ => err("an object can only contain a key (a string)"),
         },
-        other => err(format!(
-            "`contains` needs a string or a list, but the value is {}",
-            other.type_name()
-        )),
+        other => err(format!("`contains` needs a string or a list, but the value is {}", other.type_name())),
     }
 }
 
@@ -314,14 +270,9 @@ mod tests {
         o.insert("used_percent", Value::Percent(87.5));
         o.insert(
             "json",
-            Value::Json(
-                json!({"status": "degraded", "checks": {"db": {"ok": true}}, "items": [1, 2, 3]}),
-            ),
+            Value::Json(json!({"status": "degraded", "checks": {"db": {"ok": true}}, "items": [1, 2, 3]})),
         );
-        o.insert(
-            "header",
-            Value::Json(json!({"content-type": "application/json"})),
-        );
+        o.insert("header", Value::Json(json!({"content-type": "application/json"})));
         o
     }
 
@@ -342,11 +293,7 @@ mod tests {
         assert!(program("json.checks.db.ok").eval(&o).unwrap());
         assert!(program("json.items[1] == 2").eval(&o).unwrap());
         assert!(program("json.items contains 3").eval(&o).unwrap());
-        assert!(
-            program(r#"header.Content-Type contains "json""#)
-                .eval(&o)
-                .unwrap()
-        );
+        assert!(program(r#"header.Content-Type contains "json""#).eval(&o).unwrap());
         let missing = program(r#"json.checks.cache.ok"#).eval(&o).unwrap_err();
         assert_eq!(missing.message, "json.checks.cache is missing");
     }
@@ -354,11 +301,7 @@ mod tests {
     #[test]
     fn short_circuits_so_guards_work() {
         let o = obs();
-        assert!(
-            !program("status == 200 and json.nope == 1")
-                .eval(&o)
-                .unwrap()
-        );
+        assert!(!program("status == 200 and json.nope == 1").eval(&o).unwrap());
         assert!(program("status == 503 or json.nope == 1").eval(&o).unwrap());
     }
 
@@ -373,10 +316,7 @@ mod tests {
     #[test]
     fn explains_failures_in_words() {
         let o = obs();
-        assert_eq!(
-            program("status == 200").explain(&o),
-            "expected status == 200, got 503"
-        );
+        assert_eq!(program("status == 200").explain(&o), "expected status == 200, got 503");
         assert_eq!(
             program("status == 200 and latency < 200ms").explain(&o),
             "expected status == 200 and latency < 200ms, got status = 503, latency = 350ms"

@@ -69,10 +69,7 @@ pub fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
     while i < bytes.len() {
         let c = bytes[i];
         let start = i;
-        let single = |tok: Tok| Token {
-            tok,
-            span: Span::new(start, start + 1),
-        };
+        let single = |tok: Tok| Token { tok, span: Span::new(start, start + 1) };
         match c {
             b' ' | b'\t' | b'\n' | b'\r' => {
                 i += 1;
@@ -125,45 +122,30 @@ pub fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
                         ));
                     }
                 };
-                tokens.push(Token {
-                    tok,
-                    span: Span::new(i, i + len),
-                });
+                tokens.push(Token { tok, span: Span::new(i, i + len) });
                 i += len;
             }
             b'&' | b'|' => {
                 let word = if c == b'&' { "and" } else { "or" };
                 return Err(ParseError::new(
                     Span::new(i, (i + 2).min(bytes.len())),
-                    format!(
-                        "`{}` is not an operator here",
-                        if c == b'&' { "&&" } else { "||" }
-                    ),
+                    format!("`{}` is not an operator here", if c == b'&' { "&&" } else { "||" }),
                     Some(format!("write `{word}`")),
                 ));
             }
             b'"' | b'\'' => {
                 let (text, end) = lex_string(src, i)?;
-                tokens.push(Token {
-                    tok: Tok::Literal(Value::String(text)),
-                    span: Span::new(i, end),
-                });
+                tokens.push(Token { tok: Tok::Literal(Value::String(text)), span: Span::new(i, end) });
                 i = end;
             }
             b'0'..=b'9' => {
                 let (value, end) = lex_number(src, i, false)?;
-                tokens.push(Token {
-                    tok: Tok::Literal(value),
-                    span: Span::new(i, end),
-                });
+                tokens.push(Token { tok: Tok::Literal(value), span: Span::new(i, end) });
                 i = end;
             }
             b'-' if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {
                 let (value, end) = lex_number(src, i + 1, true)?;
-                tokens.push(Token {
-                    tok: Tok::Literal(value),
-                    span: Span::new(i, end),
-                });
+                tokens.push(Token { tok: Tok::Literal(value), span: Span::new(i, end) });
                 i = end;
             }
             c if c.is_ascii_alphabetic() || c == b'_' => {
@@ -184,10 +166,7 @@ pub fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
                     "null" => Tok::Literal(Value::Null),
                     _ => Tok::Ident(word.to_string()),
                 };
-                tokens.push(Token {
-                    tok,
-                    span: Span::new(i, end),
-                });
+                tokens.push(Token { tok, span: Span::new(i, end) });
                 i = end;
             }
             _ => {
@@ -209,10 +188,7 @@ fn is_ident_continue(bytes: &[u8], i: usize) -> bool {
     let c = bytes[i];
     c.is_ascii_alphanumeric()
         || c == b'_'
-        || (c == b'-'
-            && bytes
-                .get(i + 1)
-                .is_some_and(|n| n.is_ascii_alphanumeric() || *n == b'_'))
+        || (c == b'-' && bytes.get(i + 1).is_some_and(|n| n.is_ascii_alphanumeric() || *n == b'_'))
 }
 
 fn lex_string(src: &str, start: usize) -> Result<(String, usize), ParseError> {

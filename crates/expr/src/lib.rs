@@ -31,16 +31,7 @@ pub use value::{Observations, Value};
 pub fn quantity(src: &str) -> Result<Value, ParseError> {
     let tokens = lexer::lex(src.trim())?;
     match tokens.as_slice() {
-        [
-            lexer::Token {
-                tok: lexer::Tok::Literal(value),
-                ..
-            },
-        ] => Ok(value.clone()),
-        _ => Err(ParseError::new(
-            Span::new(0, src.len()),
-            format!("`{src}` is not a single value"),
-            None,
-        )),
+        [lexer::Token { tok: lexer::Tok::Literal(value), .. }] => Ok(value.clone()),
+        _ => Err(ParseError::new(Span::new(0, src.len()), format!("`{src}` is not a single value"), None)),
     }
 }

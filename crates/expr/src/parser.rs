@@ -19,11 +19,7 @@ pub struct ParseError {
 
 impl ParseError {
     pub fn new(span: Span, message: impl Into<String>, hint: Option<String>) -> Self {
-        ParseError {
-            span,
-            message: message.into(),
-            hint,
-        }
+        ParseError { span, message: message.into(), hint }
     }
 }
 
@@ -42,12 +38,7 @@ impl std::error::Error for ParseError {}
 /// Parses an expression. Never panics, whatever the input.
 pub fn parse(src: &str) -> Result<Expr, ParseError> {
     let tokens = lex(src)?;
-    let mut parser = Parser {
-        tokens,
-        pos: 0,
-        src_len: src.len(),
-        depth: 0,
-    };
+    let mut parser = Parser { tokens, pos: 0, src_len: src.len(), depth: 0 };
     if parser.tokens.is_empty() {
         return Err(ParseError::new(
             Span::new(0, src.len()),
@@ -59,10 +50,7 @@ pub fn parse(src: &str) -> Result<Expr, ParseError> {
     if let Some(token) = parser.peek_token() {
         return Err(ParseError::new(
             token.span,
-            format!(
-                "unexpected {} after a complete expression",
-                token.tok.describe()
-            ),
+            format!("unexpected {} after a complete expression", token.tok.describe()),
             Some("join conditions with `and` or `or`".into()),
         ));
     }
@@ -98,27 +86,17 @@ impl Parser {
     fn expect(&mut self, want: Tok, what: &str) -> Result<Span, ParseError> {
         match self.next() {
             Some(token) if token.tok == want => Ok(token.span),
-            Some(token) => Err(ParseError::new(
-                token.span,
-                format!("expected {what}, found {}", token.tok.describe()),
-                None,
-            )),
-            None => Err(ParseError::new(
-                self.end_span(),
-                format!("expected {what} at the end"),
-                None,
-            )),
+            Some(token) => {
+                Err(ParseError::new(token.span, format!("expected {what}, found {}", token.tok.describe()), None))
+            }
+            None => Err(ParseError::new(self.end_span(), format!("expected {what} at the end"), None)),
         }
     }
 
     fn enter(&mut self, span: Span) -> Result<(), ParseError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(ParseError::new(
-                span,
-                "the expression is nested too deeply",
-                None,
-            ));
+            return Err(ParseError::new(span, "the expression is nested too deeply", None));
         }
         Ok(())
     }
@@ -129,10 +107,7 @@ impl Parser {
             self.pos += 1;
             let right = self.and()?;
             let span = left.span.to(right.span);
-            left = Expr {
-                kind: ExprKind::Or(Box::new(left), Box::new(right)),
-                span,
-            };
+            left = Expr { kind: ExprKind::Or(Box::new(left), Box::new(right)), span };
         }
         Ok(left)
     }
@@ -143,10 +118,7 @@ impl Parser {
             self.pos += 1;
             let right = self.not()?;
             let span = left.span.to(right.span);
-            left = Expr {
-                kind: ExprKind::And(Box::new(left), Box::new(right)),
-                span,
-            };
+            left = Expr { kind: ExprKind::And(Box::new(left), Box::new(right)), span };
         }
         Ok(left)
     }
@@ -159,10 +131,7 @@ impl Parser {
             let inner = self.not()?;
             self.depth -= 1;
             let span = start.to(inner.span);
-            return Ok(Expr {
-                kind: ExprKind::Not(Box::new(inner)),
-                span,
-            });
+            return Ok(Expr { kind: ExprKind::Not(Box::new(inner)), span });
         }
         self.comparison()
     }
@@ -182,29 +151,20 @@ impl Parser {
             self.pos += 1;
             let right = self.primary()?;
             let span = left.span.to(right.span);
-            return Ok(Expr {
-                kind: ExprKind::Compare(op, Box::new(left), Box::new(right)),
-                span,
-            });
+            return Ok(Expr { kind: ExprKind::Compare(op, Box::new(left), Box::new(right)), span });
         }
         match self.peek() {
             Some(Tok::Contains) => {
                 self.pos += 1;
                 let right = self.primary()?;
                 let span = left.span.to(right.span);
-                Ok(Expr {
-                    kind: ExprKind::Contains(Box::new(left), Box::new(right)),
-                    span,
-                })
+                Ok(Expr { kind: ExprKind::Contains(Box::new(left), Box::new(right)), span })
             }
             Some(Tok::In) => {
                 self.pos += 1;
                 let right = self.primary()?;
                 let span = left.span.to(right.span);
-                Ok(Expr {
-                    kind: ExprKind::In(Box::new(left), Box::new(right)),
-                    span,
-                })
+                Ok(Expr { kind: ExprKind::In(Box::new(left), Box::new(right)), span })
             }
             Some(Tok::Matches) => {
                 self.pos += 1;
@@ -216,42 +176,21 @@ impl Parser {
 
     fn matches(&mut self, left: Expr) -> Result<Expr, ParseError> {
         match self.next() {
-            Some(Token {
-                tok: Tok::Literal(Value::String(pattern)),
-                span,
-            }) => {
-                let regex = regex::RegexBuilder::new(&pattern)
-                    .size_limit(1 << 20)
-                    .build()
-                    .map_err(|e| {
-                        let detail = e.to_string();
-                        let last = detail
-                            .lines()
-                            .last()
-                            .unwrap_or("invalid")
-                            .trim()
-                            .to_string();
-                        ParseError::new(span, format!("invalid regular expression: {last}"), None)
-                    })?;
+            Some(Token { tok: Tok::Literal(Value::String(pattern)), span }) => {
+                let regex = regex::RegexBuilder::new(&pattern).size_limit(1 << 20).build().map_err(|e| {
+                    let detail = e.to_string();
+                    let last = detail.lines().last().unwrap_or("invalid").trim().to_string();
+                    ParseError::new(span, format!("invalid regular expression: {last}"), None)
+                })?;
                 let span = left.span.to(span);
-                Ok(Expr {
-                    kind: ExprKind::Matches(Box::new(left), regex),
-                    span,
-                })
+                Ok(Expr { kind: ExprKind::Matches(Box::new(left), regex), span })
             }
             Some(token) => Err(ParseError::new(
                 token.span,
-                format!(
-                    "`matches` takes a quoted regular expression, found {}",
-                    token.tok.describe()
-                ),
+                format!("`matches` takes a quoted regular expression, found {}", token.tok.describe()),
                 Some("for example: body matches \"^ok\"".into()),
             )),
-            None => Err(ParseError::new(
-                self.end_span(),
-                "`matches` needs a quoted regular expression after it",
-                None,
-            )),
+            None => Err(ParseError::new(self.end_span(), "`matches` needs a quoted regular expression after it", None)),
         }
     }
 
@@ -264,19 +203,13 @@ impl Parser {
             ));
         };
         match token.tok {
-            Tok::Literal(value) => Ok(Expr {
-                kind: ExprKind::Literal(value),
-                span: token.span,
-            }),
+            Tok::Literal(value) => Ok(Expr { kind: ExprKind::Literal(value), span: token.span }),
             Tok::LParen => {
                 self.enter(token.span)?;
                 let inner = self.or()?;
                 self.depth -= 1;
                 let close = self.expect(Tok::RParen, "`)`")?;
-                Ok(Expr {
-                    kind: inner.kind,
-                    span: token.span.to(close),
-                })
+                Ok(Expr { kind: inner.kind, span: token.span.to(close) })
             }
             Tok::LBracket => self.list(token.span),
             Tok::Ident(name) => {
@@ -309,10 +242,7 @@ impl Parser {
         }
         self.depth -= 1;
         let close = self.expect(Tok::RBracket, "`]` or `,`")?;
-        Ok(Expr {
-            kind: ExprKind::List(items),
-            span: open.to(close),
-        })
+        Ok(Expr { kind: ExprKind::List(items), span: open.to(close) })
     }
 
     fn call(&mut self, name: String, name_span: Span) -> Result<Expr, ParseError> {
@@ -331,10 +261,7 @@ impl Parser {
         }
         self.depth -= 1;
         let close = self.expect(Tok::RParen, "`)` or `,`")?;
-        Ok(Expr {
-            kind: ExprKind::Call(name, args),
-            span: name_span.to(close),
-        })
+        Ok(Expr { kind: ExprKind::Call(name, args), span: name_span.to(close) })
     }
 
     fn field(&mut self, root: String, start: Span) -> Result<Expr, ParseError> {
@@ -346,19 +273,15 @@ impl Parser {
                 Some(Tok::Dot) => {
                     self.pos += 1;
                     match self.next() {
-                        Some(Token {
-                            tok: Tok::Ident(key),
-                            span: s,
-                        }) => {
+                        Some(Token { tok: Tok::Ident(key), span: s }) => {
                             text.push('.');
                             text.push_str(&key);
                             segments.push(Segment::Key(key));
                             span = span.to(s);
                         }
-                        Some(Token {
-                            tok: Tok::Literal(Value::Number(n)),
-                            span: s,
-                        }) if n >= 0.0 && n.fract() == 0.0 => {
+                        Some(Token { tok: Tok::Literal(Value::Number(n)), span: s })
+                            if n >= 0.0 && n.fract() == 0.0 =>
+                        {
                             text.push_str(&format!(".{}", n as usize));
                             segments.push(Segment::Index(n as usize));
                             span = span.to(s);
@@ -366,36 +289,25 @@ impl Parser {
                         Some(token) => {
                             return Err(ParseError::new(
                                 token.span,
-                                format!(
-                                    "expected a field name after `.`, found {}",
-                                    token.tok.describe()
-                                ),
+                                format!("expected a field name after `.`, found {}", token.tok.describe()),
                                 None,
                             ));
                         }
                         None => {
-                            return Err(ParseError::new(
-                                self.end_span(),
-                                "expected a field name after `.`",
-                                None,
-                            ));
+                            return Err(ParseError::new(self.end_span(), "expected a field name after `.`", None));
                         }
                     }
                 }
                 Some(Tok::LBracket) => {
                     self.pos += 1;
                     let segment = match self.next() {
-                        Some(Token {
-                            tok: Tok::Literal(Value::Number(n)),
-                            ..
-                        }) if n >= 0.0 && n.fract() == 0.0 && n < 1e9 => {
+                        Some(Token { tok: Tok::Literal(Value::Number(n)), .. })
+                            if n >= 0.0 && n.fract() == 0.0 && n < 1e9 =>
+                        {
                             text.push_str(&format!("[{}]", n as usize));
                             Segment::Index(n as usize)
                         }
-                        Some(Token {
-                            tok: Tok::Literal(Value::String(key)),
-                            ..
-                        }) => {
+                        Some(Token { tok: Tok::Literal(Value::String(key)), .. }) => {
                             text.push_str(&format!("[{key:?}]"));
                             Segment::Key(key)
                         }
@@ -407,11 +319,7 @@ impl Parser {
                             ));
                         }
                         None => {
-                            return Err(ParseError::new(
-                                self.end_span(),
-                                "expected an index after `[`",
-                                None,
-                            ));
+                            return Err(ParseError::new(self.end_span(), "expected an index after `[`", None));
                         }
                     };
                     segments.push(segment);
@@ -421,14 +329,7 @@ impl Parser {
                 _ => break,
             }
         }
-        Ok(Expr {
-            kind: ExprKind::Field(FieldRef {
-                text,
-                root,
-                segments,
-            }),
-            span,
-        })
+        Ok(Expr { kind: ExprKind::Field(FieldRef { text, root, segments }), span })
     }
 }
 
@@ -439,38 +340,24 @@ mod tests {
     #[test]
     fn parses_precedence_of_and_over_or() {
         let expr = parse("a == 1 or b == 2 and c == 3").unwrap();
-        assert!(
-            matches!(expr.kind, ExprKind::Or(_, ref right) if matches!(right.kind, ExprKind::And(_, _)))
-        );
+        assert!(matches!(expr.kind, ExprKind::Or(_, ref right) if matches!(right.kind, ExprKind::And(_, _))));
     }
 
     #[test]
     fn parses_units_into_values() {
         let expr = parse("latency < 200ms").unwrap();
-        let ExprKind::Compare(CompareOp::Lt, _, right) = expr.kind else {
-            panic!("not a comparison")
-        };
-        assert!(
-            matches!(right.kind, ExprKind::Literal(Value::Duration(d)) if (d - 0.2).abs() < 1e-12)
-        );
+        let ExprKind::Compare(CompareOp::Lt, _, right) = expr.kind else { panic!("not a comparison") };
+        assert!(matches!(right.kind, ExprKind::Literal(Value::Duration(d)) if (d - 0.2).abs() < 1e-12));
         let expr = parse("free < 10GiB").unwrap();
-        let ExprKind::Compare(_, _, right) = expr.kind else {
-            panic!("not a comparison")
-        };
-        assert!(
-            matches!(right.kind, ExprKind::Literal(Value::Size(s)) if s == 10.0 * 1024.0 * 1024.0 * 1024.0)
-        );
+        let ExprKind::Compare(_, _, right) = expr.kind else { panic!("not a comparison") };
+        assert!(matches!(right.kind, ExprKind::Literal(Value::Size(s)) if s == 10.0 * 1024.0 * 1024.0 * 1024.0));
     }
 
     #[test]
     fn parses_json_paths_with_indexes_and_quoted_keys() {
         let expr = parse(r#"json.data.items[0]["odd key"] == 1"#).unwrap();
-        let ExprKind::Compare(_, left, _) = expr.kind else {
-            panic!("not a comparison")
-        };
-        let ExprKind::Field(field) = left.kind else {
-            panic!("not a field")
-        };
+        let ExprKind::Compare(_, left, _) = expr.kind else { panic!("not a comparison") };
+        let ExprKind::Field(field) = left.kind else { panic!("not a field") };
         assert_eq!(field.root, "json");
         assert_eq!(
             field.segments,
@@ -498,12 +385,7 @@ mod tests {
     #[test]
     fn refuses_hostile_nesting_without_overflowing() {
         let deep = "(".repeat(10_000) + "true" + &")".repeat(10_000);
-        assert!(
-            parse(&deep)
-                .unwrap_err()
-                .message
-                .contains("nested too deeply")
-        );
+        assert!(parse(&deep).unwrap_err().message.contains("nested too deeply"));
         let nots = "not ".repeat(10_000) + "true";
         assert!(parse(&nots).is_err());
     }

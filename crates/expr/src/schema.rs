@@ -59,11 +59,7 @@ pub struct Schema {
 
 impl Schema {
     pub fn new(fields: &[Field]) -> Self {
-        Schema {
-            fields: fields.to_vec(),
-            dynamic_roots: Vec::new(),
-            history: false,
-        }
+        Schema { fields: fields.to_vec(), dynamic_roots: Vec::new(), history: false }
     }
 
     /// Adds a root such as `json` whose sub-paths are typed at run time.

@@ -105,11 +105,7 @@ fn round_to(n: f64, places: i32) -> f64 {
 }
 
 fn format_number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
-        format!("{}", n as i64)
-    } else {
-        format!("{n}")
-    }
+    if n.fract() == 0.0 && n.abs() < 1e15 { format!("{}", n as i64) } else { format!("{n}") }
 }
 
 /// `0.35` → `350ms`, `90` → `1m30s`, `7200` → `2h`.
@@ -131,12 +127,7 @@ pub fn format_duration(secs: f64) -> String {
         return format!("{sign}{}s", format_number(round_to(secs, 2)));
     }
     let total = secs.round() as u64;
-    let (d, h, m, s) = (
-        total / 86400,
-        total / 3600 % 24,
-        total / 60 % 60,
-        total % 60,
-    );
+    let (d, h, m, s) = (total / 86400, total / 3600 % 24, total / 60 % 60, total % 60);
     let mut out = String::from(sign);
     for (amount, unit) in [(d, "d"), (h, "h"), (m, "m"), (s, "s")] {
         if amount > 0 {
@@ -208,12 +199,7 @@ impl Observations {
 
     /// All observations as one JSON object, in base units.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::Value::Object(
-            self.values
-                .iter()
-                .map(|(name, value)| (name.clone(), value.to_json()))
-                .collect(),
-        )
+        serde_json::Value::Object(self.values.iter().map(|(name, value)| (name.clone(), value.to_json())).collect())
     }
 }
 

@@ -23,14 +23,8 @@ fn observations() -> Observations {
     o.insert("latency", Value::Duration(0.01));
     o.insert("body", Value::String("ok".into()));
     o.insert("exists", Value::Bool(true));
-    o.insert(
-        "records",
-        Value::List(vec![Value::String("127.0.0.1".into())]),
-    );
-    o.insert(
-        "json",
-        Value::Json(json!({"a": [1, {"b": null}], "s": "x"})),
-    );
+    o.insert("records", Value::List(vec![Value::String("127.0.0.1".into())]));
+    o.insert("json", Value::Json(json!({"a": [1, {"b": null}], "s": "x"})));
     o
 }
 

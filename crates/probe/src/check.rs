@@ -7,6 +7,14 @@ use std::time::{Duration, Instant};
 use upkeep_config::{CheckSection, Diagnostics};
 use upkeep_expr::{Observations, Program, Value};
 
+/// How often a check runs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cadence {
+    Every(Duration),
+    /// A cron expression, validated at load.
+    Cron(String),
+}
+
 #[derive(Debug)]
 pub struct Check {
     pub name: String,
@@ -37,25 +45,15 @@ impl Check {
             mut settings,
         } = section;
         let Some(kind_name) = kind::canonical(kind.get_ref()) else {
-            let hint = upkeep_expr::closest_name(
-                kind.get_ref(),
-                kind::KINDS.iter().map(|k| k.to_string()),
-            )
-            .map(|s| format!("did you mean `{s}`?"))
-            .unwrap_or_else(|| format!("kinds: {}", kind::KINDS.join(", ")));
-            d.error(
-                kind.span(),
-                format!("unknown check kind `{}`", kind.get_ref()),
-                Some(hint),
-            );
+            let hint = upkeep_expr::closest_name(kind.get_ref(), kind::KINDS.iter().map(|k| k.to_string()))
+                .map(|s| format!("did you mean `{s}`?"))
+                .unwrap_or_else(|| format!("kinds: {}", kind::KINDS.join(", ")));
+            d.error(kind.span(), format!("unknown check kind `{}`", kind.get_ref()), Some(hint));
             return None;
         };
         let schema = kind::schema(kind_name).unwrap_or_default();
         let programs = compile_expect(&expect, kind_name, &schema, d);
-        let mut reads: Vec<String> = programs
-            .iter()
-            .flat_map(|p| p.fields().iter().map(|f| f.root.clone()))
-            .collect();
+        let mut reads: Vec<String> = programs.iter().flat_map(|p| p.fields().iter().map(|f| f.root.clone())).collect();
         reads.dedup();
         let spec = Spec {
             name: name.get_ref(),
@@ -80,6 +78,23 @@ impl Check {
         })
     }
 
+    /// When the scheduler runs this check: a cron schedule, else every `every`. A heartbeat's
+    /// `every`/`schedule` say when pings are due, so it is judged every minute (or more often).
+    pub fn cadence(&self) -> Cadence {
+        if self.kind == "heartbeat" {
+            return Cadence::Every(self.every.min(Duration::from_secs(60)));
+        }
+        match &self.schedule {
+            Some(cron) => Cadence::Cron(cron.clone()),
+            None => Cadence::Every(self.every),
+        }
+    }
+
+    /// The id its pings arrive under at `/ping/{id}`, when this is a heartbeat check.
+    pub fn heartbeat_id(&self) -> Option<&str> {
+        self.probe.heartbeat_id()
+    }
+
     /// What the check probes (a URL, an address, a path), for tables and messages.
     pub fn target(&self) -> String {
         self.probe.target()
@@ -89,21 +104,13 @@ impl Check {
     pub async fn run(&self, ctx: &Context) -> CheckResult {
         let at = ctx.clock.now();
         let started = Instant::now();
-        let run = Run {
-            check: &self.name,
-            timeout: self.timeout,
-            ctx,
-        };
+        let run = Run { check: &self.name, timeout: self.timeout, ctx };
         let outcome = tokio::time::timeout(self.timeout, self.probe.observe(&run)).await;
         let elapsed = started.elapsed();
         let (status, message, observations) = match outcome {
             Err(_) => (
                 Status::Error,
-                Some(format!(
-                    "no answer from {} within {} (timeout)",
-                    self.target(),
-                    Value::duration(self.timeout)
-                )),
+                Some(format!("no answer from {} within {} (timeout)", self.target(), Value::duration(self.timeout))),
                 Observations::new(),
             ),
             Ok(Err(e)) => (Status::Error, Some(e.message), Observations::new()),
@@ -116,15 +123,7 @@ impl Check {
             Some(Value::Duration(secs)) => Duration::from_secs_f64(*secs),
             _ => elapsed,
         };
-        CheckResult {
-            check: self.name.clone(),
-            kind: self.kind,
-            at,
-            status,
-            latency,
-            message,
-            observations,
-        }
+        CheckResult { check: self.name.clone(), kind: self.kind, at, status, latency, message, observations }
     }
 
     /// The first unmet condition, explained; `None` when all hold.
@@ -138,11 +137,7 @@ impl Check {
                 Err(e) => Some(format!("cannot check {}: {e}", program.source())),
             })
             .collect();
-        if failures.is_empty() {
-            None
-        } else {
-            Some(failures.join("; "))
-        }
+        if failures.is_empty() { None } else { Some(failures.join("; ")) }
     }
 }
 
@@ -153,10 +148,7 @@ fn compile_expect(
     d: &mut Diagnostics,
 ) -> Vec<Program> {
     if expect.is_empty() {
-        return kind::default_expect(kind)
-            .iter()
-            .filter_map(|src| upkeep_expr::compile(src, schema).ok())
-            .collect();
+        return kind::default_expect(kind).iter().filter_map(|src| upkeep_expr::compile(src, schema).ok()).collect();
     }
     let mut programs = Vec::new();
     for source in expect {
@@ -171,11 +163,7 @@ fn compile_expect(
                         e.span.start,
                         (e.span.end - e.span.start).max(1),
                     );
-                    d.error(
-                        span,
-                        format!("in `expect` of a {kind} check: {}", e.message),
-                        e.hint,
-                    );
+                    d.error(span, format!("in `expect` of a {kind} check: {}", e.message), e.hint);
                 }
             }
         }

@@ -27,9 +27,7 @@ impl Clock {
     pub fn advance(&self, by: std::time::Duration) {
         if let Clock::Manual(at) = self {
             let mut at = at.lock().unwrap_or_else(|e| e.into_inner());
-            *at = at
-                .checked_add(jiff::SignedDuration::try_from(by).unwrap_or_default())
-                .unwrap_or(*at);
+            *at = at.checked_add(jiff::SignedDuration::try_from(by).unwrap_or_default()).unwrap_or(*at);
         }
     }
 }

@@ -26,11 +26,7 @@ impl Command {
 
     pub fn schema() -> Schema {
         Schema::new(&[
-            Field::new(
-                "exit_code",
-                Type::Number,
-                "the exit status (-1 when killed by a signal)",
-            ),
+            Field::new("exit_code", Type::Number, "the exit status (-1 when killed by a signal)"),
             Field::new("stdout", Type::String, "standard output (up to 1 MiB)"),
             Field::new("stderr", Type::String, "standard error (up to 1 MiB)"),
             Field::new("latency", Type::Duration, "how long it ran"),
@@ -59,12 +55,7 @@ impl Command {
             d.error(t.span(), "`command` is an empty list", None);
             return None;
         }
-        Some(Command {
-            argv,
-            env,
-            cwd,
-            parse_json: spec.reads("json"),
-        })
+        Some(Command { argv, env, cwd, parse_json: spec.reads("json") })
     }
 
     pub fn target(&self) -> String {
@@ -88,23 +79,15 @@ impl Command {
         if let Some(cwd) = &self.cwd {
             command.current_dir(cwd);
         }
-        let mut child = command.spawn().map_err(|e| {
-            ProbeError::new(crate::error::describe_io(
-                &e,
-                &format!("command `{}`", self.argv[0]),
-            ))
-        })?;
+        let mut child = command
+            .spawn()
+            .map_err(|e| ProbeError::new(crate::error::describe_io(&e, &format!("command `{}`", self.argv[0]))))?;
         let (mut out, mut err) = (child.stdout.take(), child.stderr.take());
-        let (stdout, stderr, status) =
-            tokio::join!(read_capped(&mut out), read_capped(&mut err), child.wait());
-        let status = status
-            .map_err(|e| ProbeError::new(format!("waiting for `{}` failed: {e}", self.target())))?;
+        let (stdout, stderr, status) = tokio::join!(read_capped(&mut out), read_capped(&mut err), child.wait());
+        let status = status.map_err(|e| ProbeError::new(format!("waiting for `{}` failed: {e}", self.target())))?;
         let mut obs = Observations::new();
         obs.insert("latency", Value::duration(started.elapsed()));
-        obs.insert(
-            "exit_code",
-            Value::Number(f64::from(status.code().unwrap_or(-1))),
-        );
+        obs.insert("exit_code", Value::Number(f64::from(status.code().unwrap_or(-1))));
         if self.parse_json {
             match serde_json::from_str::<serde_json::Value>(&stdout) {
                 Ok(json) => obs.insert("json", Value::Json(json)),

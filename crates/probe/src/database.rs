@@ -9,34 +9,19 @@ use upkeep_expr::{Field, Observations, Type, Value};
 
 /// The fields every SQL probe observes.
 pub const FIELDS: &[Field] = &[
-    Field::new(
-        "latency",
-        Type::Duration,
-        "time to get a connection and run SELECT 1",
-    ),
+    Field::new("latency", Type::Duration, "time to get a connection and run SELECT 1"),
     Field::new("database_size", Type::Size, "size of the database"),
     Field::new("rows", Type::Number, "rows returned by `query`"),
 ];
 
-pub const ROW: Field = Field::new(
-    "row",
-    Type::Dynamic,
-    "the first row of `query`, by column name",
-);
+pub const ROW: Field = Field::new("row", Type::Dynamic, "the first row of `query`, by column name");
 
 /// A user query whose first row becomes observations, e.g. `SELECT count(*) AS failed FROM failed_jobs`.
 pub fn read_query(t: &mut TableReader, d: &mut Diagnostics) -> Option<String> {
     let query = t.string(d, "query")?;
     let text = query.get_ref().trim();
-    let first = text
-        .split_whitespace()
-        .next()
-        .unwrap_or("")
-        .to_ascii_uppercase();
-    if !matches!(
-        first.as_str(),
-        "SELECT" | "WITH" | "SHOW" | "PRAGMA" | "VALUES" | "EXPLAIN"
-    ) {
+    let first = text.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+    if !matches!(first.as_str(), "SELECT" | "WITH" | "SHOW" | "PRAGMA" | "VALUES" | "EXPLAIN") {
         d.error(
             query.span(),
             "`query` must read, not write (start with SELECT, WITH, SHOW or PRAGMA)",
@@ -66,10 +51,7 @@ pub fn describe(e: &sqlx::Error, target: &str, timeout: Duration) -> String {
     match e {
         sqlx::Error::Database(db) => format!("{target}: {}", db.message()),
         sqlx::Error::PoolTimedOut => {
-            format!(
-                "no connection to {target} within {} (timeout)",
-                Value::duration(timeout)
-            )
+            format!("no connection to {target} within {} (timeout)", Value::duration(timeout))
         }
         sqlx::Error::Io(io) => describe_io(io, target),
         sqlx::Error::Tls(tls) => format!("TLS to {target} failed: {tls}"),
@@ -98,11 +80,7 @@ macro_rules! decode_any {
 pub(crate) use decode_any;
 
 /// Puts `rows` and the first row's columns (`row.<name>`) into the observations.
-pub fn observe_rows<R: Row>(
-    rows: &[R],
-    decode: impl Fn(&R, usize) -> serde_json::Value,
-    obs: &mut Observations,
-) {
+pub fn observe_rows<R: Row>(rows: &[R], decode: impl Fn(&R, usize) -> serde_json::Value, obs: &mut Observations) {
     obs.insert("rows", Value::Number(rows.len() as f64));
     match rows.first() {
         Some(first) => {
@@ -131,9 +109,7 @@ pub struct Kept<C> {
 
 impl<C> Default for Kept<C> {
     fn default() -> Self {
-        Kept {
-            slot: std::sync::Mutex::new(None),
-        }
+        Kept { slot: std::sync::Mutex::new(None) }
     }
 }
 

@@ -17,11 +17,7 @@ impl Disk {
 
     pub fn schema() -> Schema {
         Schema::new(&[
-            Field::new(
-                "used_percent",
-                Type::Percent,
-                "space used, as df reports it (reserved blocks count as used)",
-            ),
+            Field::new("used_percent", Type::Percent, "space used, as df reports it (reserved blocks count as used)"),
             Field::new("free", Type::Size, "space available to unprivileged users"),
             Field::new("total", Type::Size, "size of the filesystem"),
             Field::new("inodes_used_percent", Type::Percent, "inodes used"),
@@ -29,12 +25,8 @@ impl Disk {
     }
 
     pub fn build(t: &mut TableReader, d: &mut Diagnostics, _spec: &Spec<'_>) -> Option<Self> {
-        let path = t
-            .string(d, "path")
-            .map_or_else(|| "/".to_string(), |p| p.into_inner());
-        Some(Disk {
-            path: PathBuf::from(path),
-        })
+        let path = t.string(d, "path").map_or_else(|| "/".to_string(), |p| p.into_inner());
+        Some(Disk { path: PathBuf::from(path) })
     }
 
     pub fn target(&self) -> String {
@@ -52,18 +44,12 @@ impl Disk {
         let used = (stat.f_blocks - stat.f_bfree) as f64;
         let available = stat.f_bavail as f64;
         let mut obs = Observations::new();
-        obs.insert(
-            "used_percent",
-            Value::Percent(percent(used, used + available)),
-        );
+        obs.insert("used_percent", Value::Percent(percent(used, used + available)));
         obs.insert("free", Value::Size(available * block));
         obs.insert("total", Value::Size(stat.f_blocks as f64 * block));
         if stat.f_files > 0 {
             let inodes_used = (stat.f_files - stat.f_ffree) as f64;
-            obs.insert(
-                "inodes_used_percent",
-                Value::Percent(percent(inodes_used, stat.f_files as f64)),
-            );
+            obs.insert("inodes_used_percent", Value::Percent(percent(inodes_used, stat.f_files as f64)));
         } else {
             obs.mark_missing("inodes_used_percent", "this filesystem has no inode limit");
         }
@@ -72,9 +58,5 @@ impl Disk {
 }
 
 fn percent(part: f64, whole: f64) -> f64 {
-    if whole > 0.0 {
-        part / whole * 100.0
-    } else {
-        0.0
-    }
+    if whole > 0.0 { part / whole * 100.0 } else { 0.0 }
 }

@@ -26,11 +26,7 @@ impl Dns {
 
     pub fn schema() -> Schema {
         Schema::new(&[
-            Field::new(
-                "records",
-                Type::List,
-                "the answers, as text (addresses, MX hosts, TXT strings)",
-            ),
+            Field::new("records", Type::List, "the answers, as text (addresses, MX hosts, TXT strings)"),
             Field::new("count", Type::Number, "how many answers"),
             Field::new("latency", Type::Duration, "time to resolve"),
         ])
@@ -63,10 +59,7 @@ impl Dns {
                 _ => {
                     d.error(
                         rt.span(),
-                        format!(
-                            "`{}` is not a record type this probe asks for",
-                            rt.get_ref()
-                        ),
+                        format!("`{}` is not a record type this probe asks for", rt.get_ref()),
                         Some("A, AAAA, CNAME, MX, NS, TXT, SOA, CAA, SRV or PTR".into()),
                     );
                     return None;
@@ -76,20 +69,13 @@ impl Dns {
         let server = match server {
             None => None,
             Some(s) => {
-                let text = if s.get_ref().contains(':') {
-                    s.get_ref().clone()
-                } else {
-                    format!("{}:53", s.get_ref())
-                };
+                let text = if s.get_ref().contains(':') { s.get_ref().clone() } else { format!("{}:53", s.get_ref()) };
                 match text.parse::<SocketAddr>() {
                     Ok(addr) => Some(addr),
                     Err(_) => {
                         d.error(
                             s.span(),
-                            format!(
-                                "`server` must be an IP address with an optional port: `{}`",
-                                s.get_ref()
-                            ),
+                            format!("`server` must be an IP address with an optional port: `{}`", s.get_ref()),
                             Some("for example: server = \"1.1.1.1:53\"".into()),
                         );
                         return None;
@@ -105,10 +91,7 @@ impl Dns {
         let resolver = match server {
             Some(addr) => {
                 let group = NameServerConfigGroup::from_ips_clear(&[addr.ip()], addr.port(), true);
-                Resolver::builder_with_config(
-                    ResolverConfig::from_parts(None, vec![], group),
-                    provider,
-                )
+                Resolver::builder_with_config(ResolverConfig::from_parts(None, vec![], group), provider)
             }
             None => match Resolver::builder(provider) {
                 Ok(builder) => builder,
@@ -124,12 +107,7 @@ impl Dns {
         }
         .with_options(opts)
         .build();
-        Some(Dns {
-            name: name?.into_inner(),
-            record_type,
-            resolver,
-            server,
-        })
+        Some(Dns { name: name?.into_inner(), record_type, resolver, server })
     }
 
     pub fn target(&self) -> String {
@@ -141,32 +119,17 @@ impl Dns {
 
     pub async fn observe(&self, _run: &Run<'_>) -> Result<Observations, ProbeError> {
         let started = Instant::now();
-        let lookup = self
-            .resolver
-            .lookup(self.name.as_str(), self.record_type)
-            .await
-            .map_err(|e| {
-                if e.is_no_records_found() || e.is_nx_domain() {
-                    ProbeError::new(format!("no {} records for {}", self.record_type, self.name))
-                } else {
-                    ProbeError::new(format!(
-                        "cannot resolve {} ({}): {e}",
-                        self.name, self.record_type
-                    ))
-                }
-            })?;
+        let lookup = self.resolver.lookup(self.name.as_str(), self.record_type).await.map_err(|e| {
+            if e.is_no_records_found() || e.is_nx_domain() {
+                ProbeError::new(format!("no {} records for {}", self.record_type, self.name))
+            } else {
+                ProbeError::new(format!("cannot resolve {} ({}): {e}", self.name, self.record_type))
+            }
+        })?;
         let records: Vec<Value> = lookup
             .record_iter()
             .filter(|r| r.record_type() == self.record_type)
-            .map(|r| {
-                Value::String(
-                    r.data()
-                        .to_string()
-                        .trim_end_matches('.')
-                        .trim_matches('"')
-                        .to_string(),
-                )
-            })
+            .map(|r| Value::String(r.data().to_string().trim_end_matches('.').trim_matches('"').to_string()))
             .collect();
         let mut obs = Observations::new();
         obs.insert("latency", Value::duration(started.elapsed()));

@@ -10,9 +10,7 @@ pub struct ProbeError {
 
 impl ProbeError {
     pub fn new(message: impl Into<String>) -> Self {
-        ProbeError {
-            message: message.into(),
-        }
+        ProbeError { message: message.into() }
     }
 }
 

@@ -22,11 +22,7 @@ impl File {
         Schema::new(&[
             Field::new("exists", Type::Bool, "whether the path exists"),
             Field::new("age", Type::Duration, "time since it was last modified"),
-            Field::new(
-                "size",
-                Type::Size,
-                "its size (for a directory, the directory entry's)",
-            ),
+            Field::new("size", Type::Size, "its size (for a directory, the directory entry's)"),
             Field::new("is_dir", Type::Bool, "whether it is a directory"),
             Field::new(
                 "writable",
@@ -39,10 +35,7 @@ impl File {
 
     pub fn build(t: &mut TableReader, d: &mut Diagnostics, spec: &Spec<'_>) -> Option<Self> {
         let path = t.required_string(d, "path", "\"/var/www/app/storage\"")?;
-        Some(File {
-            path: PathBuf::from(path.into_inner()),
-            test_write: spec.reads("writable"),
-        })
+        Some(File { path: PathBuf::from(path.into_inner()), test_write: spec.reads("writable") })
     }
 
     pub fn target(&self) -> String {
@@ -59,11 +52,7 @@ impl File {
     }
 }
 
-fn inspect(
-    path: &Path,
-    test_write: bool,
-    now: jiff::Timestamp,
-) -> Result<Observations, ProbeError> {
+fn inspect(path: &Path, test_write: bool, now: jiff::Timestamp) -> Result<Observations, ProbeError> {
     let mut obs = Observations::new();
     let meta = match std::fs::metadata(path) {
         Ok(meta) => meta,
@@ -75,10 +64,7 @@ fn inspect(
             return Ok(obs);
         }
         Err(e) => {
-            return Err(ProbeError::new(describe_io(
-                &e,
-                &path.display().to_string(),
-            )));
+            return Err(ProbeError::new(describe_io(&e, &path.display().to_string())));
         }
     };
     obs.insert("exists", Value::Bool(true));
@@ -108,25 +94,17 @@ fn write_test(path: &Path, is_dir: bool) -> std::io::Result<()> {
         std::fs::OpenOptions::new().append(true).open(path)?;
         return Ok(());
     }
-    let probe = path.join(format!(
-        ".upkeep-write-test-{}-{}",
-        std::process::id(),
-        jiff::Timestamp::now().as_nanosecond()
-    ));
+    let probe =
+        path.join(format!(".upkeep-write-test-{}-{}", std::process::id(), jiff::Timestamp::now().as_nanosecond()));
     let payload = b"upkeep write test";
     let result = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&probe)?;
+        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&probe)?;
         file.write_all(payload)?;
         file.sync_all()?;
         let mut back = Vec::new();
         std::fs::File::open(&probe)?.read_to_end(&mut back)?;
         if back != payload {
-            return Err(std::io::Error::other(
-                "read back different bytes than were written",
-            ));
+            return Err(std::io::Error::other("read back different bytes than were written"));
         }
         Ok(())
     })();

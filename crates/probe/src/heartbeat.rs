@@ -32,40 +32,32 @@ impl Heartbeat {
     pub fn schema() -> Schema {
         Schema::new(&[
             Field::new("age", Type::Duration, "time since the last ping"),
-            Field::new(
-                "last_status",
-                Type::String,
-                "\"ok\", or \"fail\" when the last ping came to /ping/{id}/fail",
-            ),
+            Field::new("last_status", Type::String, "\"ok\", or \"fail\" when the last ping came to /ping/{id}/fail"),
         ])
     }
 
     pub fn build(t: &mut TableReader, d: &mut Diagnostics, spec: &Spec<'_>) -> Option<Self> {
         let id = t.string(d, "id");
-        let grace = t
-            .duration(d, "grace")
-            .map_or(Duration::from_secs(300), |g| g.into_inner());
+        let grace = t.duration(d, "grace").map_or(Duration::from_secs(300), |g| g.into_inner());
         let id = match id {
             Some(id) if valid_id(id.get_ref()) => id.into_inner(),
             Some(id) => {
-                d.error(id.span(), format!("heartbeat id `{}` cannot be used in a URL", id.get_ref()), Some("use letters, digits, `-` and `_`; a long random id keeps strangers from pinging".into()));
+                d.error(
+                    id.span(),
+                    format!("heartbeat id `{}` cannot be used in a URL", id.get_ref()),
+                    Some("use letters, digits, `-` and `_`; a long random id keeps strangers from pinging".into()),
+                );
                 return None;
             }
             None => spec.name.to_string(),
         };
         let due = match spec.schedule {
-            Some(schedule) => Due::Cron(
-                Box::new(croner::Cron::from_str(schedule).ok()?),
-                schedule.to_string(),
-            ),
+            Some(schedule) => Due::Cron(Box::new(croner::Cron::from_str(schedule).ok()?), schedule.to_string()),
             None if t.has("every") => Due::Every(spec.every),
             None => {
                 d.error(
                     t.span(),
-                    format!(
-                        "{} needs `every` (how often pings come) or `schedule` (when, as cron)",
-                        t.context()
-                    ),
+                    format!("{} needs `every` (how often pings come) or `schedule` (when, as cron)", t.context()),
                     Some("for example: every = \"1h\" or schedule = \"0 2 * * *\"".into()),
                 );
                 return None;
@@ -74,15 +66,17 @@ impl Heartbeat {
         Some(Heartbeat { id, grace, due })
     }
 
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
     pub fn target(&self) -> String {
         format!("/ping/{}", self.id)
     }
 
     pub async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
         let Some(store) = &run.ctx.store else {
-            return Err(ProbeError::new(
-                "heartbeats need the store in data_dir, which is not open",
-            ));
+            return Err(ProbeError::new("heartbeats need the store in data_dir, which is not open"));
         };
         let ping = store
             .last_ping(&self.id)
@@ -110,10 +104,7 @@ impl Heartbeat {
             }
             Due::Cron(cron, text) => {
                 let grace = jiff::SignedDuration::try_from(self.grace).unwrap_or_default();
-                let cutoff = now
-                    .checked_sub(grace)
-                    .unwrap_or(now)
-                    .to_zoned(jiff::tz::TimeZone::system());
+                let cutoff = now.checked_sub(grace).unwrap_or(now).to_zoned(jiff::tz::TimeZone::system());
                 if let Ok(due) = cron.find_previous_occurrence(&cutoff, true)
                     && ping.at < due.timestamp()
                 {
@@ -133,9 +124,5 @@ impl Heartbeat {
 }
 
 fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 128
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !id.is_empty() && id.len() <= 128 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }

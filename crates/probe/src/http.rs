@@ -31,8 +31,7 @@ struct ClientKey {
     max_redirects: usize,
 }
 
-static CLIENTS: LazyLock<Mutex<HashMap<ClientKey, reqwest::Client>>> =
-    LazyLock::new(Default::default);
+static CLIENTS: LazyLock<Mutex<HashMap<ClientKey, reqwest::Client>>> = LazyLock::new(Default::default);
 
 fn client(key: ClientKey) -> Result<reqwest::Client, String> {
     let mut clients = CLIENTS.lock().unwrap_or_else(|e| e.into_inner());
@@ -67,18 +66,10 @@ impl Http {
             Field::new("body", Type::String, "the response body (up to max_body)"),
             Field::new("size", Type::Size, "the body's size"),
             Field::new("url", Type::String, "the final URL, after redirects"),
-            Field::new(
-                "tls.days_left",
-                Type::Number,
-                "whole days until the certificate expires (https)",
-            ),
+            Field::new("tls.days_left", Type::Number, "whole days until the certificate expires (https)"),
         ])
         .with_dynamic(Field::new("json", Type::Dynamic, "the body parsed as JSON"))
-        .with_dynamic(Field::new(
-            "header",
-            Type::Dynamic,
-            "response headers by lower-case name",
-        ))
+        .with_dynamic(Field::new("header", Type::Dynamic, "response headers by lower-case name"))
     }
 
     pub fn build(t: &mut TableReader, d: &mut Diagnostics, spec: &Spec<'_>) -> Option<Self> {
@@ -105,19 +96,17 @@ impl Http {
         };
         let method = match method {
             None => reqwest::Method::GET,
-            Some(m) => {
-                match reqwest::Method::from_bytes(m.get_ref().to_ascii_uppercase().as_bytes()) {
-                    Ok(method) => method,
-                    Err(_) => {
-                        d.error(
-                            m.span(),
-                            format!("`{}` is not an HTTP method", m.get_ref()),
-                            Some("GET, HEAD, POST, PUT, ...".into()),
-                        );
-                        return None;
-                    }
+            Some(m) => match reqwest::Method::from_bytes(m.get_ref().to_ascii_uppercase().as_bytes()) {
+                Ok(method) => method,
+                Err(_) => {
+                    d.error(
+                        m.span(),
+                        format!("`{}` is not an HTTP method", m.get_ref()),
+                        Some("GET, HEAD, POST, PUT, ...".into()),
+                    );
+                    return None;
                 }
-            }
+            },
         };
         let mut header_map = reqwest::header::HeaderMap::new();
         for (name, value) in headers {
@@ -128,17 +117,10 @@ impl Http {
                 (Ok(n), Ok(v)) => {
                     header_map.append(n, v);
                 }
-                _ => d.error(
-                    t.span(),
-                    format!("header `{name}` is not a valid HTTP header"),
-                    None,
-                ),
+                _ => d.error(t.span(), format!("header `{name}` is not a valid HTTP header"), None),
             }
         }
-        let key = ClientKey {
-            verify_tls,
-            max_redirects: if follow { max_redirects } else { 0 },
-        };
+        let key = ClientKey { verify_tls, max_redirects: if follow { max_redirects } else { 0 } };
         let client = match client(key) {
             Ok(c) => c,
             Err(e) => {
@@ -175,10 +157,7 @@ impl Http {
         }
         let mut response = request.send().await.map_err(|e| self.describe(&e, run))?;
         let mut obs = Observations::new();
-        obs.insert(
-            "status",
-            Value::Number(f64::from(response.status().as_u16())),
-        );
+        obs.insert("status", Value::Number(f64::from(response.status().as_u16())));
         obs.insert("url", Value::String(response.url().to_string()));
         self.observe_tls(&response, run, &mut obs);
         if self.keep_headers {
@@ -188,9 +167,7 @@ impl Http {
                 .map(|(k, v)| {
                     (
                         k.as_str().to_string(),
-                        serde_json::Value::String(
-                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                        ),
+                        serde_json::Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned()),
                     )
                 })
                 .collect();
@@ -210,17 +187,12 @@ impl Http {
         if self.keep_json {
             match serde_json::from_slice::<serde_json::Value>(&body) {
                 Ok(json) => obs.insert("json", Value::Json(json)),
-                Err(e) if truncated => {
-                    obs.mark_missing("json", format!("the body is larger than max_body ({e})"))
-                }
+                Err(e) if truncated => obs.mark_missing("json", format!("the body is larger than max_body ({e})")),
                 Err(e) => obs.mark_missing("json", format!("the body is not JSON ({e})")),
             }
         }
         if self.keep_body {
-            obs.insert(
-                "body",
-                Value::String(String::from_utf8_lossy(&body).into_owned()),
-            );
+            obs.insert("body", Value::String(String::from_utf8_lossy(&body).into_owned()));
         }
         Ok(obs)
     }
@@ -230,10 +202,7 @@ impl Http {
             obs.mark_missing("tls", "the URL is not https");
             return;
         }
-        let cert = response
-            .extensions()
-            .get::<reqwest::tls::TlsInfo>()
-            .and_then(|info| info.peer_certificate());
+        let cert = response.extensions().get::<reqwest::tls::TlsInfo>().and_then(|info| info.peer_certificate());
         match cert.and_then(|der| days_left(der, run.ctx.clock.now())) {
             Some(days) => obs.insert("tls.days_left", Value::Number(days)),
             None => obs.mark_missing("tls", "the server sent no readable certificate"),
@@ -261,10 +230,7 @@ impl Http {
             return ProbeError::new(format!("cannot resolve {host}"));
         }
         if chain.to_ascii_lowercase().contains("certificate") {
-            return ProbeError::new(format!(
-                "TLS certificate of {host} rejected: {}",
-                last_cause(e)
-            ));
+            return ProbeError::new(format!("TLS certificate of {host} rejected: {}", last_cause(e)));
         }
         ProbeError::new(format!("request to {} failed: {}", self.url, last_cause(e)))
     }

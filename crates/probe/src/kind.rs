@@ -67,6 +67,14 @@ macro_rules! kinds {
                 None
             }
 
+            /// The id pinged at `/ping/{id}`, for heartbeat checks.
+            pub fn heartbeat_id(&self) -> Option<&str> {
+                match self {
+                    Probe::Heartbeat(h) => Some(h.id()),
+                    _ => None,
+                }
+            }
+
             pub fn target(&self) -> String {
                 match self {
                     $(Probe::$variant(p) => p.target()),*
@@ -118,18 +126,12 @@ mod tests {
 
     #[test]
     fn no_field_is_named_like_an_operator() {
-        const KEYWORDS: &[&str] = &[
-            "and", "or", "not", "contains", "matches", "in", "true", "false", "null",
-        ];
+        const KEYWORDS: &[&str] = &["and", "or", "not", "contains", "matches", "in", "true", "false", "null"];
         for kind in KINDS {
             let schema = schema(kind).expect("every kind has a schema");
             for field in schema.fields().iter().chain(schema.dynamic_roots()) {
                 let root = field.name.split('.').next().unwrap_or_default();
-                assert!(
-                    !KEYWORDS.contains(&root),
-                    "{kind} field `{}` cannot be written in an expression",
-                    field.name
-                );
+                assert!(!KEYWORDS.contains(&root), "{kind} field `{}` cannot be written in an expression", field.name);
             }
         }
     }

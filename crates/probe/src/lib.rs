@@ -31,7 +31,7 @@ mod sqlite;
 mod tcp;
 mod tls;
 
-pub use check::Check;
+pub use check::{Cadence, Check};
 pub use clock::Clock;
 pub use context::Context;
 pub use error::ProbeError;

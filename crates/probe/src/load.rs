@@ -4,46 +4,33 @@
 use crate::check::Check;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use upkeep_config::{Diagnostics, Env, Server, Source, parse_config};
+use upkeep_config::{Diagnostics, Env, Retention, Server, Source, parse_config};
 
 /// A validated config, ready to run.
 #[derive(Debug)]
 pub struct Loaded {
     pub server: Server,
+    pub retention: Retention,
     pub checks: Vec<Arc<Check>>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("cannot read {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("{0}")]
     Invalid(Diagnostics),
 }
 
 /// Reads and validates the file at `path`.
 pub fn load_file(path: &Path, env: &Env) -> Result<Loaded, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
     load_config(Source::new(path, text), env).map_err(LoadError::Invalid)
 }
 
 /// Validates a config held in memory.
 pub fn load_config(source: Source, env: &Env) -> Result<Loaded, Diagnostics> {
     let (config, mut d) = parse_config(source, env);
-    let checks = config
-        .checks
-        .into_iter()
-        .filter_map(|section| Check::build(section, &mut d))
-        .map(Arc::new)
-        .collect();
-    d.into_result(Loaded {
-        server: config.server,
-        checks,
-    })
+    let checks = config.checks.into_iter().filter_map(|section| Check::build(section, &mut d)).map(Arc::new).collect();
+    d.into_result(Loaded { server: config.server, retention: config.retention, checks })
 }

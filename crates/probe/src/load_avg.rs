@@ -26,24 +26,14 @@ impl Load {
             Field::new("load1", Type::Number, "1-minute load average"),
             Field::new("load5", Type::Number, "5-minute load average"),
             Field::new("load15", Type::Number, "15-minute load average"),
-            Field::new(
-                "load1_per_cpu",
-                Type::Number,
-                "load1 divided by the number of CPUs",
-            ),
+            Field::new("load1_per_cpu", Type::Number, "load1 divided by the number of CPUs"),
             Field::new("cpus", Type::Number, "CPUs available"),
-            Field::new(
-                "cpu_percent",
-                Type::Percent,
-                "CPU busy time since the previous run",
-            ),
+            Field::new("cpu_percent", Type::Percent, "CPU busy time since the previous run"),
         ])
     }
 
     pub fn build(_t: &mut TableReader, _d: &mut Diagnostics, _spec: &Spec<'_>) -> Option<Self> {
-        Some(Load {
-            previous: Mutex::new(None),
-        })
+        Some(Load { previous: Mutex::new(None) })
     }
 
     pub fn target(&self) -> String {
@@ -51,8 +41,8 @@ impl Load {
     }
 
     pub async fn observe(&self, _run: &Run<'_>) -> Result<Observations, ProbeError> {
-        let load = procfs::LoadAverage::current()
-            .map_err(|e| ProbeError::new(format!("cannot read /proc/loadavg: {e}")))?;
+        let load =
+            procfs::LoadAverage::current().map_err(|e| ProbeError::new(format!("cannot read /proc/loadavg: {e}")))?;
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
         let previous = *self.previous.lock().unwrap_or_else(|e| e.into_inner());
         let before = match previous {
@@ -65,10 +55,7 @@ impl Load {
         };
         let now = cpu_ticks()?;
         *self.previous.lock().unwrap_or_else(|e| e.into_inner()) = Some(now);
-        let (busy, total) = (
-            now.0.saturating_sub(before.0),
-            now.1.saturating_sub(before.1),
-        );
+        let (busy, total) = (now.0.saturating_sub(before.0), now.1.saturating_sub(before.1));
         let mut obs = Observations::new();
         obs.insert("load1", Value::Number(f64::from(load.one)));
         obs.insert("load5", Value::Number(f64::from(load.five)));
@@ -76,10 +63,7 @@ impl Load {
         obs.insert("load1_per_cpu", Value::Number(f64::from(load.one) / cpus));
         obs.insert("cpus", Value::Number(cpus));
         if total > 0 {
-            obs.insert(
-                "cpu_percent",
-                Value::Percent(busy as f64 / total as f64 * 100.0),
-            );
+            obs.insert("cpu_percent", Value::Percent(busy as f64 / total as f64 * 100.0));
         } else {
             obs.mark_missing("cpu_percent", "no CPU time passed since the previous run");
         }
@@ -88,15 +72,9 @@ impl Load {
 }
 
 fn cpu_ticks() -> Result<(u64, u64), ProbeError> {
-    let stat = procfs::KernelStats::current()
-        .map_err(|e| ProbeError::new(format!("cannot read /proc/stat: {e}")))?;
+    let stat = procfs::KernelStats::current().map_err(|e| ProbeError::new(format!("cannot read /proc/stat: {e}")))?;
     let t = stat.total;
     let idle = t.idle + t.iowait.unwrap_or(0);
-    let busy = t.user
-        + t.nice
-        + t.system
-        + t.irq.unwrap_or(0)
-        + t.softirq.unwrap_or(0)
-        + t.steal.unwrap_or(0);
+    let busy = t.user + t.nice + t.system + t.irq.unwrap_or(0) + t.softirq.unwrap_or(0) + t.steal.unwrap_or(0);
     Ok((busy, busy + idle))
 }

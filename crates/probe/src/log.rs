@@ -18,12 +18,7 @@ use upkeep_expr::{Field, Observations, Schema, Type, Value};
 use upkeep_store::LogCursor;
 
 /// Substrings that mean trouble in a Laravel/PHP log (seed 000, 003).
-pub const DEFAULT_PATTERNS: &[&str] = &[
-    "production.ERROR",
-    "CRITICAL",
-    "SQLSTATE[HY000]",
-    "Failed to open stream",
-];
+pub const DEFAULT_PATTERNS: &[&str] = &["production.ERROR", "CRITICAL", "SQLSTATE[HY000]", "Failed to open stream"];
 
 #[derive(Debug)]
 pub struct Log {
@@ -42,11 +37,7 @@ impl Log {
 
     pub fn schema() -> Schema {
         Schema::new(&[
-            Field::new(
-                "matched",
-                Type::Number,
-                "new lines matching a pattern since the previous run",
-            ),
+            Field::new("matched", Type::Number, "new lines matching a pattern since the previous run"),
             Field::new("lines", Type::Number, "new lines read"),
             Field::new("last_match", Type::String, "the last matching line"),
             Field::new("bytes_read", Type::Size, "bytes read this run"),
@@ -58,14 +49,10 @@ impl Log {
         let patterns = t.strings(d, "patterns");
         let regexes = t.strings(d, "regex").unwrap_or_default();
         let max_read = t.size(d, "max_read").map_or(16 << 20, |s| s.into_inner());
-        let initial = t
-            .size(d, "initial_read")
-            .map_or(1 << 20, |s| s.into_inner());
+        let initial = t.size(d, "initial_read").map_or(1 << 20, |s| s.into_inner());
         let mut sources: Vec<String> = match patterns {
             Some(list) => list.iter().map(|p| regex::escape(p.get_ref())).collect(),
-            None if regexes.is_empty() => {
-                DEFAULT_PATTERNS.iter().map(|p| regex::escape(p)).collect()
-            }
+            None if regexes.is_empty() => DEFAULT_PATTERNS.iter().map(|p| regex::escape(p)).collect(),
             None => Vec::new(),
         };
         for r in &regexes {
@@ -73,23 +60,14 @@ impl Log {
                 let detail = e.to_string();
                 d.error(
                     r.span(),
-                    format!(
-                        "invalid regular expression: {}",
-                        detail.lines().last().unwrap_or("").trim()
-                    ),
+                    format!("invalid regular expression: {}", detail.lines().last().unwrap_or("").trim()),
                     Some("`patterns` takes plain text; `regex` takes regular expressions".into()),
                 );
             }
             sources.push(r.get_ref().clone());
         }
         let matcher = RegexSet::new(&sources).ok()?;
-        Some(Log {
-            path: PathBuf::from(path?.into_inner()),
-            matcher,
-            max_read,
-            initial,
-            cursor: Mutex::new(None),
-        })
+        Some(Log { path: PathBuf::from(path?.into_inner()), matcher, max_read, initial, cursor: Mutex::new(None) })
     }
 
     pub fn target(&self) -> String {
@@ -97,9 +75,7 @@ impl Log {
     }
 
     pub async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
-        let store_error = |e: upkeep_store::StoreError| {
-            ProbeError::new(format!("cannot read the log position: {e}"))
-        };
+        let store_error = |e: upkeep_store::StoreError| ProbeError::new(format!("cannot read the log position: {e}"));
         let cursor = match &run.ctx.store {
             Some(store) => store.log_cursor(run.check).await.map_err(store_error)?,
             None => *self.cursor.lock().unwrap_or_else(|e| e.into_inner()),
@@ -107,15 +83,11 @@ impl Log {
         let path = self.path.clone();
         let matcher = self.matcher.clone();
         let (max_read, initial) = (self.max_read, self.initial);
-        let (scan, cursor) =
-            tokio::task::spawn_blocking(move || follow(&path, cursor, &matcher, max_read, initial))
-                .await
-                .map_err(|e| ProbeError::new(format!("log probe failed: {e}")))??;
+        let (scan, cursor) = tokio::task::spawn_blocking(move || follow(&path, cursor, &matcher, max_read, initial))
+            .await
+            .map_err(|e| ProbeError::new(format!("log probe failed: {e}")))??;
         match &run.ctx.store {
-            Some(store) => store
-                .save_log_cursor(run.check, cursor)
-                .await
-                .map_err(store_error)?,
+            Some(store) => store.save_log_cursor(run.check, cursor).await.map_err(store_error)?,
             None => *self.cursor.lock().unwrap_or_else(|e| e.into_inner()) = Some(cursor),
         }
         let mut obs = Observations::new();
@@ -146,11 +118,9 @@ fn follow(
     max_read: u64,
     initial: u64,
 ) -> Result<(Scan, LogCursor), ProbeError> {
-    let mut file = std::fs::File::open(path)
-        .map_err(|e| ProbeError::new(describe_io(&e, &path.display().to_string())))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| ProbeError::new(describe_io(&e, &path.display().to_string())))?;
+    let mut file =
+        std::fs::File::open(path).map_err(|e| ProbeError::new(describe_io(&e, &path.display().to_string())))?;
+    let meta = file.metadata().map_err(|e| ProbeError::new(describe_io(&e, &path.display().to_string())))?;
     let (inode, len) = (meta.ino(), meta.len());
     let mut scan = Scan::default();
     let (start, skip_partial) = match cursor {
@@ -162,27 +132,13 @@ fn follow(
         Some(c) if c.offset > len => (0, false),
         Some(c) => (c.offset, false),
     };
-    let end = read_lines(
-        &mut file,
-        start,
-        len,
-        skip_partial,
-        matcher,
-        max_read,
-        &mut scan,
-    )
-    .map_err(|e| ProbeError::new(describe_io(&e, &path.display().to_string())))?;
+    let end = read_lines(&mut file, start, len, skip_partial, matcher, max_read, &mut scan)
+        .map_err(|e| ProbeError::new(describe_io(&e, &path.display().to_string())))?;
     Ok((scan, LogCursor { inode, offset: end }))
 }
 
 /// After a rename rotation, the unread end of the old file is still at `path.1`.
-fn finish_rotated(
-    path: &Path,
-    cursor: LogCursor,
-    matcher: &RegexSet,
-    max_read: u64,
-    scan: &mut Scan,
-) {
+fn finish_rotated(path: &Path, cursor: LogCursor, matcher: &RegexSet, max_read: u64, scan: &mut Scan) {
     let mut rotated = path.as_os_str().to_owned();
     rotated.push(".1");
     if let Ok(mut old) = std::fs::File::open(&rotated)
@@ -190,15 +146,7 @@ fn finish_rotated(
         && meta.ino() == cursor.inode
         && meta.len() >= cursor.offset
     {
-        let _ = read_lines(
-            &mut old,
-            cursor.offset,
-            meta.len(),
-            false,
-            matcher,
-            max_read,
-            scan,
-        );
+        let _ = read_lines(&mut old, cursor.offset, meta.len(), false, matcher, max_read, scan);
     }
 }
 
@@ -223,11 +171,7 @@ fn read_lines(
     scan.bytes += buf.len() as u64;
     let Some(last_newline) = buf.iter().rposition(|&b| b == b'\n') else {
         // One line longer than max_read: skip it rather than stall on it forever.
-        return Ok(if buf.len() as u64 == max_read {
-            start + max_read
-        } else {
-            start
-        });
+        return Ok(if buf.len() as u64 == max_read { start + max_read } else { start });
     };
     let mut lines = buf[..last_newline].split(|&b| b == b'\n');
     if skip_partial {

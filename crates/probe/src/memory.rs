@@ -16,16 +16,8 @@ impl Memory {
 
     pub fn schema() -> Schema {
         Schema::new(&[
-            Field::new(
-                "used_percent",
-                Type::Percent,
-                "memory in use: (total - available) / total",
-            ),
-            Field::new(
-                "available",
-                Type::Size,
-                "memory available for new work without swapping",
-            ),
+            Field::new("used_percent", Type::Percent, "memory in use: (total - available) / total"),
+            Field::new("available", Type::Size, "memory available for new work without swapping"),
             Field::new("total", Type::Size, "installed memory"),
             Field::new("swap_used_percent", Type::Percent, "swap in use"),
         ])
@@ -40,27 +32,17 @@ impl Memory {
     }
 
     pub async fn observe(&self, _run: &Run<'_>) -> Result<Observations, ProbeError> {
-        let info = procfs::Meminfo::current()
-            .map_err(|e| ProbeError::new(format!("cannot read /proc/meminfo: {e}")))?;
+        let info =
+            procfs::Meminfo::current().map_err(|e| ProbeError::new(format!("cannot read /proc/meminfo: {e}")))?;
         let total = info.mem_total as f64;
         let available = info.mem_available.unwrap_or(info.mem_free + info.cached) as f64;
         let mut obs = Observations::new();
         obs.insert("total", Value::Size(total));
         obs.insert("available", Value::Size(available));
-        obs.insert(
-            "used_percent",
-            Value::Percent(if total > 0.0 {
-                (total - available) / total * 100.0
-            } else {
-                0.0
-            }),
-        );
+        obs.insert("used_percent", Value::Percent(if total > 0.0 { (total - available) / total * 100.0 } else { 0.0 }));
         if info.swap_total > 0 {
             let used = (info.swap_total - info.swap_free) as f64;
-            obs.insert(
-                "swap_used_percent",
-                Value::Percent(used / info.swap_total as f64 * 100.0),
-            );
+            obs.insert("swap_used_percent", Value::Percent(used / info.swap_total as f64 * 100.0));
         } else {
             obs.mark_missing("swap_used_percent", "this machine has no swap");
         }

@@ -70,8 +70,7 @@ impl Mysql {
     }
 
     pub async fn observe(&self, _run: &Run<'_>) -> Result<Observations, ProbeError> {
-        let fail =
-            |e: sqlx::Error| ProbeError::new(database::describe(&e, &self.target, self.timeout));
+        let fail = |e: sqlx::Error| ProbeError::new(database::describe(&e, &self.target, self.timeout));
         let started = Instant::now();
         let (conn, opened) = match self.kept.take() {
             Some((mut kept, opened)) => match sqlx::query("SELECT 1").execute(&mut kept).await {
@@ -90,11 +89,10 @@ impl Mysql {
         .fetch_one(&mut conn)
         .await
         .map_err(fail)?;
-        let threads: Option<(String, String)> =
-            sqlx::query_as("SHOW GLOBAL STATUS LIKE 'Threads_connected'")
-                .fetch_optional(&mut conn)
-                .await
-                .map_err(fail)?;
+        let threads: Option<(String, String)> = sqlx::query_as("SHOW GLOBAL STATUS LIKE 'Threads_connected'")
+            .fetch_optional(&mut conn)
+            .await
+            .map_err(fail)?;
         let mut obs = Observations::new();
         obs.insert("latency", Value::duration(latency));
         obs.insert("database_size", Value::size(size));
@@ -103,10 +101,7 @@ impl Mysql {
         }
         if let Some(query) = &self.query {
             // The query comes from the operator's own config file, not from outside input.
-            let rows = sqlx::query(sqlx::AssertSqlSafe(query.as_str()))
-                .fetch_all(&mut conn)
-                .await
-                .map_err(fail)?;
+            let rows = sqlx::query(sqlx::AssertSqlSafe(query.as_str())).fetch_all(&mut conn).await.map_err(fail)?;
             database::observe_rows(
                 &rows,
                 |row, i| decode_any!(row, i, [i64, u64, i32, u32, i16, f64, f32, bool, String]),

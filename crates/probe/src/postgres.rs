@@ -31,11 +31,7 @@ impl Postgres {
 
     pub fn schema() -> Schema {
         Schema::new(database::FIELDS)
-            .with_fields(&[Field::new(
-                "connections",
-                Type::Number,
-                "backends connected to this database",
-            )])
+            .with_fields(&[Field::new("connections", Type::Number, "backends connected to this database")])
             .with_dynamic(database::ROW)
     }
 
@@ -75,8 +71,7 @@ impl Postgres {
     }
 
     pub async fn observe(&self, _run: &Run<'_>) -> Result<Observations, ProbeError> {
-        let fail =
-            |e: sqlx::Error| ProbeError::new(database::describe(&e, &self.target, self.timeout));
+        let fail = |e: sqlx::Error| ProbeError::new(database::describe(&e, &self.target, self.timeout));
         let started = Instant::now();
         let (conn, opened) = match self.kept.take() {
             Some((mut kept, opened)) => match sqlx::query("SELECT 1").execute(&mut kept).await {
@@ -101,10 +96,7 @@ impl Postgres {
         obs.insert("connections", Value::Number(connections as f64));
         if let Some(query) = &self.query {
             // The query comes from the operator's own config file, not from outside input.
-            let rows = sqlx::query(sqlx::AssertSqlSafe(query.as_str()))
-                .fetch_all(&mut conn)
-                .await
-                .map_err(fail)?;
+            let rows = sqlx::query(sqlx::AssertSqlSafe(query.as_str())).fetch_all(&mut conn).await.map_err(fail)?;
             database::observe_rows(
                 &rows,
                 |row, i| decode_any!(row, i, [i64, i32, i16, f64, f32, bool, String]),

@@ -23,28 +23,12 @@ impl Redis {
     pub fn schema() -> Schema {
         Schema::new(&[
             Field::new("latency", Type::Duration, "PING round trip"),
-            Field::new(
-                "roundtrip",
-                Type::Duration,
-                "time to SET, GET and DEL a probe key",
-            ),
-            Field::new(
-                "hit_ratio",
-                Type::Percent,
-                "keyspace hits / (hits + misses) since the server started",
-            ),
+            Field::new("roundtrip", Type::Duration, "time to SET, GET and DEL a probe key"),
+            Field::new("hit_ratio", Type::Percent, "keyspace hits / (hits + misses) since the server started"),
             Field::new("used_memory", Type::Size, "memory used by Redis"),
-            Field::new(
-                "memory_used_percent",
-                Type::Percent,
-                "used_memory / maxmemory, when maxmemory is set",
-            ),
+            Field::new("memory_used_percent", Type::Percent, "used_memory / maxmemory, when maxmemory is set"),
             Field::new("connected_clients", Type::Number, "client connections"),
-            Field::new(
-                "evicted_keys",
-                Type::Number,
-                "keys evicted since the server started",
-            ),
+            Field::new("evicted_keys", Type::Number, "keys evicted since the server started"),
             Field::new("queue_length", Type::Number, "LLEN of `queue`"),
         ])
     }
@@ -69,12 +53,7 @@ impl Redis {
             }
         };
         let target = crate::database::short_target(&url_text);
-        Some(Redis {
-            client,
-            target,
-            queue,
-            roundtrip,
-        })
+        Some(Redis { client, target, queue, roundtrip })
     }
 
     pub fn target(&self) -> String {
@@ -84,34 +63,17 @@ impl Redis {
     pub async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
         let fail = |e: redis::RedisError| ProbeError::new(self.describe(&e));
         let started = Instant::now();
-        let mut conn = self
-            .client
-            .get_multiplexed_async_connection()
-            .await
-            .map_err(fail)?;
-        let _: String = redis::cmd("PING")
-            .query_async(&mut conn)
-            .await
-            .map_err(fail)?;
+        let mut conn = self.client.get_multiplexed_async_connection().await.map_err(fail)?;
+        let _: String = redis::cmd("PING").query_async(&mut conn).await.map_err(fail)?;
         let mut obs = Observations::new();
         obs.insert("latency", Value::duration(started.elapsed()));
         if self.roundtrip {
-            obs.insert(
-                "roundtrip",
-                Value::duration(self.roundtrip(&mut conn, run.check).await?),
-            );
+            obs.insert("roundtrip", Value::duration(self.roundtrip(&mut conn, run.check).await?));
         }
-        let info: String = redis::cmd("INFO")
-            .query_async(&mut conn)
-            .await
-            .map_err(fail)?;
+        let info: String = redis::cmd("INFO").query_async(&mut conn).await.map_err(fail)?;
         observe_info(&info, &mut obs);
         if let Some(queue) = &self.queue {
-            let len: i64 = redis::cmd("LLEN")
-                .arg(queue)
-                .query_async(&mut conn)
-                .await
-                .map_err(fail)?;
+            let len: i64 = redis::cmd("LLEN").arg(queue).query_async(&mut conn).await.map_err(fail)?;
             obs.insert("queue_length", Value::Number(len as f64));
         }
         Ok(obs)
@@ -124,31 +86,12 @@ impl Redis {
         check: &str,
     ) -> Result<std::time::Duration, ProbeError> {
         let fail = |e: redis::RedisError| ProbeError::new(self.describe(&e));
-        let nonce = format!(
-            "{}-{}",
-            std::process::id(),
-            jiff::Timestamp::now().as_nanosecond()
-        );
+        let nonce = format!("{}-{}", std::process::id(), jiff::Timestamp::now().as_nanosecond());
         let key = format!("upkeep:probe:{check}:{nonce}");
         let started = Instant::now();
-        let _: () = redis::cmd("SET")
-            .arg(&key)
-            .arg(&nonce)
-            .arg("EX")
-            .arg(60)
-            .query_async(conn)
-            .await
-            .map_err(fail)?;
-        let read: Option<String> = redis::cmd("GET")
-            .arg(&key)
-            .query_async(conn)
-            .await
-            .map_err(fail)?;
-        let _: i64 = redis::cmd("DEL")
-            .arg(&key)
-            .query_async(conn)
-            .await
-            .map_err(fail)?;
+        let _: () = redis::cmd("SET").arg(&key).arg(&nonce).arg("EX").arg(60).query_async(conn).await.map_err(fail)?;
+        let read: Option<String> = redis::cmd("GET").arg(&key).query_async(conn).await.map_err(fail)?;
+        let _: i64 = redis::cmd("DEL").arg(&key).query_async(conn).await.map_err(fail)?;
         let elapsed = started.elapsed();
         match read {
             Some(value) if value == nonce => Ok(elapsed),
@@ -171,10 +114,7 @@ impl Redis {
             return describe_io(io, &self.target);
         }
         let text = e.to_string();
-        if text.contains("NOAUTH")
-            || text.contains("WRONGPASS")
-            || text.contains("invalid password")
-        {
+        if text.contains("NOAUTH") || text.contains("WRONGPASS") || text.contains("invalid password") {
             return format!("authentication to Redis at {} failed: {text}", self.target);
         }
         format!("Redis at {}: {text}", self.target)
@@ -184,13 +124,7 @@ impl Redis {
 /// Reads the INFO fields the probe reports.
 fn observe_info(info: &str, obs: &mut Observations) {
     let field = |name: &str| -> Option<f64> {
-        info.lines().find_map(|line| {
-            line.strip_prefix(name)?
-                .strip_prefix(':')?
-                .trim()
-                .parse()
-                .ok()
-        })
+        info.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(':')?.trim().parse().ok())
     };
     if let (Some(hits), Some(misses)) = (field("keyspace_hits"), field("keyspace_misses")) {
         if hits + misses > 0.0 {
@@ -202,9 +136,7 @@ fn observe_info(info: &str, obs: &mut Observations) {
     if let Some(used) = field("used_memory") {
         obs.insert("used_memory", Value::Size(used));
         match field("maxmemory") {
-            Some(max) if max > 0.0 => {
-                obs.insert("memory_used_percent", Value::Percent(used / max * 100.0))
-            }
+            Some(max) if max > 0.0 => obs.insert("memory_used_percent", Value::Percent(used / max * 100.0)),
             _ => obs.mark_missing("memory_used_percent", "maxmemory is not set"),
         }
     }
@@ -229,9 +161,6 @@ mod tests {
         );
         assert_eq!(obs.get("hit_ratio"), Some(&Value::Percent(90.0)));
         assert_eq!(obs.get("used_memory"), Some(&Value::Size(1048576.0)));
-        assert_eq!(
-            obs.why_missing("memory_used_percent"),
-            Some("maxmemory is not set")
-        );
+        assert_eq!(obs.why_missing("memory_used_percent"), Some("maxmemory is not set"));
     }
 }

@@ -8,11 +8,7 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 /// Runs `checks` once and returns their results in the same order.
-pub async fn run_checks(
-    checks: &[Arc<Check>],
-    ctx: &Context,
-    concurrency: usize,
-) -> Vec<CheckResult> {
+pub async fn run_checks(checks: &[Arc<Check>], ctx: &Context, concurrency: usize) -> Vec<CheckResult> {
     let permits = Arc::new(Semaphore::new(concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     for (index, check) in checks.iter().enumerate() {
@@ -28,11 +24,7 @@ pub async fn run_checks(
             results[index] = Some(result);
         }
     }
-    results
-        .into_iter()
-        .zip(checks)
-        .map(|(result, check)| result.unwrap_or_else(|| crashed(check, ctx)))
-        .collect()
+    results.into_iter().zip(checks).map(|(result, check)| result.unwrap_or_else(|| crashed(check, ctx))).collect()
 }
 
 /// A probe that panicked still yields a result, so one bad probe cannot hide the others.

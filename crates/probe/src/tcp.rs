@@ -16,11 +16,7 @@ impl Tcp {
     pub const DEFAULT_EXPECT: &'static [&'static str] = &[];
 
     pub fn schema() -> Schema {
-        Schema::new(&[Field::new(
-            "latency",
-            Type::Duration,
-            "time to open the connection",
-        )])
+        Schema::new(&[Field::new("latency", Type::Duration, "time to open the connection")])
     }
 
     pub fn build(t: &mut TableReader, d: &mut Diagnostics, _spec: &Spec<'_>) -> Option<Self> {
@@ -33,9 +29,7 @@ impl Tcp {
             );
             return None;
         }
-        Some(Tcp {
-            address: address.into_inner(),
-        })
+        Some(Tcp { address: address.into_inner() })
     }
 
     pub fn target(&self) -> String {
@@ -56,7 +50,5 @@ impl Tcp {
 
 /// `host:port` or `[v6]:port`.
 pub fn has_port(address: &str) -> bool {
-    address
-        .rsplit_once(':')
-        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
+    address.rsplit_once(':').is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
 }

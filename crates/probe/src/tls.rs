@@ -29,28 +29,12 @@ impl Tls {
 
     pub fn schema() -> Schema {
         Schema::new(&[
-            Field::new(
-                "days_left",
-                Type::Number,
-                "whole days until the certificate expires (negative once expired)",
-            ),
+            Field::new("days_left", Type::Number, "whole days until the certificate expires (negative once expired)"),
             Field::new("issuer", Type::String, "the certificate's issuer"),
             Field::new("subject", Type::String, "the certificate's subject"),
-            Field::new(
-                "protocol",
-                Type::String,
-                "the negotiated protocol, e.g. TLSv1.3",
-            ),
-            Field::new(
-                "verified",
-                Type::Bool,
-                "whether the chain is trusted, current and for this name",
-            ),
-            Field::new(
-                "latency",
-                Type::Duration,
-                "time to connect and complete the handshake",
-            ),
+            Field::new("protocol", Type::String, "the negotiated protocol, e.g. TLSv1.3"),
+            Field::new("verified", Type::Bool, "whether the chain is trusted, current and for this name"),
+            Field::new("latency", Type::Duration, "time to connect and complete the handshake"),
         ])
     }
 
@@ -60,14 +44,9 @@ impl Tls {
         let verify = t.bool(d, "verify").unwrap_or(true);
         let ca_file = t.string(d, "ca_file");
         let address = address?;
-        let address_text = if has_port(address.get_ref()) {
-            address.get_ref().clone()
-        } else {
-            format!("{}:443", address.get_ref())
-        };
-        let host = server_name
-            .as_ref()
-            .map_or_else(|| host_of(&address_text), |s| s.get_ref().clone());
+        let address_text =
+            if has_port(address.get_ref()) { address.get_ref().clone() } else { format!("{}:443", address.get_ref()) };
+        let host = server_name.as_ref().map_or_else(|| host_of(&address_text), |s| s.get_ref().clone());
         let Ok(server_name) = ServerName::try_from(host.clone()) else {
             d.error(
                 address.span(),
@@ -83,22 +62,13 @@ impl Tls {
                     roots.add_parsable_certificates(certs);
                 }
                 Err(e) => {
-                    d.error(
-                        path.span(),
-                        e,
-                        Some("give a PEM file of trusted CA certificates".into()),
-                    );
+                    d.error(path.span(), e, Some("give a PEM file of trusted CA certificates".into()));
                     return None;
                 }
             },
             None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
         }
-        Some(Tls {
-            address: address_text,
-            server_name,
-            verify,
-            roots: Arc::new(roots),
-        })
+        Some(Tls { address: address_text, server_name, verify, roots: Arc::new(roots) })
     }
 
     pub fn target(&self) -> String {
@@ -121,27 +91,17 @@ impl Tls {
         let stream = connector
             .connect(self.server_name.clone(), tcp)
             .await
-            .map_err(|e| {
-                ProbeError::new(format!("TLS handshake with {} failed: {e}", self.address))
-            })?;
+            .map_err(|e| ProbeError::new(format!("TLS handshake with {} failed: {e}", self.address)))?;
         let latency = started.elapsed();
         let (_, session) = stream.get_ref();
-        let protocol = session
-            .protocol_version()
-            .and_then(|v| v.as_str())
-            .unwrap_or("unknown")
-            .replace("_", ".");
+        let protocol = session.protocol_version().and_then(|v| v.as_str()).unwrap_or("unknown").replace("_", ".");
         let leaf = session
             .peer_certificates()
             .and_then(|certs| certs.first())
             .ok_or_else(|| ProbeError::new(format!("{} sent no certificate", self.address)))?;
         let now = run.ctx.clock.now();
-        let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref()).map_err(|e| {
-            ProbeError::new(format!(
-                "cannot read the certificate of {}: {e}",
-                self.address
-            ))
-        })?;
+        let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref())
+            .map_err(|e| ProbeError::new(format!("cannot read the certificate of {}: {e}", self.address)))?;
         let days = days_until(cert.validity().not_after.timestamp(), now);
         let verify_error = verifier.error();
         let mut obs = Observations::new();
@@ -156,11 +116,7 @@ impl Tls {
         {
             let name = server_name_text(&self.server_name);
             let message = if days < 0.0 {
-                format!(
-                    "certificate of {name} expired {} days ago ({})",
-                    -days,
-                    cert.validity().not_after
-                )
+                format!("certificate of {name} expired {} days ago ({})", -days, cert.validity().not_after)
             } else {
                 format!("certificate of {name} is not trusted: {error}")
             };
@@ -184,16 +140,13 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 
 fn host_of(address: &str) -> String {
     let host = address.rsplit_once(':').map_or(address, |(h, _)| h);
-    host.trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string()
+    host.trim_start_matches('[').trim_end_matches(']').to_string()
 }
 
 fn load_pem(path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
     use rustls_pki_types::pem::PemObject;
-    let certs: Result<Vec<_>, _> = CertificateDer::pem_file_iter(path)
-        .map_err(|e| format!("cannot read {path}: {e}"))?
-        .collect();
+    let certs: Result<Vec<_>, _> =
+        CertificateDer::pem_file_iter(path).map_err(|e| format!("cannot read {path}: {e}"))?.collect();
     match certs {
         Ok(certs) if !certs.is_empty() => Ok(certs),
         Ok(_) => Err(format!("{path} holds no PEM certificates")),
@@ -224,10 +177,7 @@ impl RecordingVerifier {
         let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider())
             .build()
             .map_err(|e| ProbeError::new(format!("no trusted roots to verify against: {e}")))?;
-        Ok(RecordingVerifier {
-            inner,
-            error: Mutex::new(None),
-        })
+        Ok(RecordingVerifier { inner, error: Mutex::new(None) })
     }
 
     fn error(&self) -> Option<String> {
@@ -244,13 +194,7 @@ impl ServerCertVerifier for RecordingVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        if let Err(e) = self.inner.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        ) {
+        if let Err(e) = self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
             *self.error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string());
         }
         Ok(ServerCertVerified::assertion())

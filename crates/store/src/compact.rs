@@ -21,9 +21,8 @@ const CHUNK: usize = 200;
 impl Store {
     /// Up to when each coarse tier has been compacted (Unix seconds); minutes are always current.
     pub async fn compacted_until(&self) -> Result<HashMap<i64, i64>, StoreError> {
-        let rows = sqlx::query("SELECT key, value FROM meta WHERE key LIKE 'compacted_%'")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT key, value FROM meta WHERE key LIKE 'compacted_%'").fetch_all(&self.pool).await?;
         let mut out = HashMap::from([(HOUR, 0), (DAY, 0)]);
         for row in rows {
             let key: String = row.get(0);
@@ -34,48 +33,47 @@ impl Store {
         Ok(out)
     }
 
-    /// Rolls every result before `until` into minutes, and every whole hour and day before it
-    /// into hours and days. Call it with `now - grace`, the grace covering the slowest probe.
-    pub async fn compact(&self, until: jiff::Timestamp) -> Result<(), StoreError> {
-        let until_s = until.as_second().div_euclid(MINUTE) * MINUTE;
-        self.compact_minutes(until_s).await?;
-        self.compact_tier(HOUR, MINUTE, until_s).await?;
-        self.compact_tier(DAY, HOUR, until_s.div_euclid(HOUR) * HOUR)
-            .await?;
+    /// Rolls results into minutes up to `now` and whole hours and days into their tiers.
+    /// Minutes younger than `grace` (the slowest probe's timeout: a result is stamped with its
+    /// start) stay provisional and are recomputed on the next run, so late results still count
+    /// and the newest minutes are visible at once.
+    pub async fn compact(&self, now: jiff::Timestamp, grace: Duration) -> Result<(), StoreError> {
+        let now_s = now.as_second();
+        let settled_s = (now_s - grace.as_secs() as i64).div_euclid(MINUTE) * MINUTE;
+        let until_s = now_s.div_euclid(MINUTE) * MINUTE + MINUTE;
+        self.compact_minutes(settled_s, until_s).await?;
+        self.compact_tier(HOUR, MINUTE, settled_s).await?;
+        self.compact_tier(DAY, HOUR, settled_s.div_euclid(HOUR) * HOUR).await?;
         Ok(())
     }
 
-    async fn compact_minutes(&self, until_s: i64) -> Result<(), StoreError> {
-        let rows = sqlx::query(
-            "SELECT check_id, rolled_up_to_s FROM check_state WHERE rolled_up_to_s < ?",
-        )
-        .bind(until_s)
-        .fetch_all(&self.pool)
-        .await?;
+    /// Recomputes each check's minutes from where they were settled up to `until_s`, and marks
+    /// everything before `settled_s` settled.
+    async fn compact_minutes(&self, settled_s: i64, until_s: i64) -> Result<(), StoreError> {
+        let rows = sqlx::query("SELECT check_id, rolled_up_to_s FROM check_state").fetch_all(&self.pool).await?;
         let pending: Vec<(i64, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
         for chunk in pending.chunks(CHUNK) {
             let mut tx = self.pool.begin().await?;
             for &(id, from_s) in chunk {
-                let raw = sqlx::query("SELECT at_ms, ok, latency_us FROM results WHERE check_id = ? AND at_ms >= ? AND at_ms < ?")
-                    .bind(id)
-                    .bind(from_s * 1000)
-                    .bind(until_s * 1000)
-                    .fetch_all(&mut *tx)
-                    .await?;
+                let raw = sqlx::query(
+                    "SELECT at_ms, ok, latency_us FROM results WHERE check_id = ? AND at_ms >= ? AND at_ms < ?",
+                )
+                .bind(id)
+                .bind(from_s * 1000)
+                .bind(until_s * 1000)
+                .fetch_all(&mut *tx)
+                .await?;
                 let mut minutes: BTreeMap<i64, Summary> = BTreeMap::new();
                 for row in raw {
                     let minute = row.get::<i64, _>(0).div_euclid(60_000) * 60;
                     let latency = Duration::from_micros(row.get::<i64, _>(2).max(0) as u64);
-                    minutes
-                        .entry(minute)
-                        .or_default()
-                        .record(row.get(1), latency);
+                    minutes.entry(minute).or_default().record(row.get(1), latency);
                 }
                 for (start, summary) in minutes {
                     insert_rollup(&mut tx, MINUTE, start, id, &summary).await?;
                 }
                 sqlx::query("UPDATE check_state SET rolled_up_to_s = ? WHERE check_id = ?")
-                    .bind(until_s)
+                    .bind(settled_s.max(from_s))
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
@@ -89,18 +87,15 @@ impl Store {
     async fn compact_tier(&self, tier: i64, finer: i64, until_s: i64) -> Result<(), StoreError> {
         let end = until_s.div_euclid(tier) * tier;
         let key = format!("compacted_{tier}");
-        let done: Option<i64> = sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
-            .bind(&key)
-            .fetch_optional(&self.pool)
-            .await?;
+        let done: Option<i64> =
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = ?").bind(&key).fetch_optional(&self.pool).await?;
         let start = match done {
             Some(done) => done,
             None => {
-                let first: Option<i64> =
-                    sqlx::query_scalar("SELECT MIN(start_s) FROM rollups WHERE tier = ?")
-                        .bind(finer)
-                        .fetch_one(&self.pool)
-                        .await?;
+                let first: Option<i64> = sqlx::query_scalar("SELECT MIN(start_s) FROM rollups WHERE tier = ?")
+                    .bind(finer)
+                    .fetch_one(&self.pool)
+                    .await?;
                 match first {
                     Some(first) => first.div_euclid(tier) * tier,
                     None => end,
@@ -109,14 +104,8 @@ impl Store {
         };
         let mut tx = self.pool.begin().await?;
         if start < end {
-            let sums = (0..rollup::COUNTERS)
-                .map(|i| format!("SUM(b{i})"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let columns = (0..rollup::COUNTERS)
-                .map(|i| format!("b{i}"))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let sums = (0..rollup::COUNTERS).map(|i| format!("SUM(b{i})")).collect::<Vec<_>>().join(", ");
+            let columns = (0..rollup::COUNTERS).map(|i| format!("b{i}")).collect::<Vec<_>>().join(", ");
             let sql = format!(
                 "INSERT OR REPLACE INTO rollups (tier, start_s, check_id, total, ok, latency_sum_us, latency_max_us, {columns})
                  SELECT ?, (start_s / {tier}) * {tier}, check_id, SUM(total), SUM(ok), SUM(latency_sum_us), MAX(latency_max_us), {sums}
@@ -131,11 +120,13 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-            .bind(&key)
-            .bind(end.max(start))
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(&key)
+        .bind(end.max(start))
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -143,14 +134,8 @@ impl Store {
     /// Deletes raw results older than `raw`, minute rollups older than `raw` plus a day, and
     /// hour and day rollups, transitions and pings older than `rollups`; then returns the
     /// freed pages to the file system.
-    pub async fn prune(
-        &self,
-        now: jiff::Timestamp,
-        raw: Duration,
-        rollups: Duration,
-    ) -> Result<Pruned, StoreError> {
-        let before =
-            |keep: Duration| now.as_millisecond() - keep.as_millis().min(i64::MAX as u128) as i64;
+    pub async fn prune(&self, now: jiff::Timestamp, raw: Duration, rollups: Duration) -> Result<Pruned, StoreError> {
+        let before = |keep: Duration| now.as_millisecond() - keep.as_millis().min(i64::MAX as u128) as i64;
         let (raw_ms, rollup_ms) = (before(raw), before(rollups));
         let mut pruned = Pruned::default();
         for (_, id) in self.all_ids() {
@@ -162,11 +147,7 @@ impl Store {
             pruned.results += done.rows_affected();
         }
         let minute_cutoff = (raw_ms - DAY * 1000) / 1000;
-        for (tier, cutoff) in [
-            (MINUTE, minute_cutoff),
-            (HOUR, rollup_ms / 1000),
-            (DAY, rollup_ms / 1000),
-        ] {
+        for (tier, cutoff) in [(MINUTE, minute_cutoff), (HOUR, rollup_ms / 1000), (DAY, rollup_ms / 1000)] {
             let done = sqlx::query("DELETE FROM rollups WHERE tier = ? AND start_s < ?")
                 .bind(tier)
                 .bind(cutoff)
@@ -174,17 +155,9 @@ impl Store {
                 .await?;
             pruned.rollups += done.rows_affected();
         }
-        sqlx::query("DELETE FROM transitions WHERE at_ms < ?")
-            .bind(rollup_ms)
-            .execute(&self.pool)
-            .await?;
-        sqlx::query("DELETE FROM pings WHERE at_ms < ?")
-            .bind(rollup_ms)
-            .execute(&self.pool)
-            .await?;
-        sqlx::query("PRAGMA incremental_vacuum")
-            .execute(&self.pool)
-            .await?;
+        sqlx::query("DELETE FROM transitions WHERE at_ms < ?").bind(rollup_ms).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM pings WHERE at_ms < ?").bind(rollup_ms).execute(&self.pool).await?;
+        sqlx::query("PRAGMA incremental_vacuum").execute(&self.pool).await?;
         Ok(pruned)
     }
 }
@@ -196,10 +169,7 @@ async fn insert_rollup(
     id: i64,
     s: &Summary,
 ) -> Result<(), StoreError> {
-    let columns = (0..rollup::COUNTERS)
-        .map(|i| format!("b{i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let columns = (0..rollup::COUNTERS).map(|i| format!("b{i}")).collect::<Vec<_>>().join(", ");
     let marks = vec!["?"; rollup::COUNTERS].join(", ");
     let sql = format!(
         "INSERT OR REPLACE INTO rollups (tier, start_s, check_id, total, ok, latency_sum_us, latency_max_us, {columns}) VALUES (?, ?, ?, ?, ?, ?, ?, {marks})"

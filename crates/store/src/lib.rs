@@ -14,8 +14,7 @@ pub use results::{CheckStatus, ResultRecord};
 pub use rollup::Summary;
 
 use sqlx::sqlite::{
-    SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
+    SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,17 +22,11 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot create the data directory {path}: {source}")]
-    CreateDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    CreateDir { path: PathBuf, source: std::io::Error },
     #[error("cannot open the store at {path}: {source}")]
     Open { path: PathBuf, source: sqlx::Error },
     #[error("cannot migrate the store at {path}: {source}")]
-    Migrate {
-        path: PathBuf,
-        source: sqlx::migrate::MigrateError,
-    },
+    Migrate { path: PathBuf, source: sqlx::migrate::MigrateError },
     #[error("store query failed: {0}")]
     Query(#[from] sqlx::Error),
 }
@@ -62,10 +55,8 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the store in `data_dir` and applies migrations.
     pub async fn open(data_dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::CreateDir {
-            path: data_dir.to_path_buf(),
-            source,
-        })?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|source| StoreError::CreateDir { path: data_dir.to_path_buf(), source })?;
         let path = data_dir.join("upkeep.db");
         let options = SqliteConnectOptions::new()
             .filename(&path)
@@ -78,27 +69,13 @@ impl Store {
             .max_connections(8)
             .connect_with(options)
             .await
-            .map_err(|source| StoreError::Open {
-                path: path.clone(),
-                source,
-            })?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .map_err(|source| StoreError::Migrate { path, source })?;
+            .map_err(|source| StoreError::Open { path: path.clone(), source })?;
+        sqlx::migrate!("./migrations").run(&pool).await.map_err(|source| StoreError::Migrate { path, source })?;
         let cache = results::Cache::load(&pool).await?;
-        Ok(Store {
-            pool,
-            cache: std::sync::Arc::new(std::sync::Mutex::new(cache)),
-        })
+        Ok(Store { pool, cache: std::sync::Arc::new(std::sync::Mutex::new(cache)) })
     }
 
-    pub async fn record_ping(
-        &self,
-        id: &str,
-        ping: &Ping,
-        body: Option<&str>,
-    ) -> Result<(), StoreError> {
+    pub async fn record_ping(&self, id: &str, ping: &Ping, body: Option<&str>) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO pings (id, at_ms, ok, body) VALUES (?, ?, ?, ?)")
             .bind(id)
             .bind(ping.at.as_millisecond())
@@ -122,15 +99,11 @@ impl Store {
     }
 
     pub async fn log_cursor(&self, check: &str) -> Result<Option<LogCursor>, StoreError> {
-        let row: Option<(i64, i64)> =
-            sqlx::query_as("SELECT inode, offset FROM log_cursors WHERE check_name = ?")
-                .bind(check)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.map(|(inode, offset)| LogCursor {
-            inode: inode as u64,
-            offset: offset as u64,
-        }))
+        let row: Option<(i64, i64)> = sqlx::query_as("SELECT inode, offset FROM log_cursors WHERE check_name = ?")
+            .bind(check)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(inode, offset)| LogCursor { inode: inode as u64, offset: offset as u64 }))
     }
 
     pub async fn save_log_cursor(&self, check: &str, cursor: LogCursor) -> Result<(), StoreError> {
@@ -155,50 +128,17 @@ mod tests {
     async fn keeps_pings_and_cursors_across_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).await.unwrap();
-        let early = Ping {
-            at: jiff::Timestamp::from_second(1_000).unwrap(),
-            ok: true,
-        };
-        let late = Ping {
-            at: jiff::Timestamp::from_second(2_000).unwrap(),
-            ok: false,
-        };
-        store
-            .record_ping("nightly", &late, Some("exit 3"))
-            .await
-            .unwrap();
+        let early = Ping { at: jiff::Timestamp::from_second(1_000).unwrap(), ok: true };
+        let late = Ping { at: jiff::Timestamp::from_second(2_000).unwrap(), ok: false };
+        store.record_ping("nightly", &late, Some("exit 3")).await.unwrap();
         store.record_ping("nightly", &early, None).await.unwrap();
-        store
-            .save_log_cursor(
-                "app-log",
-                LogCursor {
-                    inode: 7,
-                    offset: 10,
-                },
-            )
-            .await
-            .unwrap();
-        store
-            .save_log_cursor(
-                "app-log",
-                LogCursor {
-                    inode: 7,
-                    offset: 42,
-                },
-            )
-            .await
-            .unwrap();
+        store.save_log_cursor("app-log", LogCursor { inode: 7, offset: 10 }).await.unwrap();
+        store.save_log_cursor("app-log", LogCursor { inode: 7, offset: 42 }).await.unwrap();
         drop(store);
 
         let store = Store::open(dir.path()).await.unwrap();
         assert_eq!(store.last_ping("nightly").await.unwrap(), Some(late));
         assert_eq!(store.last_ping("other").await.unwrap(), None);
-        assert_eq!(
-            store.log_cursor("app-log").await.unwrap(),
-            Some(LogCursor {
-                inode: 7,
-                offset: 42
-            })
-        );
+        assert_eq!(store.log_cursor("app-log").await.unwrap(), Some(LogCursor { inode: 7, offset: 42 }));
     }
 }

@@ -37,16 +37,10 @@ pub struct Cache {
 impl Cache {
     pub async fn load(pool: &SqlitePool) -> Result<Cache, StoreError> {
         let mut cache = Cache::default();
-        for row in sqlx::query("SELECT id, name FROM check_names")
-            .fetch_all(pool)
-            .await?
-        {
+        for row in sqlx::query("SELECT id, name FROM check_names").fetch_all(pool).await? {
             cache.ids.insert(row.get(1), row.get(0));
         }
-        for row in sqlx::query("SELECT check_id, ok, since_ms FROM check_state")
-            .fetch_all(pool)
-            .await?
-        {
+        for row in sqlx::query("SELECT check_id, ok, since_ms FROM check_state").fetch_all(pool).await? {
             cache.status.insert(row.get(0), (row.get(1), row.get(2)));
         }
         Ok(cache)
@@ -60,48 +54,22 @@ fn ts(ms: i64) -> jiff::Timestamp {
 impl Store {
     /// The id of a check name, creating it on first sight.
     async fn check_id(&self, name: &str) -> Result<i64, StoreError> {
-        if let Some(id) = self
-            .cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .ids
-            .get(name)
-        {
+        if let Some(id) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).ids.get(name) {
             return Ok(*id);
         }
-        sqlx::query("INSERT OR IGNORE INTO check_names (name) VALUES (?)")
-            .bind(name)
-            .execute(&self.pool)
-            .await?;
-        let id: i64 = sqlx::query_scalar("SELECT id FROM check_names WHERE name = ?")
-            .bind(name)
-            .fetch_one(&self.pool)
-            .await?;
-        self.cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .ids
-            .insert(name.to_string(), id);
+        sqlx::query("INSERT OR IGNORE INTO check_names (name) VALUES (?)").bind(name).execute(&self.pool).await?;
+        let id: i64 =
+            sqlx::query_scalar("SELECT id FROM check_names WHERE name = ?").bind(name).fetch_one(&self.pool).await?;
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).ids.insert(name.to_string(), id);
         Ok(id)
     }
 
     pub(crate) fn known_id(&self, name: &str) -> Option<i64> {
-        self.cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .ids
-            .get(name)
-            .copied()
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).ids.get(name).copied()
     }
 
     pub(crate) fn all_ids(&self) -> Vec<(String, i64)> {
-        self.cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .ids
-            .iter()
-            .map(|(n, i)| (n.clone(), *i))
-            .collect()
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).ids.iter().map(|(n, i)| (n.clone(), *i)).collect()
     }
 
     /// Writes a batch in one transaction. A result whose status differs from the check's last
@@ -118,13 +86,7 @@ impl Store {
             let at_ms = record.at.as_millisecond();
             let previous = match changed.get(&id) {
                 Some(status) => Some(*status),
-                None => self
-                    .cache
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .status
-                    .get(&id)
-                    .copied(),
+                None => self.cache.lock().unwrap_or_else(|e| e.into_inner()).status.get(&id).copied(),
             };
             let transition = previous.is_none_or(|(ok, _)| ok != record.ok);
             let keep_detail = transition || !record.ok;
@@ -172,11 +134,7 @@ impl Store {
             .status
             .iter()
             .filter_map(|(id, (ok, since))| {
-                Some(CheckStatus {
-                    check: names.get(id)?.to_string(),
-                    ok: *ok,
-                    since: ts(*since),
-                })
+                Some(CheckStatus { check: names.get(id)?.to_string(), ok: *ok, since: ts(*since) })
             })
             .collect();
         out.sort_by(|a, b| a.check.cmp(&b.check));
@@ -212,9 +170,7 @@ impl Store {
                 ok: row.get(1),
                 latency: Duration::from_micros(row.get::<i64, _>(2).max(0) as u64),
                 message: row.get(3),
-                observations: row
-                    .get::<Option<String>, _>(4)
-                    .and_then(|o| serde_json::from_str(&o).ok()),
+                observations: row.get::<Option<String>, _>(4).and_then(|o| serde_json::from_str(&o).ok()),
             })
             .collect())
     }
@@ -224,11 +180,7 @@ impl Store {
         let mut out = Vec::new();
         for (name, _) in self.all_ids() {
             let far = jiff::Timestamp::MAX;
-            if let Some(latest) = self
-                .results(&name, jiff::Timestamp::UNIX_EPOCH, far, 1)
-                .await?
-                .pop()
-            {
+            if let Some(latest) = self.results(&name, jiff::Timestamp::UNIX_EPOCH, far, 1).await?.pop() {
                 out.push(latest);
             }
         }
@@ -245,16 +197,15 @@ impl Store {
         let Some(id) = self.known_id(check) else {
             return Ok(Vec::new());
         };
-        let rows = sqlx::query("SELECT at_ms, ok, message FROM transitions WHERE check_id = ? AND at_ms >= ? AND at_ms < ? ORDER BY at_ms")
-            .bind(id)
-            .bind(from.as_millisecond())
-            .bind(to.as_millisecond())
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| (ts(r.get(0)), r.get(1), r.get(2)))
-            .collect())
+        let rows = sqlx::query(
+            "SELECT at_ms, ok, message FROM transitions WHERE check_id = ? AND at_ms >= ? AND at_ms < ? ORDER BY at_ms",
+        )
+        .bind(id)
+        .bind(from.as_millisecond())
+        .bind(to.as_millisecond())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|r| (ts(r.get(0)), r.get(1), r.get(2))).collect())
     }
 
     /// Aggregates over `[from, to)` for every check (or one), from the rollups.
@@ -268,9 +219,8 @@ impl Store {
             return Ok(HashMap::new());
         };
         let complete = self.compacted_until().await?;
-        let ranges = rollup::cover(from.as_second(), to.as_second(), |tier| {
-            complete.get(&tier).copied().unwrap_or(i64::MAX)
-        });
+        let ranges =
+            rollup::cover(from.as_second(), to.as_second(), |tier| complete.get(&tier).copied().unwrap_or(i64::MAX));
         let mut by_id: HashMap<i64, Summary> = HashMap::new();
         for (tier, start, end) in ranges {
             for (id, _, summary) in self.rollup_rows(tier, start, end, None, filter).await? {
@@ -297,41 +247,18 @@ impl Store {
         let compacted = if span == rollup::MINUTE {
             to
         } else {
-            self.compacted_until()
-                .await?
-                .get(&span)
-                .copied()
-                .unwrap_or(0)
-                .clamp(from, to)
+            self.compacted_until().await?.get(&span).copied().unwrap_or(0).clamp(from, to)
         };
-        let mut rows = self
-            .rollup_rows(span, from, compacted, None, filter)
-            .await?;
+        let mut rows = self.rollup_rows(span, from, compacted, None, filter).await?;
         // Periods not compacted yet are summed from their minutes.
-        rows.extend(
-            self.rollup_rows(rollup::MINUTE, compacted, to, Some(span), filter)
-                .await?,
-        );
+        rows.extend(self.rollup_rows(rollup::MINUTE, compacted, to, Some(span), filter).await?);
         let mut by_id: HashMap<i64, std::collections::BTreeMap<i64, Summary>> = HashMap::new();
         for (id, start, summary) in rows {
-            by_id
-                .entry(id)
-                .or_default()
-                .entry(start)
-                .or_default()
-                .merge(&summary);
+            by_id.entry(id).or_default().entry(start).or_default().merge(&summary);
         }
         let by_id = by_id
             .into_iter()
-            .map(|(id, periods)| {
-                (
-                    id,
-                    periods
-                        .into_iter()
-                        .map(|(start, s)| (ts(start * 1000), s))
-                        .collect(),
-                )
-            })
+            .map(|(id, periods)| (id, periods.into_iter().map(|(start, s)| (ts(start * 1000), s)).collect()))
             .collect();
         Ok(self.named(by_id))
     }
@@ -346,10 +273,7 @@ impl Store {
 
     fn named<T>(&self, by_id: HashMap<i64, T>) -> HashMap<String, T> {
         let names: HashMap<i64, String> = self.all_ids().into_iter().map(|(n, i)| (i, n)).collect();
-        by_id
-            .into_iter()
-            .filter_map(|(id, v)| Some((names.get(&id)?.clone(), v)))
-            .collect()
+        by_id.into_iter().filter_map(|(id, v)| Some((names.get(&id)?.clone(), v))).collect()
     }
 
     /// Rollup rows of `tier` with start in `[start, end)`, summed per check and per `group`-second
@@ -376,10 +300,7 @@ impl Store {
             if only.is_some() { "AND check_id = ?" } else { "" }
         );
         // Built only from integers and fixed text above.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(tier)
-            .bind(start)
-            .bind(end);
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tier).bind(start).bind(end);
         if let Some(id) = only {
             query = query.bind(id);
         }

@@ -5,9 +5,8 @@
 use std::time::Duration;
 
 /// Upper bounds of the latency buckets, in seconds; the last bucket is unbounded.
-pub const BUCKETS: [f64; 16] = [
-    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0,
-];
+pub const BUCKETS: [f64; 16] =
+    [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0];
 
 /// Number of histogram counters (the buckets plus +Inf).
 pub const COUNTERS: usize = BUCKETS.len() + 1;
@@ -84,10 +83,7 @@ impl Summary {
 
 /// The histogram bucket a latency (seconds) falls in.
 pub fn bucket(secs: f64) -> usize {
-    BUCKETS
-        .iter()
-        .position(|&upper| secs <= upper)
-        .unwrap_or(BUCKETS.len())
+    BUCKETS.iter().position(|&upper| secs <= upper).unwrap_or(BUCKETS.len())
 }
 
 /// Splits `[from, to)` (Unix seconds) into whole periods of the coarsest tier that covers them,
@@ -99,13 +95,7 @@ pub fn cover(from: i64, to: i64, complete: impl Fn(i64) -> i64) -> Vec<(i64, i64
     ranges
 }
 
-fn cover_into(
-    from: i64,
-    to: i64,
-    tier_index: usize,
-    complete: &impl Fn(i64) -> i64,
-    out: &mut Vec<(i64, i64, i64)>,
-) {
+fn cover_into(from: i64, to: i64, tier_index: usize, complete: &impl Fn(i64) -> i64, out: &mut Vec<(i64, i64, i64)>) {
     if from >= to {
         return;
     }
@@ -174,14 +164,7 @@ mod tests {
         let from = day + 23 * HOUR + 30 * MINUTE;
         let to = 4 * day + 30 * MINUTE;
         let ranges = cover(from, to, |_| to);
-        assert_eq!(
-            ranges,
-            vec![
-                (MINUTE, from, 2 * day),
-                (DAY, 2 * day, 4 * day),
-                (MINUTE, 4 * day, to)
-            ]
-        );
+        assert_eq!(ranges, vec![(MINUTE, from, 2 * day), (DAY, 2 * day, 4 * day), (MINUTE, 4 * day, to)]);
         // A day not yet compacted is covered by hours, and the current hour by minutes.
         let ranges = cover(2 * day, 3 * day + 2 * HOUR + 5 * MINUTE, |tier| {
             if tier == DAY {

@@ -49,7 +49,7 @@ async fn store_with_history() -> (tempfile::TempDir, Store, Vec<ResultRecord>) {
 #[tokio::test]
 async fn windows_from_rollups_equal_the_raw_results() {
     let (_dir, store, records) = store_with_history().await;
-    store.compact(at("2026-11-03T01:00:00Z")).await.unwrap();
+    store.compact(at("2026-11-03T01:00:00Z"), Duration::ZERO).await.unwrap();
     for (from, to) in [
         ("2026-11-01T00:00:00Z", "2026-11-03T01:00:00Z"),
         ("2026-11-01T23:30:00Z", "2026-11-03T00:30:00Z"),
@@ -57,22 +57,10 @@ async fn windows_from_rollups_equal_the_raw_results() {
         ("2026-11-02T10:00:00Z", "2026-11-02T11:00:00Z"),
     ] {
         let (from, to) = (at(from), at(to));
-        let got = store
-            .summaries(from, to, Some("api"))
-            .await
-            .unwrap()
-            .remove("api")
-            .unwrap();
-        assert_eq!(
-            got,
-            brute_force(&records, from, to),
-            "window {from} .. {to}"
-        );
+        let got = store.summaries(from, to, Some("api")).await.unwrap().remove("api").unwrap();
+        assert_eq!(got, brute_force(&records, from, to), "window {from} .. {to}");
     }
-    let day = store
-        .summaries(at("2026-11-02T00:00:00Z"), at("2026-11-03T00:00:00Z"), None)
-        .await
-        .unwrap();
+    let day = store.summaries(at("2026-11-02T00:00:00Z"), at("2026-11-03T00:00:00Z"), None).await.unwrap();
     assert_eq!(day["api"].total, 8640);
     assert_eq!(day["api"].ok, 8640 - 30);
     assert_eq!(day["api"].availability(), Some((8640.0 - 30.0) / 8640.0));
@@ -81,40 +69,20 @@ async fn windows_from_rollups_equal_the_raw_results() {
 #[tokio::test]
 async fn compaction_in_steps_equals_compaction_at_once() {
     let (_dir, store, records) = store_with_history().await;
-    for until in [
-        "2026-11-01T12:00:30Z",
-        "2026-11-02T00:00:00Z",
-        "2026-11-02T10:02:00Z",
-        "2026-11-03T01:00:00Z",
-    ] {
-        store.compact(at(until)).await.unwrap();
+    for until in ["2026-11-01T12:00:30Z", "2026-11-02T00:00:00Z", "2026-11-02T10:02:00Z", "2026-11-03T01:00:00Z"] {
+        store.compact(at(until), Duration::ZERO).await.unwrap();
     }
-    store.compact(at("2026-11-03T01:00:00Z")).await.unwrap(); // again: idempotent
+    store.compact(at("2026-11-03T01:00:00Z"), Duration::ZERO).await.unwrap(); // again: idempotent
     let (from, to) = (at("2026-11-01T00:00:00Z"), at("2026-11-03T01:00:00Z"));
-    let got = store
-        .summaries(from, to, None)
-        .await
-        .unwrap()
-        .remove("api")
-        .unwrap();
+    let got = store.summaries(from, to, None).await.unwrap().remove("api").unwrap();
     assert_eq!(got, brute_force(&records, from, to));
 }
 
 #[tokio::test]
 async fn transitions_record_when_a_check_went_down_and_up() {
     let (_dir, store, _) = store_with_history().await;
-    let changes = store
-        .transitions(
-            "api",
-            at("2026-11-01T00:00:00Z"),
-            at("2026-11-04T00:00:00Z"),
-        )
-        .await
-        .unwrap();
-    let shown: Vec<(String, bool)> = changes
-        .iter()
-        .map(|(t, ok, _)| (t.to_string(), *ok))
-        .collect();
+    let changes = store.transitions("api", at("2026-11-01T00:00:00Z"), at("2026-11-04T00:00:00Z")).await.unwrap();
+    let shown: Vec<(String, bool)> = changes.iter().map(|(t, ok, _)| (t.to_string(), *ok)).collect();
     assert_eq!(
         shown,
         [
@@ -123,10 +91,7 @@ async fn transitions_record_when_a_check_went_down_and_up() {
             ("2026-11-02T10:05:00Z".to_string(), true)
         ]
     );
-    assert_eq!(
-        changes[1].2.as_deref(),
-        Some("expected status == 200, got 503")
-    );
+    assert_eq!(changes[1].2.as_deref(), Some("expected status == 200, got 503"));
     let statuses = store.statuses();
     assert_eq!(statuses.len(), 1);
     assert!(statuses[0].ok);
@@ -136,22 +101,14 @@ async fn transitions_record_when_a_check_went_down_and_up() {
 #[tokio::test]
 async fn bars_show_the_outage_in_its_hour_and_day() {
     let (_dir, store, _) = store_with_history().await;
-    store.compact(at("2026-11-03T01:00:00Z")).await.unwrap();
+    store.compact(at("2026-11-03T01:00:00Z"), Duration::ZERO).await.unwrap();
     let hours = store
-        .bars(
-            3600,
-            at("2026-11-02T09:00:00Z"),
-            at("2026-11-02T12:00:00Z"),
-            Some("api"),
-        )
+        .bars(3600, at("2026-11-02T09:00:00Z"), at("2026-11-02T12:00:00Z"), Some("api"))
         .await
         .unwrap()
         .remove("api")
         .unwrap();
-    let shown: Vec<(String, u64, u64)> = hours
-        .iter()
-        .map(|(t, s)| (t.to_string(), s.total, s.ok))
-        .collect();
+    let shown: Vec<(String, u64, u64)> = hours.iter().map(|(t, s)| (t.to_string(), s.total, s.ok)).collect();
     assert_eq!(
         shown,
         [
@@ -161,12 +118,7 @@ async fn bars_show_the_outage_in_its_hour_and_day() {
         ]
     );
     let days = store
-        .bars(
-            86400,
-            at("2026-11-01T00:00:00Z"),
-            at("2026-11-03T01:00:00Z"),
-            None,
-        )
+        .bars(86400, at("2026-11-01T00:00:00Z"), at("2026-11-03T01:00:00Z"), None)
         .await
         .unwrap()
         .remove("api")
@@ -180,64 +132,19 @@ async fn bars_show_the_outage_in_its_hour_and_day() {
 async fn pruning_raw_results_keeps_long_term_numbers_and_survives_reopen() {
     let (dir, store, records) = store_with_history().await;
     let end = at("2026-11-03T01:00:00Z");
-    store.compact(end).await.unwrap();
-    let whole = store
-        .summaries(at("2026-11-01T00:00:00Z"), end, None)
-        .await
-        .unwrap();
-    let pruned = store
-        .prune(
-            end,
-            Duration::from_secs(86400),
-            Duration::from_secs(400 * 86400),
-        )
-        .await
-        .unwrap();
+    store.compact(end, Duration::ZERO).await.unwrap();
+    let whole = store.summaries(at("2026-11-01T00:00:00Z"), end, None).await.unwrap();
+    let pruned = store.prune(end, Duration::from_secs(86400), Duration::from_secs(400 * 86400)).await.unwrap();
     // Everything before 2026-11-02T01:00: 25 hours of results.
     assert_eq!(pruned.results, 360 * 25);
-    assert!(
-        store
-            .results(
-                "api",
-                at("2026-11-01T00:00:00Z"),
-                at("2026-11-02T00:00:00Z"),
-                10
-            )
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(store.results("api", at("2026-11-01T00:00:00Z"), at("2026-11-02T00:00:00Z"), 10).await.unwrap().is_empty());
     drop(store);
     let store = Store::open(dir.path()).await.unwrap();
-    assert_eq!(
-        store
-            .summaries(at("2026-11-01T00:00:00Z"), end, None)
-            .await
-            .unwrap(),
-        whole
-    );
+    assert_eq!(store.summaries(at("2026-11-01T00:00:00Z"), end, None).await.unwrap(), whole);
     assert_eq!(store.statuses().len(), 1);
     // Failures keep their message; healthy runs do not repeat it.
-    let recent = store
-        .results(
-            "api",
-            at("2026-11-02T10:04:50Z"),
-            at("2026-11-02T10:05:20Z"),
-            10,
-        )
-        .await
-        .unwrap();
-    let details: Vec<(bool, Option<&str>)> = recent
-        .iter()
-        .map(|r| (r.ok, r.message.as_deref()))
-        .collect();
-    assert_eq!(
-        details,
-        [
-            (true, None),
-            (true, None),
-            (false, Some("expected status == 200, got 503"))
-        ]
-    );
+    let recent = store.results("api", at("2026-11-02T10:04:50Z"), at("2026-11-02T10:05:20Z"), 10).await.unwrap();
+    let details: Vec<(bool, Option<&str>)> = recent.iter().map(|r| (r.ok, r.message.as_deref())).collect();
+    assert_eq!(details, [(true, None), (true, None), (false, Some("expected status == 200, got 503"))]);
     let _ = records;
 }

@@ -32,13 +32,7 @@ fn serve() -> String {
 }
 
 fn upkeep(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_upkeep"))
-        .arg("-c")
-        .arg(config)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
+    Command::new(env!("CARGO_BIN_EXE_upkeep")).arg("-c").arg(config).args(args).env("NO_COLOR", "1").output().unwrap()
 }
 
 fn write_config(dir: &Path, text: &str) -> std::path::PathBuf {
@@ -59,18 +53,10 @@ fn healthy_checks_exit_zero_and_print_a_table() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &two_checks(&serve()));
     let out = upkeep(&config, &["check", "api"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let table = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = table.lines().collect();
-    assert!(
-        lines[0].starts_with("NAME  KIND  STATUS  LATENCY  MESSAGE"),
-        "{table}"
-    );
+    assert!(lines[0].starts_with("NAME  KIND  STATUS  LATENCY  MESSAGE"), "{table}");
     assert!(lines[1].starts_with("api   http  ok"), "{table}");
     assert!(lines[3].starts_with("1 ok, 0 failing, in "), "{table}");
 }
@@ -82,10 +68,7 @@ fn an_unhealthy_check_exits_one_and_says_what_was_expected() {
     let out = upkeep(&config, &["check"]);
     assert_eq!(out.status.code(), Some(1));
     let table = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        table.contains("admin  http  error") && table.contains("expected status == 200, got 503"),
-        "{table}"
-    );
+    assert!(table.contains("admin  http  error") && table.contains("expected status == 200, got 503"), "{table}");
 }
 
 #[test]
@@ -118,22 +101,12 @@ fn a_bad_config_exits_two_with_every_error_located() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
     let path = config.display();
+    assert!(stderr.contains(&format!("{path}:5:1: unknown key `timout` in check \"api\"")), "{stderr}");
     assert!(
-        stderr.contains(&format!(
-            "{path}:5:1: unknown key `timout` in check \"api\""
-        )),
+        stderr.contains(&format!("{path}:6:11: in `expect` of a http check: unknown field `lantency`")),
         "{stderr}"
     );
-    assert!(
-        stderr.contains(&format!(
-            "{path}:6:11: in `expect` of a http check: unknown field `lantency`"
-        )),
-        "{stderr}"
-    );
-    assert!(
-        stderr.ends_with(&format!("2 errors in {path}\n")),
-        "{stderr}"
-    );
+    assert!(stderr.ends_with(&format!("2 errors in {path}\n")), "{stderr}");
 
     let out = upkeep(&config, &["config", "validate", "--json"]);
     assert_eq!(out.status.code(), Some(2));
@@ -150,18 +123,11 @@ fn unknown_names_and_missing_files_are_bad_input() {
     let config = write_config(dir.path(), &two_checks(&serve()));
     let out = upkeep(&config, &["check", "apii"]);
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(
-        String::from_utf8(out.stderr).unwrap(),
-        "error: there is no check named `apii`; did you mean `api`?\n"
-    );
+    assert_eq!(String::from_utf8(out.stderr).unwrap(), "error: there is no check named `apii`; did you mean `api`?\n");
 
     let out = upkeep(&dir.path().join("missing.toml"), &["check"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        String::from_utf8(out.stderr)
-            .unwrap()
-            .starts_with("error: there is no config file at ")
-    );
+    assert!(String::from_utf8(out.stderr).unwrap().starts_with("error: there is no config file at "));
 }
 
 #[test]
@@ -170,8 +136,5 @@ fn config_validate_counts_the_checks() {
     let config = write_config(dir.path(), &two_checks("127.0.0.1:9"));
     let out = upkeep(&config, &["config", "validate"]);
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(
-        String::from_utf8(out.stdout).unwrap(),
-        format!("{} is valid: 2 checks\n", config.display())
-    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), format!("{} is valid: 2 checks\n", config.display()));
 }

@@ -34,9 +34,7 @@ pub async fn run(path: &Path, args: CheckArgs) -> u8 {
         match upkeep_store::Store::open(&loaded.server.data_dir).await {
             Ok(store) => Some(store),
             Err(e) => {
-                eprintln!(
-                    "warning: {e}; log positions will not be kept and heartbeats cannot be judged"
-                );
+                eprintln!("warning: {e}; log positions will not be kept and heartbeats cannot be judged");
                 None
             }
         }
@@ -52,11 +50,7 @@ pub async fn run(path: &Path, args: CheckArgs) -> u8 {
     } else {
         print!("{}", table::render(&results, started.elapsed(), paint()));
     }
-    if results.iter().all(|r| r.is_ok()) {
-        EXIT_OK
-    } else {
-        EXIT_UNHEALTHY
-    }
+    if results.iter().all(|r| r.is_ok()) { EXIT_OK } else { EXIT_UNHEALTHY }
 }
 
 /// The named checks, in the order given; all checks when no names are given.

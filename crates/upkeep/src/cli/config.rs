@@ -20,10 +20,7 @@ pub fn run(path: &Path, command: ConfigCommand) -> u8 {
         ConfigCommand::Validate { json } => match upkeep_probe::load_file(path, &Env::Process) {
             Ok(loaded) => {
                 if json {
-                    println!(
-                        "{}",
-                        serde_json::json!({"valid": true, "checks": loaded.checks.len()})
-                    );
+                    println!("{}", serde_json::json!({"valid": true, "checks": loaded.checks.len()}));
                 } else {
                     println!(
                         "{} is valid: {} check{}",

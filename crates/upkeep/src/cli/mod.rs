@@ -3,6 +3,7 @@
 
 mod check;
 mod config;
+mod serve;
 mod table;
 
 use clap::{Parser, Subcommand};
@@ -17,13 +18,7 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 #[command(name = "upkeep", version, about, propagate_version = true)]
 pub struct Args {
     /// The config file.
-    #[arg(
-        short,
-        long,
-        global = true,
-        default_value = "upkeep.toml",
-        env = "UPKEEP_CONFIG"
-    )]
+    #[arg(short, long, global = true, default_value = "upkeep.toml", env = "UPKEEP_CONFIG")]
     pub config: PathBuf,
 
     #[command(subcommand)]
@@ -37,12 +32,15 @@ pub enum Command {
     /// Work with the config file.
     #[command(subcommand)]
     Config(config::ConfigCommand),
+    /// Run the daemon: checks on their schedules, /health, /metrics, the API and the dashboard.
+    Serve(serve::ServeArgs),
 }
 
 pub async fn run(args: Args) -> u8 {
     match args.command {
         Command::Check(check) => check::run(&args.config, check).await,
         Command::Config(command) => config::run(&args.config, command),
+        Command::Serve(serve) => serve::run(&args.config, serve).await,
     }
 }
 
@@ -65,9 +63,7 @@ fn report_load_error(error: &upkeep_probe::LoadError, json: bool) -> u8 {
         match error {
             LoadError::Read { path, source } if source.kind() == std::io::ErrorKind::NotFound => {
                 eprintln!("error: there is no config file at {}", path.display());
-                eprintln!(
-                    "  write one (see the README's config reference), or point at it with -c PATH"
-                );
+                eprintln!("  write one (see the README's config reference), or point at it with -c PATH");
             }
             other => eprintln!("{other}"),
         }

@@ -30,11 +30,7 @@ pub fn render(results: &[CheckResult], elapsed: Duration, colour: bool) -> Strin
     let line = |cells: [&str; 5], status_ok: Option<bool>| -> String {
         let mut text = String::new();
         for (i, cell) in cells.iter().enumerate() {
-            let padded = if i == 4 {
-                cell.to_string()
-            } else {
-                format!("{cell:<width$}  ", width = widths[i])
-            };
+            let padded = if i == 4 { cell.to_string() } else { format!("{cell:<width$}  ", width = widths[i]) };
             let painted = match (i, status_ok, colour) {
                 (2, Some(true), true) => padded.green().to_string(),
                 (2, Some(false), true) => padded.red().bold().to_string(),
@@ -46,29 +42,11 @@ pub fn render(results: &[CheckResult], elapsed: Duration, colour: bool) -> Strin
     };
     let _ = writeln!(out, "{}", line(header, None));
     for (row, result) in rows.iter().zip(results) {
-        let cells = [
-            row[0].as_str(),
-            row[1].as_str(),
-            row[2].as_str(),
-            row[3].as_str(),
-            row[4].as_str(),
-        ];
+        let cells = [row[0].as_str(), row[1].as_str(), row[2].as_str(), row[3].as_str(), row[4].as_str()];
         let _ = writeln!(out, "{}", line(cells, Some(result.is_ok())));
     }
     let failing = results.iter().filter(|r| !r.is_ok()).count();
-    let summary = format!(
-        "{} ok, {failing} failing, in {}",
-        results.len() - failing,
-        Value::duration(elapsed)
-    );
-    let _ = writeln!(
-        out,
-        "\n{}",
-        if colour && failing > 0 {
-            summary.red().to_string()
-        } else {
-            summary
-        }
-    );
+    let summary = format!("{} ok, {failing} failing, in {}", results.len() - failing, Value::duration(elapsed));
+    let _ = writeln!(out, "\n{}", if colour && failing > 0 { summary.red().to_string() } else { summary });
     out
 }

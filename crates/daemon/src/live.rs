@@ -1,0 +1,53 @@
+//! The latest result of every check, in memory, for `/health`, the API and the dashboard.
+//! Derived state: rebuilt from the store at start, so nothing lives only here.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use upkeep_probe::Check;
+use upkeep_store::{ResultRecord, Store, StoreError};
+
+/// A check's latest result and since when its status has been what it is.
+#[derive(Clone, Debug)]
+pub struct LiveCheck {
+    pub result: ResultRecord,
+    pub since: jiff::Timestamp,
+}
+
+#[derive(Debug, Default)]
+pub struct Live {
+    checks: RwLock<HashMap<String, LiveCheck>>,
+}
+
+impl Live {
+    pub async fn restore(&self, store: &Store, checks: &[Arc<Check>]) -> Result<(), StoreError> {
+        let since: HashMap<String, jiff::Timestamp> =
+            store.statuses().into_iter().map(|s| (s.check, s.since)).collect();
+        let wanted: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
+        let mut map = self.checks.write().unwrap_or_else(|e| e.into_inner());
+        for result in store.latest_results().await? {
+            if wanted.contains(&result.check.as_str()) {
+                let since = since.get(&result.check).copied().unwrap_or(result.at);
+                map.insert(result.check.clone(), LiveCheck { result, since });
+            }
+        }
+        Ok(())
+    }
+
+    pub fn update(&self, result: ResultRecord) {
+        let mut map = self.checks.write().unwrap_or_else(|e| e.into_inner());
+        let since = match map.get(&result.check) {
+            Some(previous) if previous.result.ok == result.ok => previous.since,
+            _ => result.at,
+        };
+        map.insert(result.check.clone(), LiveCheck { result, since });
+    }
+
+    pub fn get(&self, check: &str) -> Option<LiveCheck> {
+        self.checks.read().unwrap_or_else(|e| e.into_inner()).get(check).cloned()
+    }
+
+    /// Forgets checks that are no longer configured.
+    pub fn retain(&self, names: &[String]) {
+        self.checks.write().unwrap_or_else(|e| e.into_inner()).retain(|name, _| names.contains(name));
+    }
+}

@@ -1,0 +1,103 @@
+//! Prometheus metrics, named as DESIGN.md's contract says: `upkeep_check_up{check}` and
+//! `upkeep_check_duration_seconds{check}`, plus the daemon's own health (scheduling lag,
+//! store writes).
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use std::time::Duration;
+use upkeep_store::rollup::BUCKETS;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CheckLabels {
+    pub check: String,
+}
+
+type HistogramFamily = Family<CheckLabels, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(BUCKETS.iter().copied())
+}
+
+pub struct Metrics {
+    registry: Registry,
+    up: Family<CheckLabels, Gauge>,
+    duration: HistogramFamily,
+    lag: Histogram,
+    written: Counter,
+    write_errors: Counter,
+    /// Checks with series, so removed checks' series can be dropped.
+    known: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("upkeep");
+        let up = Family::<CheckLabels, Gauge>::default();
+        registry.register("check_up", "1 when the check's latest run passed, 0 when it failed", up.clone());
+        let duration: HistogramFamily = Family::new_with_constructor(latency_histogram);
+        registry.register("check_duration_seconds", "How long each check run took", duration.clone());
+        let lag = Histogram::new([0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0]);
+        registry.register("scheduler_lag_seconds", "How late each check run started after it was due", lag.clone());
+        let written = Counter::default();
+        registry.register("store_results_written", "Check results written to the store", written.clone());
+        let write_errors = Counter::default();
+        registry.register("store_write_errors", "Failed store writes (retried)", write_errors.clone());
+        Metrics { registry, up, duration, lag, written, write_errors, known: Default::default() }
+    }
+
+    pub fn record(&self, check: &str, ok: bool, latency: Duration) {
+        let labels = CheckLabels { check: check.to_string() };
+        self.known.lock().unwrap_or_else(|e| e.into_inner()).insert(check.to_string());
+        self.up.get_or_create(&labels).set(i64::from(ok));
+        self.duration.get_or_create(&labels).observe(latency.as_secs_f64());
+    }
+
+    pub fn lag(&self, lag: Duration) {
+        self.lag.observe(lag.as_secs_f64());
+    }
+
+    pub fn written(&self, n: usize) {
+        self.written.inc_by(n as u64);
+    }
+
+    pub fn write_failed(&self) {
+        self.write_errors.inc();
+    }
+
+    /// Drops the series of checks that are no longer configured.
+    pub fn retain(&self, names: &[String]) {
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        known.retain(|name| {
+            let keep = names.contains(name);
+            if !keep {
+                let label = CheckLabels { check: name.clone() };
+                self.up.remove(&label);
+                self.duration.remove(&label);
+            }
+            keep
+        });
+    }
+
+    /// The Prometheus text exposition (OpenMetrics-compatible).
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}

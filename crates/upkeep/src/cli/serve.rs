@@ -1,0 +1,93 @@
+//! `upkeep serve`: the daemon. Checks on their schedules, results in the store, and the HTTP
+//! routes. SIGTERM or Ctrl-C stops it gracefully (in-flight checks finish, results are flushed);
+//! SIGHUP reloads the config, and a bad new config is reported while the old one keeps running.
+
+use super::{EXIT_BAD_INPUT, EXIT_OK, report_load_error};
+use clap::Args;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::signal::unix::{SignalKind, signal};
+use upkeep_config::Env;
+use upkeep_daemon::Daemon;
+use upkeep_probe::Clock;
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Listen on this address instead of the config's `[server] listen` (e.g. 127.0.0.1:0).
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+}
+
+pub async fn run(path: &Path, args: ServeArgs) -> u8 {
+    let loaded = match upkeep_probe::load_file(path, &Env::Process) {
+        Ok(loaded) => loaded,
+        Err(e) => return report_load_error(&e, false),
+    };
+    let listen = args.listen.unwrap_or(loaded.server.listen);
+    match serve(path.to_path_buf(), loaded, listen, None).await {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            EXIT_BAD_INPUT
+        }
+    }
+}
+
+/// Runs the daemon until a stop signal (or `stop`, for `upkeep demo`).
+pub async fn serve(
+    config: PathBuf,
+    loaded: upkeep_probe::Loaded,
+    listen: std::net::SocketAddr,
+    stop: Option<tokio::sync::oneshot::Receiver<()>>,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let store = upkeep_store::Store::open(&loaded.server.data_dir).await.context("cannot open the store")?;
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let address = listener.local_addr()?;
+    let daemon = Daemon::start(&loaded, store, Clock::System, loaded.retention).await.context("cannot start")?;
+    eprintln!("upkeep: watching {} checks; listening on http://{address}", loaded.checks.len());
+    let reloader = tokio::spawn(reload_on_hangup(config, Arc::clone(&daemon), listen));
+    let app = upkeep_web::router(Arc::clone(&daemon));
+    axum::serve(listener, app).with_graceful_shutdown(stopped(stop)).await.context("the HTTP server failed")?;
+    eprintln!("upkeep: stopping; letting running checks finish");
+    reloader.abort();
+    daemon.shutdown().await;
+    eprintln!("upkeep: stopped");
+    Ok(())
+}
+
+async fn stopped(stop: Option<tokio::sync::oneshot::Receiver<()>>) {
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    let demo = async {
+        match stop {
+            Some(rx) => {
+                let _ = rx.await;
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+        _ = demo => {}
+    }
+}
+
+async fn reload_on_hangup(config: PathBuf, daemon: Arc<Daemon>, listen: std::net::SocketAddr) {
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else { return };
+    while hangups.recv().await.is_some() {
+        match upkeep_probe::load_file(&config, &Env::Process) {
+            Ok(loaded) => {
+                if loaded.server.listen != listen {
+                    eprintln!("upkeep: `listen` changed; restart to move to {}", loaded.server.listen);
+                }
+                daemon.reload(&loaded).await;
+                eprintln!("upkeep: reloaded {}: {} checks", config.display(), loaded.checks.len());
+            }
+            Err(e) => eprintln!("upkeep: not reloading; the old config keeps running:\n{e}"),
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! `/api/v1/checks...`: the same facts the dashboard shows, as JSON for scripts.
+
+use crate::AppState;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::time::Duration;
+use upkeep_daemon::Daemon;
+use upkeep_probe::Check;
+
+type ApiResult = Result<Json<Value>, (StatusCode, Json<Value>)>;
+
+fn problem(status: StatusCode, message: impl Into<String>) -> (StatusCode, Json<Value>) {
+    (status, Json(json!({"error": message.into()})))
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e4).round() / 10.0
+}
+
+fn summary_json(daemon: &Daemon, check: &Check) -> Value {
+    let live = daemon.live().get(&check.name);
+    json!({
+        "name": check.name,
+        "kind": check.kind,
+        "target": check.target(),
+        "component": check.component,
+        "critical": check.critical,
+        "depends_on": check.depends_on,
+        "status": match &live { Some(l) if l.result.ok => "ok", Some(_) => "error", None => "pending" },
+        "since": live.as_ref().map(|l| l.since.to_string()),
+        "last_run": live.as_ref().map(|l| l.result.at.to_string()),
+        "latency_ms": live.as_ref().map(|l| ms(l.result.latency)),
+        "message": live.as_ref().and_then(|l| l.result.message.clone()),
+    })
+}
+
+pub async fn checks(State(state): State<AppState>) -> Json<Value> {
+    let daemon = &state.daemon;
+    Json(Value::Array(daemon.checks().iter().map(|c| summary_json(daemon, c)).collect()))
+}
+
+pub async fn check(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult {
+    let daemon = &state.daemon;
+    let checks = daemon.checks();
+    let check = checks
+        .iter()
+        .find(|c| c.name == name)
+        .ok_or_else(|| problem(StatusCode::NOT_FOUND, format!("no check named {name}")))?;
+    let mut body = summary_json(daemon, check);
+    let now = daemon.clock().now();
+    let mut windows = serde_json::Map::new();
+    for (label, secs) in [("24h", 86_400), ("7d", 7 * 86_400), ("30d", 30 * 86_400)] {
+        let from = now - jiff::SignedDuration::from_secs(secs);
+        let summary = daemon
+            .store()
+            .summaries(from, now, Some(&check.name))
+            .await
+            .map_err(|e| problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?
+            .remove(&check.name)
+            .unwrap_or_default();
+        windows.insert(
+            label.into(),
+            json!({
+                "runs": summary.total,
+                "availability": summary.availability(),
+                "p95_ms": summary.quantile(0.95).map(ms),
+                "p99_ms": summary.quantile(0.99).map(ms),
+            }),
+        );
+    }
+    body["windows"] = Value::Object(windows);
+    body["observations"] = daemon.live().get(&check.name).and_then(|l| l.result.observations).unwrap_or(Value::Null);
+    body["expect"] = check.expect.iter().map(|p| Value::String(p.source().to_string())).collect();
+    Ok(Json(body))
+}
+
+#[derive(Deserialize)]
+pub struct Range {
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<u32>,
+}
+
+/// Raw results, newest first. `from`/`to` are RFC 3339 times (default: the last hour).
+pub async fn results(State(state): State<AppState>, Path(name): Path<String>, Query(range): Query<Range>) -> ApiResult {
+    let daemon = &state.daemon;
+    if !daemon.checks().iter().any(|c| c.name == name) {
+        return Err(problem(StatusCode::NOT_FOUND, format!("no check named {name}")));
+    }
+    let now = daemon.clock().now();
+    let parse = |text: &Option<String>, default: jiff::Timestamp, what: &str| match text {
+        None => Ok(default),
+        Some(t) => t.parse::<jiff::Timestamp>().map_err(|_| {
+            problem(StatusCode::BAD_REQUEST, format!("`{what}` must be an RFC 3339 time such as 2026-11-25T10:00:00Z"))
+        }),
+    };
+    let to = parse(&range.to, now, "to")?;
+    let from = parse(&range.from, to - jiff::SignedDuration::from_hours(1), "from")?;
+    if from > to {
+        return Err(problem(StatusCode::BAD_REQUEST, "`from` is after `to`"));
+    }
+    let limit = range.limit.unwrap_or(1000).min(10_000);
+    let rows = daemon
+        .store()
+        .results(&name, from, to, limit)
+        .await
+        .map_err(|e| problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    let list = rows
+        .into_iter()
+        .map(|r| {
+            json!({
+                "at": r.at.to_string(),
+                "status": if r.ok { "ok" } else { "error" },
+                "latency_ms": ms(r.latency),
+                "message": r.message,
+                "observations": r.observations,
+            })
+        })
+        .collect();
+    Ok(Json(json!({"check": name, "from": from.to_string(), "to": to.to_string(), "results": Value::Array(list)})))
+}

@@ -1,0 +1,51 @@
+//! The smallest HTML toolkit the dashboard needs: escaping and the page frame.
+
+/// Escapes text for HTML content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A whole page: the frame, the title and the body. It refreshes itself every `refresh` seconds.
+pub fn page(title: &str, refresh: u32, body: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta http-equiv=\"refresh\" content=\"{refresh}\"><title>{} · Upkeep</title><link rel=\"stylesheet\" href=\"/assets/upkeep.css\"></head>\
+         <body><header><a class=\"brand\" href=\"/\">Upkeep</a></header><main>{body}</main></body></html>\n",
+        escape(title)
+    )
+}
+
+/// "3h", "2d": how long ago, for "since" columns.
+pub fn ago(from: jiff::Timestamp, now: jiff::Timestamp) -> String {
+    let secs = now.duration_since(from).as_secs().max(0);
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m", secs / 60),
+        3600..86400 => format!("{}h", secs / 3600),
+        _ => format!("{}d", secs / 86400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_from_messages() {
+        assert_eq!(
+            escape("<script>alert('x')</script> & \"y\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;y&quot;"
+        );
+    }
+}

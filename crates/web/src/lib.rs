@@ -1,0 +1,62 @@
+//! Upkeep over HTTP. One router; handlers are small functions that read the daemon's live
+//! state or the store and render JSON, Prometheus text or HTML.
+//!
+//! | route | who |
+//! | --- | --- |
+//! | `/up`, `/health`, `/metrics`, `/ping/{id}` | anyone |
+//! | `/api/v1/...` | API clients |
+//! | `/`, `/checks/{name}` | people: the dashboard |
+
+mod api;
+mod dashboard;
+mod headers;
+mod health;
+mod html;
+mod openapi;
+mod ping;
+mod svg;
+
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use std::sync::Arc;
+use upkeep_daemon::Daemon;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub daemon: Arc<Daemon>,
+}
+
+pub fn router(daemon: Arc<Daemon>) -> Router {
+    let state = AppState { daemon };
+    Router::new()
+        .route("/up", get(|| async { "ok" }))
+        .route("/health", get(health::health))
+        .route("/metrics", get(metrics))
+        .route("/ping/{id}", get(ping::ok).post(ping::ok))
+        .route("/ping/{id}/fail", get(ping::fail).post(ping::fail))
+        .route("/api/v1/checks", get(api::checks))
+        .route("/api/v1/checks/{name}", get(api::check))
+        .route("/api/v1/checks/{name}/results", get(api::results))
+        .route("/api/v1/openapi.json", get(openapi::document))
+        .route("/", get(dashboard::overview))
+        .route("/checks/{name}", get(dashboard::check_page))
+        .route("/assets/upkeep.css", get(dashboard::stylesheet))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(headers::security_headers))
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+        .with_state(state)
+}
+
+async fn metrics(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        state.daemon.metrics().encode(),
+    )
+}
+
+async fn not_found() -> impl IntoResponse {
+    (StatusCode::NOT_FOUND, "not found\n")
+}
