@@ -17,7 +17,7 @@ pub async fn run(store: Store, clock: Clock, retention: Retention, grace: Durati
         if let Err(e) = store.compact(clock.now(), grace).await {
             tracing::warn!("compaction failed, will retry: {e}");
         }
-        if rounds % PRUNE_EVERY == 0 {
+        if rounds.is_multiple_of(PRUNE_EVERY) {
             match store.prune(clock.now(), retention.raw, retention.rollups).await {
                 Ok(pruned) => tracing::debug!("pruned {} results and {} rollups", pruned.results, pruned.rollups),
                 Err(e) => tracing::warn!("pruning failed, will retry: {e}"),

@@ -23,8 +23,9 @@ impl Live {
         let since: HashMap<String, jiff::Timestamp> =
             store.statuses().into_iter().map(|s| (s.check, s.since)).collect();
         let wanted: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
+        let latest = store.latest_results().await?;
         let mut map = self.checks.write().unwrap_or_else(|e| e.into_inner());
-        for result in store.latest_results().await? {
+        for result in latest {
             if wanted.contains(&result.check.as_str()) {
                 let since = since.get(&result.check).copied().unwrap_or(result.at);
                 map.insert(result.check.clone(), LiveCheck { result, since });

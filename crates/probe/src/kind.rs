@@ -35,10 +35,10 @@ pub struct Run<'a> {
 
 macro_rules! kinds {
     ($($variant:ident => $module:ident :: $ty:ident),* $(,)?) => {
-        /// A configured probe of one kind.
+        /// A configured probe of one kind (boxed: some kinds hold large driver options).
         #[derive(Debug)]
         pub enum Probe {
-            $($variant(crate::$module::$ty)),*
+            $($variant(Box<crate::$module::$ty>)),*
         }
 
         /// The names of every kind, as written in config.
@@ -62,7 +62,7 @@ macro_rules! kinds {
         impl Probe {
             pub fn build(kind: &str, t: &mut TableReader, d: &mut Diagnostics, spec: &Spec<'_>) -> Option<Probe> {
                 $(if kind == crate::$module::$ty::KIND {
-                    return crate::$module::$ty::build(t, d, spec).map(Probe::$variant);
+                    return crate::$module::$ty::build(t, d, spec).map(|p| Probe::$variant(Box::new(p)));
                 })*
                 None
             }

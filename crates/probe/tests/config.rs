@@ -30,10 +30,15 @@ url = "postgres://localhost/app"
 
 #[test]
 fn hints_say_what_would_be_right() {
-    let toml = "[[check]]\nname = \"api\"\nkind = \"http\"\nurl = \"http://x/\"\ntimout = \"5s\"\nexpect = 'lantency < 200'\n";
-    let (_, d) = upkeep_config::parse_config(upkeep_config::Source::new("upkeep.toml", toml), &upkeep_config::Env::Process);
+    let toml =
+        "[[check]]\nname = \"api\"\nkind = \"http\"\nurl = \"http://x/\"\ntimout = \"5s\"\nexpect = 'lantency < 200'\n";
+    let (_, d) =
+        upkeep_config::parse_config(upkeep_config::Source::new("upkeep.toml", toml), &upkeep_config::Env::Process);
     drop(d);
-    let d = match upkeep_probe::load_config(upkeep_config::Source::new("upkeep.toml", toml), &upkeep_config::Env::Process) {
+    let d = match upkeep_probe::load_config(
+        upkeep_config::Source::new("upkeep.toml", toml),
+        &upkeep_config::Env::Process,
+    ) {
         Err(d) => d,
         Ok(_) => panic!("should be invalid"),
     };
@@ -46,9 +51,15 @@ fn hints_say_what_would_be_right() {
 #[test]
 fn expect_type_errors_point_into_the_string() {
     let toml = "[[check]]\nname = \"api\"\nkind = \"http\"\nurl = \"http://x/\"\nexpect = 'latency < 200'\n";
-    assert_eq!(errors(toml), ["upkeep.toml:5:21: in `expect` of a http check: `latency` is a duration, but this number has no unit"]);
+    assert_eq!(
+        errors(toml),
+        ["upkeep.toml:5:21: in `expect` of a http check: `latency` is a duration, but this number has no unit"]
+    );
     let toml = "[[check]]\nname = \"disk\"\nkind = \"disk\"\nexpect = 'free < 10'\n";
-    assert_eq!(errors(toml), ["upkeep.toml:4:18: in `expect` of a disk check: `free` is a size, but this number has no unit"]);
+    assert_eq!(
+        errors(toml),
+        ["upkeep.toml:4:18: in `expect` of a disk check: `free` is a size, but this number has no unit"]
+    );
 }
 
 #[test]

@@ -40,7 +40,8 @@ async fn file_observes_existence_age_size_and_a_real_write() {
 async fn file_write_test_fails_on_a_read_only_directory() {
     if rustix::process::geteuid().is_root() {
         // Root writes through permission bits; use a read-only bind instead: /proc is not writable.
-        let result = run_one("[[check]]\nname = \"ro\"\nkind = \"file\"\npath = \"/proc/1\"\nexpect = 'writable'\n").await;
+        let result =
+            run_one("[[check]]\nname = \"ro\"\nkind = \"file\"\npath = \"/proc/1\"\nexpect = 'writable'\n").await;
         assert_eq!(result.status, Status::Error);
         assert_eq!(result.message.as_deref(), Some("expected writable, got false"));
         return;
@@ -49,7 +50,11 @@ async fn file_write_test_fails_on_a_read_only_directory() {
     let mut perms = std::fs::metadata(dir.path()).unwrap().permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o555);
     std::fs::set_permissions(dir.path(), perms).unwrap();
-    let result = run_one(&format!("[[check]]\nname = \"ro\"\nkind = \"file\"\npath = \"{}\"\nexpect = 'writable'\n", dir.path().display())).await;
+    let result = run_one(&format!(
+        "[[check]]\nname = \"ro\"\nkind = \"file\"\npath = \"{}\"\nexpect = 'writable'\n",
+        dir.path().display()
+    ))
+    .await;
     assert_eq!(result.message.as_deref(), Some("expected writable, got false"));
 }
 
@@ -59,7 +64,9 @@ async fn file_that_is_missing_fails_the_default_expectation() {
     assert_eq!(result.status, Status::Error);
     assert_eq!(result.message.as_deref(), Some("expected exists, got false"));
     // ...and a flag file that must not exist can say so.
-    let result = run_one("[[check]]\nname = \"down\"\nkind = \"file\"\npath = \"/nonexistent/down\"\nexpect = 'not exists'\n").await;
+    let result =
+        run_one("[[check]]\nname = \"down\"\nkind = \"file\"\npath = \"/nonexistent/down\"\nexpect = 'not exists'\n")
+            .await;
     assert_eq!(result.status, Status::Ok);
 }
 
@@ -85,13 +92,19 @@ async fn log_counts_only_new_laravel_errors_since_the_last_run() {
     assert_eq!(obs(&second, "lines"), 0.0);
 
     append(&path, "[2026-11-25 08:00:00] production.INFO: user logged in\n");
-    append(&path, "[2026-11-25 08:00:01] production.ERROR: SQLSTATE[HY000]: General error: 5 database is locked\n#0 /var/www/vendor/...\n");
+    append(
+        &path,
+        "[2026-11-25 08:00:01] production.ERROR: SQLSTATE[HY000]: General error: 5 database is locked\n#0 /var/www/vendor/...\n",
+    );
     append(&path, "[2026-11-25 08:00:02] production.CRITICAL: fopen(/var/www/storage/x): Failed to open stream\n");
     append(&path, "[2026-11-25 08:00:03] production.ERROR: half a line"); // still being written
     let third = run_with(&loaded, "app-log", &ctx).await;
     assert_eq!(obs(&third, "lines"), 4.0);
     assert_eq!(obs(&third, "matched"), 2.0);
-    assert_eq!(obs(&third, "last_match"), "[2026-11-25 08:00:02] production.CRITICAL: fopen(/var/www/storage/x): Failed to open stream");
+    assert_eq!(
+        obs(&third, "last_match"),
+        "[2026-11-25 08:00:02] production.CRITICAL: fopen(/var/www/storage/x): Failed to open stream"
+    );
 
     append(&path, " finished\n");
     let fourth = run_with(&loaded, "app-log", &ctx).await;
@@ -145,7 +158,10 @@ async fn log_custom_patterns_and_regexes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nginx.log");
     append(&path, "GET / 200\nGET /admin 502\nGET /x 504\n");
-    let toml = format!("[[check]]\nname = \"nginx\"\nkind = \"log\"\npath = \"{}\"\nregex = [' 50[24]$']\nexpect = 'matched < 2'\n", path.display());
+    let toml = format!(
+        "[[check]]\nname = \"nginx\"\nkind = \"log\"\npath = \"{}\"\nregex = [' 50[24]$']\nexpect = 'matched < 2'\n",
+        path.display()
+    );
     let result = run_one(&toml).await;
     assert_eq!(result.message.as_deref(), Some("expected matched < 2, got 2"));
 }
@@ -154,7 +170,9 @@ async fn log_custom_patterns_and_regexes() {
 async fn command_judges_exit_code_and_json_output() {
     let ok = run_one("[[check]]\nname = \"queue\"\nkind = \"command\"\ncommand = 'echo \"{\\\"size\\\": 3}\"'\nexpect = 'json.size < 100'\n").await;
     assert_eq!(ok.status, Status::Ok, "{:?}", ok.message);
-    let failed = run_one("[[check]]\nname = \"script\"\nkind = \"command\"\ncommand = ['sh', '-c', 'echo nope >&2; exit 3']\n").await;
+    let failed =
+        run_one("[[check]]\nname = \"script\"\nkind = \"command\"\ncommand = ['sh', '-c', 'echo nope >&2; exit 3']\n")
+            .await;
     assert_eq!(failed.message.as_deref(), Some("expected exit_code == 0, got 3"));
     assert_eq!(obs(&failed, "stderr"), "nope\n");
 }
@@ -162,7 +180,8 @@ async fn command_judges_exit_code_and_json_output() {
 #[tokio::test]
 async fn command_is_killed_at_its_timeout() {
     let started = std::time::Instant::now();
-    let result = run_one("[[check]]\nname = \"hang\"\nkind = \"command\"\ncommand = 'sleep 30'\ntimeout = \"200ms\"\n").await;
+    let result =
+        run_one("[[check]]\nname = \"hang\"\nkind = \"command\"\ncommand = 'sleep 30'\ntimeout = \"200ms\"\n").await;
     assert_eq!(result.status, Status::Error);
     assert_eq!(result.message.as_deref(), Some("no answer from sleep 30 within 200ms (timeout)"));
     assert!(started.elapsed() < Duration::from_secs(10), "the timeout must stop the command");
@@ -213,14 +232,20 @@ async fn heartbeat_on_a_cron_schedule_wants_a_ping_after_each_due_time() {
     let local = |s: &str| s.parse::<jiff::civil::DateTime>().unwrap().to_zoned(tz.clone()).unwrap().timestamp();
     let clock = Clock::manual(local("2026-11-25T02:30:00"));
     let ctx = Context::new(Some(store.clone()), clock.clone());
-    let loaded = load("[[check]]\nname = \"backup\"\nkind = \"heartbeat\"\nid = \"nightly-backup-7f3a\"\nschedule = \"0 2 * * *\"\ngrace = \"1h\"\n");
+    let loaded = load(
+        "[[check]]\nname = \"backup\"\nkind = \"heartbeat\"\nid = \"nightly-backup-7f3a\"\nschedule = \"0 2 * * *\"\ngrace = \"1h\"\n",
+    );
     // Yesterday's run pinged; today's 02:00 run is still within its grace.
     store.record_ping("nightly-backup-7f3a", &Ping { at: local("2026-11-24T02:05:00"), ok: true }, None).await.unwrap();
     assert_eq!(run_with(&loaded, "backup", &ctx).await.status, Status::Ok);
     clock.advance(Duration::from_secs(31 * 60));
     let late = run_with(&loaded, "backup", &ctx).await;
     assert_eq!(late.status, Status::Error);
-    assert!(late.message.as_deref().unwrap().starts_with("no ping since the run due at 2026-11-25 02:00"), "{:?}", late.message);
+    assert!(
+        late.message.as_deref().unwrap().starts_with("no ping since the run due at 2026-11-25 02:00"),
+        "{:?}",
+        late.message
+    );
     store.record_ping("nightly-backup-7f3a", &Ping { at: clock.now(), ok: true }, None).await.unwrap();
     assert_eq!(run_with(&loaded, "backup", &ctx).await.status, Status::Ok);
 }

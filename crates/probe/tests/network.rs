@@ -14,11 +14,22 @@ use upkeep_probe::Status;
 /// A small app like the manuals' Laravel one: /health JSON, a failing endpoint, a redirect.
 async fn app() -> SocketAddr {
     let router = Router::new()
-        .route("/health", get(|| async { ([(header::CONTENT_TYPE, "application/json")], r#"{"status":"healthy","checks":{"database":{"status":"ok"}}}"#) }))
+        .route(
+            "/health",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    r#"{"status":"healthy","checks":{"database":{"status":"ok"}}}"#,
+                )
+            }),
+        )
         .route("/degraded", get(|| async { (StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"unhealthy"}"#) }))
         .route("/text", get(|| async { "hello, operator" }))
         .route("/moved", get(|| async { (StatusCode::FOUND, [(header::LOCATION, "/health")]).into_response() }))
-        .route("/echo-method", axum::routing::any(|method: axum::http::Method, body: String| async move { format!("{method} {body}") }));
+        .route(
+            "/echo-method",
+            axum::routing::any(|method: axum::http::Method, body: String| async move { format!("{method} {body}") }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
@@ -80,7 +91,11 @@ async fn http_reports_malformed_json_in_words() {
     let result = run_one(&http_check(&format!("http://{addr}/text"), r#"expect = 'json.status == "healthy"'"#)).await;
     assert_eq!(result.status, Status::Error);
     let message = result.message.unwrap();
-    assert!(message.starts_with("cannot check json.status == \"healthy\": json.status was not observed: the body is not JSON"), "{message}");
+    assert!(
+        message
+            .starts_with("cannot check json.status == \"healthy\": json.status was not observed: the body is not JSON"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
@@ -93,7 +108,9 @@ async fn http_reads_body_and_headers_and_follows_redirects() {
     .await;
     assert_eq!(result.status, Status::Ok, "{:?}", result.message);
 
-    let result = run_one(&http_check(&format!("http://{addr}/moved"), "follow_redirects = false\nexpect = 'status == 302'")).await;
+    let result =
+        run_one(&http_check(&format!("http://{addr}/moved"), "follow_redirects = false\nexpect = 'status == 302'"))
+            .await;
     assert_eq!(result.status, Status::Ok, "{:?}", result.message);
 }
 
@@ -134,7 +151,8 @@ async fn https_observes_days_left_and_rejects_an_untrusted_certificate() {
     assert_eq!(result.status, Status::Error);
     assert!(result.message.as_deref().unwrap().contains("certificate"), "{:?}", result.message);
     // With verification off, the certificate is still read.
-    let result = run_one(&http_check(&url, "verify_tls = false\nexpect = ['status == 200', 'tls.days_left == 30']")).await;
+    let result =
+        run_one(&http_check(&url, "verify_tls = false\nexpect = ['status == 200', 'tls.days_left == 30']")).await;
     assert_eq!(result.status, Status::Ok, "{:?}", result.message);
 }
 
@@ -151,7 +169,10 @@ async fn http_on_plain_http_explains_why_tls_is_missing() {
 #[tokio::test]
 async fn tcp_measures_connect_and_reports_refusal() {
     let addr = app().await;
-    let ok = run_one(&format!("[[check]]\nname = \"port\"\nkind = \"tcp\"\naddress = \"{addr}\"\nexpect = 'latency < 1s'\n")).await;
+    let ok = run_one(&format!(
+        "[[check]]\nname = \"port\"\nkind = \"tcp\"\naddress = \"{addr}\"\nexpect = 'latency < 1s'\n"
+    ))
+    .await;
     assert_eq!(ok.status, Status::Ok, "{:?}", ok.message);
     let closed = closed_port().await;
     let refused = run_one(&format!("[[check]]\nname = \"port\"\nkind = \"tcp\"\naddress = \"{closed}\"\n")).await;
@@ -191,7 +212,8 @@ async fn tls_names_an_expired_certificate_and_its_age() {
     assert!(message.starts_with("certificate of localhost expired 3 days ago"), "{message}");
 
     // With verification off the same certificate is observed, and `expect` decides.
-    let result = run_one(&tls_check(addr, &dir.path().join("ca.pem"), "verify = false\nexpect = 'days_left > 14'")).await;
+    let result =
+        run_one(&tls_check(addr, &dir.path().join("ca.pem"), "verify = false\nexpect = 'days_left > 14'")).await;
     assert_eq!(result.message.as_deref(), Some("expected days_left > 14, got -3"));
 }
 
@@ -219,9 +241,16 @@ async fn dns_server() -> SocketAddr {
     tokio::spawn(async move {
         let mut buf = [0u8; 1500];
         while let Ok((n, peer)) = socket.recv_from(&mut buf).await {
-            let Ok(query) = Message::from_vec(&buf[..n]) else { continue };
+            let Ok(query) = Message::from_vec(&buf[..n]) else {
+                continue;
+            };
             let mut reply = Message::new();
-            reply.set_id(query.id()).set_message_type(MessageType::Response).set_op_code(query.op_code()).set_recursion_desired(true).set_recursion_available(true);
+            reply
+                .set_id(query.id())
+                .set_message_type(MessageType::Response)
+                .set_op_code(query.op_code())
+                .set_recursion_desired(true)
+                .set_recursion_available(true);
             for q in query.queries() {
                 reply.add_query(q.clone());
                 if q.name() == &Name::from_ascii("app.test.").unwrap() {
@@ -241,7 +270,9 @@ async fn dns_server() -> SocketAddr {
 #[tokio::test]
 async fn dns_resolves_records_through_a_named_server() {
     let server = dns_server().await;
-    let toml = format!("[[check]]\nname = \"dns\"\nkind = \"dns\"\nhost = \"app.test\"\nserver = \"{server}\"\nexpect = ['records contains \"10.1.2.3\"', 'count == 2']\n");
+    let toml = format!(
+        "[[check]]\nname = \"dns\"\nkind = \"dns\"\nhost = \"app.test\"\nserver = \"{server}\"\nexpect = ['records contains \"10.1.2.3\"', 'count == 2']\n"
+    );
     let result = run_one(&toml).await;
     assert_eq!(result.status, Status::Ok, "{:?}", result.message);
     assert_eq!(obs(&result, "records"), serde_json::json!(["10.1.2.3", "10.1.2.4"]));

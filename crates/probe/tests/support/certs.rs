@@ -17,14 +17,10 @@ pub struct Pki {
 pub fn pki(not_before: time::OffsetDateTime, not_after: time::OffsetDateTime) -> Pki {
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "Upkeep Test CA");
+    ca_params.distinguished_name.push(rcgen::DnType::CommonName, "Upkeep Test CA");
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
     let mut leaf_params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-    leaf_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "localhost");
+    leaf_params.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
     leaf_params.not_before = not_before;
     leaf_params.not_after = not_after;
     let leaf_key = KeyPair::generate().unwrap();
@@ -61,9 +57,7 @@ pub async fn serve(pki: &Pki) -> SocketAddr {
                         break;
                     }
                     if buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
-                        let _ = tls
-                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-                            .await;
+                        let _ = tls.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").await;
                     }
                 }
             });

@@ -26,11 +26,7 @@ pub fn errors(toml: &str) -> Vec<String> {
 
 /// Runs the check named `name` once with `ctx`.
 pub async fn run_with(loaded: &Loaded, name: &str, ctx: &Context) -> CheckResult {
-    let check = loaded
-        .checks
-        .iter()
-        .find(|c| c.name == name)
-        .unwrap_or_else(|| panic!("no check {name}"));
+    let check = loaded.checks.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no check {name}"));
     check.run(ctx).await
 }
 
@@ -42,41 +38,25 @@ pub async fn run(loaded: &Loaded, name: &str) -> CheckResult {
 /// Loads a config holding exactly one check and runs it.
 pub async fn run_one(toml: &str) -> CheckResult {
     let loaded = load(toml);
-    assert_eq!(
-        loaded.checks.len(),
-        1,
-        "run_one wants a config with one check"
-    );
-    loaded.checks[0]
-        .run(&Context::new(None, Clock::System))
-        .await
+    assert_eq!(loaded.checks.len(), 1, "run_one wants a config with one check");
+    loaded.checks[0].run(&Context::new(None, Clock::System)).await
 }
 
 /// Whether a real service (PostgreSQL, MariaDB, Redis) answers at `addr`. When it does not,
 /// the test is skipped with a printed reason — or fails, when `UPKEEP_TEST_SERVICES=required`.
 pub fn service(name: &str, addr: &str) -> bool {
-    let reachable = addr
-        .parse()
-        .ok()
-        .and_then(|a| TcpStream::connect_timeout(&a, Duration::from_secs(2)).ok())
-        .is_some();
+    let reachable =
+        addr.parse().ok().and_then(|a| TcpStream::connect_timeout(&a, Duration::from_secs(2)).ok()).is_some();
     if !reachable {
         if std::env::var("UPKEEP_TEST_SERVICES").as_deref() == Ok("required") {
             panic!("{name} is not reachable at {addr}, and UPKEEP_TEST_SERVICES=required");
         }
-        eprintln!(
-            "skipped: {name} is not reachable at {addr} (set UPKEEP_TEST_SERVICES=required to fail instead)"
-        );
+        eprintln!("skipped: {name} is not reachable at {addr} (set UPKEEP_TEST_SERVICES=required to fail instead)");
     }
     reachable
 }
 
 /// The observation `name` of a result, as JSON, for terse assertions.
 pub fn obs(result: &CheckResult, name: &str) -> serde_json::Value {
-    result
-        .observations
-        .to_json()
-        .get(name)
-        .cloned()
-        .unwrap_or(serde_json::Value::Null)
+    result.observations.to_json().get(name).cloned().unwrap_or(serde_json::Value::Null)
 }
