@@ -94,10 +94,54 @@ impl Metrics {
         });
     }
 
-    /// The Prometheus text exposition (OpenMetrics-compatible).
+    /// The OpenMetrics text exposition, as Prometheus asks for it.
     pub fn encode(&self) -> String {
         let mut text = String::new();
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
         text
+    }
+
+    /// The classic Prometheus text format (0.0.4), for clients that do not ask for OpenMetrics
+    /// (curl, promtool, older scrapers): counters' HELP and TYPE name the `_total` series, and
+    /// there is no `# EOF`.
+    pub fn encode_classic(&self) -> String {
+        classic(&self.encode())
+    }
+}
+
+fn classic(openmetrics: &str) -> String {
+    let counters: Vec<&str> =
+        openmetrics.lines().filter_map(|line| line.strip_prefix("# TYPE ")?.strip_suffix(" counter")).collect();
+    let mut out = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|prefix| {
+            let rest = line.strip_prefix(prefix)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters.contains(&name).then(|| format!("{prefix}{name}_total {tail}"))
+        });
+        out.push_str(renamed.as_deref().unwrap_or(line));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classic_format_names_counters_by_their_series() {
+        let metrics = Metrics::new();
+        metrics.written(3);
+        let text = metrics.encode_classic();
+        assert!(
+            text.contains("# TYPE upkeep_store_results_written_total counter\nupkeep_store_results_written_total 3\n"),
+            "{text}"
+        );
+        assert!(!text.contains("# EOF"));
+        assert!(metrics.encode().ends_with("# EOF\n"));
     }
 }

@@ -45,10 +45,13 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let address = listener.local_addr()?;
     let daemon = Daemon::start(&loaded, store, Clock::System, loaded.retention).await.context("cannot start")?;
-    eprintln!("upkeep: watching {} checks; listening on http://{address}", loaded.checks.len());
-    let reloader = tokio::spawn(reload_on_hangup(config, Arc::clone(&daemon), listen));
+    // Signal handlers first, so a signal sent right after the "listening" line is not lost.
+    let hangups = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
+    let terms = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let reloader = tokio::spawn(reload_on_hangup(hangups, config, Arc::clone(&daemon), listen));
     let app = upkeep_web::router(Arc::clone(&daemon));
-    axum::serve(listener, app).with_graceful_shutdown(stopped(stop)).await.context("the HTTP server failed")?;
+    eprintln!("upkeep: watching {} checks; listening on http://{address}", loaded.checks.len());
+    axum::serve(listener, app).with_graceful_shutdown(stopped(terms, stop)).await.context("the HTTP server failed")?;
     eprintln!("upkeep: stopping; letting running checks finish");
     reloader.abort();
     daemon.shutdown().await;
@@ -56,11 +59,7 @@ pub async fn serve(
     Ok(())
 }
 
-async fn stopped(stop: Option<tokio::sync::oneshot::Receiver<()>>) {
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return std::future::pending().await,
-    };
+async fn stopped(mut term: tokio::signal::unix::Signal, stop: Option<tokio::sync::oneshot::Receiver<()>>) {
     let demo = async {
         match stop {
             Some(rx) => {
@@ -76,8 +75,12 @@ async fn stopped(stop: Option<tokio::sync::oneshot::Receiver<()>>) {
     }
 }
 
-async fn reload_on_hangup(config: PathBuf, daemon: Arc<Daemon>, listen: std::net::SocketAddr) {
-    let Ok(mut hangups) = signal(SignalKind::hangup()) else { return };
+async fn reload_on_hangup(
+    mut hangups: tokio::signal::unix::Signal,
+    config: PathBuf,
+    daemon: Arc<Daemon>,
+    listen: std::net::SocketAddr,
+) {
     while hangups.recv().await.is_some() {
         match upkeep_probe::load_file(&config, &Env::Process) {
             Ok(loaded) => {
