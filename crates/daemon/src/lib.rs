@@ -101,7 +101,7 @@ impl Daemon {
         let Some(sink) = self.sink.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
             return; // shutting down
         };
-        let ctx = Context::new(Some(self.store.clone()), self.clock.clone());
+        let ctx = Context::new(Some(self.store.clone()), self.clock.clone()).long_running();
         *slot = Some(schedule::Scheduler::start(
             loaded.checks.clone(),
             ctx,

@@ -69,7 +69,7 @@ impl Mysql {
         Ok(conn)
     }
 
-    pub async fn observe(&self, _run: &Run<'_>) -> Result<Observations, ProbeError> {
+    pub async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
         let fail = |e: sqlx::Error| ProbeError::new(database::describe(&e, &self.target, self.timeout));
         let started = Instant::now();
         let (conn, opened) = match self.kept.take() {
@@ -108,7 +108,11 @@ impl Mysql {
                 &mut obs,
             );
         }
-        self.kept.put(conn, opened);
+        if run.ctx.keep_connections {
+            self.kept.put(conn, opened);
+        } else {
+            let _ = conn.close().await;
+        }
         Ok(obs)
     }
 }

@@ -70,7 +70,7 @@ impl Postgres {
         Ok(conn)
     }
 
-    pub async fn observe(&self, _run: &Run<'_>) -> Result<Observations, ProbeError> {
+    pub async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
         let fail = |e: sqlx::Error| ProbeError::new(database::describe(&e, &self.target, self.timeout));
         let started = Instant::now();
         let (conn, opened) = match self.kept.take() {
@@ -103,7 +103,11 @@ impl Postgres {
                 &mut obs,
             );
         }
-        self.kept.put(conn, opened);
+        if run.ctx.keep_connections {
+            self.kept.put(conn, opened);
+        } else {
+            let _ = conn.close().await;
+        }
         Ok(obs)
     }
 }

@@ -2,6 +2,7 @@
 //! One file per subcommand under `cli/`.
 
 mod cli;
+mod demo;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -6,6 +6,8 @@ mod config;
 mod serve;
 mod table;
 
+pub use serve::serve_with_url;
+
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -34,6 +36,15 @@ pub enum Command {
     Config(config::ConfigCommand),
     /// Run the daemon: checks on their schedules, /health, /metrics, the API and the dashboard.
     Serve(serve::ServeArgs),
+    /// Start a bundled sample app and Upkeep watching it; prints the dashboard URL.
+    Demo {
+        /// Where the sample app and Upkeep keep their data.
+        #[arg(long, default_value = "upkeep-demo")]
+        dir: PathBuf,
+        /// The dashboard's port on 127.0.0.1 (another is picked if it is taken).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+    },
 }
 
 pub async fn run(args: Args) -> u8 {
@@ -41,6 +52,13 @@ pub async fn run(args: Args) -> u8 {
         Command::Check(check) => check::run(&args.config, check).await,
         Command::Config(command) => config::run(&args.config, command),
         Command::Serve(serve) => serve::run(&args.config, serve).await,
+        Command::Demo { dir, port } => match crate::demo::run(&dir, port).await {
+            Ok(()) => EXIT_OK,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                EXIT_UNHEALTHY
+            }
+        },
     }
 }
 

@@ -24,7 +24,7 @@ pub async fn run(path: &Path, args: ServeArgs) -> u8 {
         Err(e) => return report_load_error(&e, false),
     };
     let listen = args.listen.unwrap_or(loaded.server.listen);
-    match serve(path.to_path_buf(), loaded, listen, None).await {
+    match serve(path.to_path_buf(), loaded, listen).await {
         Ok(()) => EXIT_OK,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -33,12 +33,17 @@ pub async fn run(path: &Path, args: ServeArgs) -> u8 {
     }
 }
 
-/// Runs the daemon until a stop signal (or `stop`, for `upkeep demo`).
-pub async fn serve(
+/// Runs the daemon until SIGTERM or Ctrl-C.
+pub async fn serve(config: PathBuf, loaded: upkeep_probe::Loaded, listen: std::net::SocketAddr) -> anyhow::Result<()> {
+    serve_with_url(config, loaded, listen, Arc::default()).await
+}
+
+/// As [`serve`], publishing the base URL once bound (the demo's sample app pings it).
+pub async fn serve_with_url(
     config: PathBuf,
     loaded: upkeep_probe::Loaded,
     listen: std::net::SocketAddr,
-    stop: Option<tokio::sync::oneshot::Receiver<()>>,
+    url: Arc<std::sync::OnceLock<String>>,
 ) -> anyhow::Result<()> {
     use anyhow::Context as _;
     let store = upkeep_store::Store::open(&loaded.server.data_dir).await.context("cannot open the store")?;
@@ -50,8 +55,9 @@ pub async fn serve(
     let terms = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     let reloader = tokio::spawn(reload_on_hangup(hangups, config, Arc::clone(&daemon), listen));
     let app = upkeep_web::router(Arc::clone(&daemon));
+    let _ = url.set(format!("http://{address}"));
     eprintln!("upkeep: watching {} checks; listening on http://{address}", loaded.checks.len());
-    axum::serve(listener, app).with_graceful_shutdown(stopped(terms, stop)).await.context("the HTTP server failed")?;
+    axum::serve(listener, app).with_graceful_shutdown(stopped(terms)).await.context("the HTTP server failed")?;
     eprintln!("upkeep: stopping; letting running checks finish");
     reloader.abort();
     daemon.shutdown().await;
@@ -59,19 +65,10 @@ pub async fn serve(
     Ok(())
 }
 
-async fn stopped(mut term: tokio::signal::unix::Signal, stop: Option<tokio::sync::oneshot::Receiver<()>>) {
-    let demo = async {
-        match stop {
-            Some(rx) => {
-                let _ = rx.await;
-            }
-            None => std::future::pending().await,
-        }
-    };
+async fn stopped(mut term: tokio::signal::unix::Signal) {
     tokio::select! {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
-        _ = demo => {}
     }
 }
 

@@ -1,0 +1,132 @@
+//! `upkeep demo`: the README's first command. Starts the bundled sample app and Upkeep watching
+//! it with a config like one you would write (saved beside the data, to read and copy), and
+//! prints where to look.
+
+mod app;
+
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+pub async fn run(dir: &Path, port: u16) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    tokio::fs::create_dir_all(dir).await.with_context(|| format!("cannot create {}", dir.display()))?;
+    let dir = dir.canonicalize()?;
+    let upkeep_url: Arc<OnceLock<String>> = Arc::default();
+    let url_for_app = Arc::clone(&upkeep_url);
+    let app = app::start(&dir, move || url_for_app.get().cloned()).await.context("cannot start the sample app")?;
+    let config_path = dir.join("upkeep.toml");
+    tokio::fs::write(&config_path, config(&app)).await?;
+    let loaded = upkeep_probe::load_file(&config_path, &upkeep_config::Env::Process)
+        .map_err(|e| anyhow::anyhow!("the demo config is invalid (a bug): {e}"))?;
+    let listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let listen = match tokio::net::TcpListener::bind(listen).await {
+        Ok(probe) => probe.local_addr()?,
+        Err(_) => std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+    };
+    // The real address is known once the server binds; the banner comes from `serve`.
+    let url = Arc::clone(&upkeep_url);
+    let app_addr = app.addr;
+    let shown_config = config_path.clone();
+    tokio::spawn(async move {
+        for _ in 0..100 {
+            if let Some(u) = url.get() {
+                println!("\nUpkeep demo is running.\n");
+                println!("  Dashboard:   {u}/");
+                println!("  Health:      {u}/health    Metrics: {u}/metrics    API: {u}/api/v1/checks");
+                println!(
+                    "  Login:       none needed yet: the dashboard listens on loopback only (access control is on the roadmap)"
+                );
+                println!(
+                    "  Sample app:  http://{app_addr}/   break it: http://{app_addr}/break   fix it: http://{app_addr}/fix"
+                );
+                println!("  Config:      {}", shown_config.display());
+                println!("\nPress Ctrl-C to stop.");
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    });
+    crate::cli::serve_with_url(config_path.clone(), loaded, listen, upkeep_url).await
+}
+
+fn config(app: &app::Running) -> String {
+    format!(
+        r#"# The config `upkeep demo` wrote for its sample app. Copy what you need.
+[server]
+data_dir = "data"
+
+[retention]
+raw = "7d"
+rollups = "400d"
+
+[[check]]
+name = "shop"
+kind = "http"
+url = "http://{addr}/health"
+every = "5s"
+timeout = "2s"
+expect = ['status == 200', 'json.status == "healthy"', 'latency < 500ms']
+component = "Shop"
+
+[[check]]
+name = "shop-port"
+kind = "tcp"
+address = "{addr}"
+every = "10s"
+
+[[check]]
+name = "database"
+kind = "sqlite"
+path = "{database}"
+every = "10s"
+query = "SELECT (SELECT count(*) FROM orders) AS orders, (SELECT count(*) FROM failed_jobs WHERE failed_at > datetime('now', '-1 minute')) AS failed_last_minute"
+expect = ['journal_mode == "wal"', 'row.failed_last_minute == 0', 'wal_size < 64MiB']
+
+[[check]]
+name = "app-log"
+kind = "log"
+path = "{log}"
+every = "10s"
+
+[[check]]
+name = "storage"
+kind = "file"
+path = "{storage}"
+every = "30s"
+expect = ['writable']
+
+[[check]]
+name = "nightly-job"
+kind = "heartbeat"
+id = "demo-nightly-job"
+every = "10s"
+grace = "10s"
+
+[[check]]
+name = "disk"
+kind = "disk"
+path = "/"
+every = "30s"
+expect = 'used_percent < 95%'
+critical = false
+
+[[check]]
+name = "memory"
+kind = "memory"
+every = "30s"
+expect = 'used_percent < 95%'
+critical = false
+
+[[check]]
+name = "load"
+kind = "load"
+every = "30s"
+expect = 'load1_per_cpu < 4'
+critical = false
+"#,
+        addr = app.addr,
+        database = app.database.display(),
+        log = app.log.display(),
+        storage = app.storage.display(),
+    )
+}
