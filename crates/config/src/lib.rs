@@ -8,6 +8,7 @@
 //! has); each probe kind reads its own keys from the [`TableReader`] it is handed, so a new
 //! kind needs no change here.
 
+mod access;
 mod diagnostic;
 mod document;
 mod interpolate;
@@ -16,6 +17,7 @@ mod source;
 mod table;
 mod units;
 
+pub use access::{Access, Role, Token, User};
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use document::{Node, NodeValue, Table, inner_span};
 pub use interpolate::Env;

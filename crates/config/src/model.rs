@@ -33,6 +33,7 @@ const LATER_SECTIONS: &[&str] = &[
 #[derive(Debug)]
 pub struct Config {
     pub server: Server,
+    pub access: crate::access::Access,
     pub retention: Retention,
     pub checks: Vec<CheckSection>,
 }
@@ -62,6 +63,8 @@ pub struct Server {
     pub store: Option<String>,
     /// How many probes may run at once.
     pub concurrency: usize,
+    /// Whether `/metrics` needs an API token (`metrics = "token"`); public by default.
+    pub metrics_need_token: bool,
 }
 
 /// What every check has, whatever its kind.
@@ -90,11 +93,17 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub fn parse_config(source: Source, env: &Env) -> (Config, Diagnostics) {
     let mut d = Diagnostics::new(source.clone());
     let base_dir = source.path.parent().map(PathBuf::from).unwrap_or_default();
-    let mut config = Config { server: default_server(&base_dir), retention: Retention::default(), checks: Vec::new() };
+    let mut config = Config { server: default_server(&base_dir), access: Default::default(), retention: Retention::default(), checks: Vec::new() };
     let Some(root) = parse_document(&source, env, &mut d) else {
         return (config, d);
     };
     let mut top = TableReader::new(root, "the top level");
+    let server_listen_span = top
+        .node("server")
+        .and_then(|n| match &n.value {
+            NodeValue::Table(t) => t.get("listen").map(|l| l.span.clone()),
+            _ => None,
+        });
     if let Some(server) = sub_table(&mut top, &mut d, "server") {
         config.server = read_server(server, &base_dir, &mut d);
     }
@@ -112,6 +121,28 @@ pub fn parse_config(source: Source, env: &Env) -> (Config, Diagnostics) {
         if let Some(check) = read_check(table, every, timeout, &mut d) {
             config.checks.push(check);
         }
+    }
+    for table in array_of_tables(&mut top, &mut d, "user") {
+        if let Some(user) = crate::access::read_user(table, &mut d) {
+            if config.access.users.iter().any(|u| u.name == user.name) {
+                d.error(top.span(), format!("two users are named `{}`", user.name), None);
+            }
+            config.access.users.push(user);
+        }
+    }
+    for table in array_of_tables(&mut top, &mut d, "token") {
+        if let Some(token) = crate::access::read_token(table, &mut d) {
+            config.access.tokens.push(token);
+        }
+    }
+    config.access.metrics_need_token = config.server.metrics_need_token;
+    if !config.server.listen.ip().is_loopback() && config.access.is_open() {
+        let span = server_listen_span.clone().unwrap_or(0..1);
+        d.error(
+            span,
+            format!("listening on {} with no [[user]] or [[token]] would open the dashboard and API to the network", config.server.listen),
+            Some("add a [[user]] (see `upkeep user hash-password`), or listen on 127.0.0.1".into()),
+        );
     }
     for section in LATER_SECTIONS {
         if let Some(key) = top.node(section).map(|n| n.span.clone()) {
@@ -133,6 +164,7 @@ fn default_server(base_dir: &std::path::Path) -> Server {
         data_dir: base_dir.join("upkeep-data"),
         store: None,
         concurrency: 256,
+        metrics_need_token: false,
     }
 }
 
@@ -197,6 +229,13 @@ fn read_server(mut t: TableReader, base_dir: &std::path::Path, d: &mut Diagnosti
     }
     if let Some(n) = t.integer(d, "concurrency", 1..100_001) {
         server.concurrency = n as usize;
+    }
+    if let Some(metrics) = t.string(d, "metrics") {
+        match metrics.get_ref().as_str() {
+            "public" => server.metrics_need_token = false,
+            "token" => server.metrics_need_token = true,
+            other => d.error(metrics.span(), format!("`metrics` is \"public\" or \"token\", not `{other}`"), None),
+        }
     }
     t.finish(d);
     server

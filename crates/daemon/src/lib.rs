@@ -36,6 +36,7 @@ pub struct Daemon {
     metrics: Arc<Metrics>,
     clock: Clock,
     checks: RwLock<Arc<Vec<Arc<Check>>>>,
+    access: RwLock<Arc<upkeep_config::Access>>,
     scheduler: Mutex<Option<schedule::Scheduler>>,
     /// Taken at shutdown: once the scheduler's clones are gone too, the writer drains and ends.
     sink: std::sync::Mutex<Option<mpsc::Sender<upkeep_probe::CheckResult>>>,
@@ -73,6 +74,7 @@ impl Daemon {
             metrics,
             clock,
             checks: RwLock::new(Arc::new(Vec::new())),
+            access: RwLock::new(Arc::new(loaded.access.clone())),
             scheduler: Mutex::new(None),
             sink: std::sync::Mutex::new(Some(sink)),
             writer: Mutex::new(Some(writer)),
@@ -98,6 +100,7 @@ impl Daemon {
         self.live.retain(&names);
         self.metrics.retain(&names);
         *self.checks.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(loaded.checks.clone());
+        *self.access.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(loaded.access.clone());
         let Some(sink) = self.sink.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
             return; // shutting down
         };
@@ -127,6 +130,11 @@ impl Daemon {
 
     pub fn checks(&self) -> Arc<Vec<Arc<Check>>> {
         Arc::clone(&self.checks.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Who may use the API and the dashboard, as of the last (re)load.
+    pub fn access(&self) -> Arc<upkeep_config::Access> {
+        Arc::clone(&self.access.read().unwrap_or_else(|e| e.into_inner()))
     }
 
     pub fn live(&self) -> &Live {

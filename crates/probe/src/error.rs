@@ -46,6 +46,13 @@ pub fn find_io<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a s
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             return Some(io);
         }
+        // redis wraps its I/O errors in an Arc, which `source()` walks past.
+        if let Some(io) = e
+            .downcast_ref::<std::sync::Arc<dyn std::error::Error + Send + Sync>>()
+            .and_then(|inner| inner.downcast_ref::<std::io::Error>())
+        {
+            return Some(io);
+        }
         current = e.source();
     }
     None

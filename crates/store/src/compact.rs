@@ -157,6 +157,7 @@ impl Store {
         }
         sqlx::query("DELETE FROM transitions WHERE at_ms < ?").bind(rollup_ms).execute(&self.pool).await?;
         sqlx::query("DELETE FROM pings WHERE at_ms < ?").bind(rollup_ms).execute(&self.pool).await?;
+        self.delete_expired_sessions(now).await?;
         sqlx::query("PRAGMA incremental_vacuum").execute(&self.pool).await?;
         Ok(pruned)
     }

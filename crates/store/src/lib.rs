@@ -7,10 +7,12 @@
 
 mod compact;
 mod results;
+mod sessions;
 pub mod rollup;
 
 pub use compact::Pruned;
 pub use results::{CheckStatus, ResultRecord};
+pub use sessions::Session;
 pub use rollup::Summary;
 
 use sqlx::sqlite::{

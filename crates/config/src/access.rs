@@ -1,0 +1,117 @@
+//! Who may use the API and the dashboard: `[[user]]` (dashboard logins, argon2 password hashes)
+//! and `[[token]]` (API tokens, stored as SHA-256), each with a role.
+
+use crate::diagnostic::Diagnostics;
+use crate::document::Table;
+use crate::table::TableReader;
+use std::fmt;
+
+/// What a user or token may do; each role includes the ones before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// Read checks, results, health.
+    Viewer,
+    /// Also acknowledge and work incidents, add silences (as those arrive).
+    Responder,
+    /// Everything, including maintenance and restores.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Responder => "responder",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct User {
+    pub name: String,
+    /// A PHC-format argon2 hash, as `upkeep user hash-password` prints.
+    pub password_hash: String,
+    pub role: Role,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Token {
+    pub name: String,
+    /// Lower-case hex SHA-256 of the token, as `upkeep token new` prints.
+    pub sha256: String,
+    pub role: Role,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Access {
+    pub users: Vec<User>,
+    pub tokens: Vec<Token>,
+    /// Whether `/metrics` needs a token (`[server] metrics = "token"`).
+    pub metrics_need_token: bool,
+}
+
+impl Access {
+    /// With neither users nor tokens, the dashboard and API are open to whoever can connect.
+    pub fn is_open(&self) -> bool {
+        self.users.is_empty() && self.tokens.is_empty()
+    }
+}
+
+fn role(t: &mut TableReader, d: &mut Diagnostics) -> Role {
+    match t.string(d, "role") {
+        None => Role::Viewer,
+        Some(r) => match r.get_ref().as_str() {
+            "viewer" => Role::Viewer,
+            "responder" => Role::Responder,
+            "admin" => Role::Admin,
+            other => {
+                d.error(r.span(), format!("`{other}` is not a role"), Some("roles: viewer, responder, admin".into()));
+                Role::Viewer
+            }
+        },
+    }
+}
+
+pub fn read_user(table: Table, d: &mut Diagnostics) -> Option<User> {
+    let mut t = TableReader::new(table, "a user");
+    let name = t.required_string(d, "name", "\"alice\"");
+    if let Some(name) = &name {
+        t.set_context(format!("user \"{}\"", name.get_ref()));
+    }
+    let hash = t.required_string(d, "password_hash", "\"$argon2id$...\" (from `upkeep user hash-password`)");
+    let role = role(&mut t, d);
+    t.finish(d);
+    let hash = hash?;
+    if argon2::PasswordHash::new(hash.get_ref()).map(|h| h.algorithm.as_str().starts_with("argon2")).unwrap_or(false) {
+        Some(User { name: name?.into_inner(), password_hash: hash.into_inner(), role })
+    } else {
+        d.error(hash.span(), "`password_hash` is not an argon2 hash", Some("make one with `upkeep user hash-password`; never put the password itself here".into()));
+        None
+    }
+}
+
+pub fn read_token(table: Table, d: &mut Diagnostics) -> Option<Token> {
+    let mut t = TableReader::new(table, "a token");
+    let name = t.required_string(d, "name", "\"ci\"");
+    if let Some(name) = &name {
+        t.set_context(format!("token \"{}\"", name.get_ref()));
+    }
+    let sha = t.required_string(d, "sha256", "\"<64 hex digits>\" (from `upkeep token new`)");
+    let role = role(&mut t, d);
+    t.finish(d);
+    let sha = sha?;
+    let text = sha.get_ref().to_ascii_lowercase();
+    if text.len() == 64 && text.chars().all(|c| c.is_ascii_hexdigit()) {
+        Some(Token { name: name?.into_inner(), sha256: text, role })
+    } else {
+        d.error(sha.span(), "`sha256` must be 64 hex digits: the SHA-256 of the token", Some("make a token with `upkeep token new`; never put the token itself here".into()));
+        None
+    }
+}
