@@ -92,7 +92,11 @@ pub fn read_user(table: Table, d: &mut Diagnostics) -> Option<User> {
     if argon2::PasswordHash::new(hash.get_ref()).map(|h| h.algorithm.as_str().starts_with("argon2")).unwrap_or(false) {
         Some(User { name: name?.into_inner(), password_hash: hash.into_inner(), role })
     } else {
-        d.error(hash.span(), "`password_hash` is not an argon2 hash", Some("make one with `upkeep user hash-password`; never put the password itself here".into()));
+        d.error(
+            hash.span(),
+            "`password_hash` is not an argon2 hash",
+            Some("make one with `upkeep user hash-password`; never put the password itself here".into()),
+        );
         None
     }
 }
@@ -111,7 +115,11 @@ pub fn read_token(table: Table, d: &mut Diagnostics) -> Option<Token> {
     if text.len() == 64 && text.chars().all(|c| c.is_ascii_hexdigit()) {
         Some(Token { name: name?.into_inner(), sha256: text, role })
     } else {
-        d.error(sha.span(), "`sha256` must be 64 hex digits: the SHA-256 of the token", Some("make a token with `upkeep token new`; never put the token itself here".into()));
+        d.error(
+            sha.span(),
+            "`sha256` must be 64 hex digits: the SHA-256 of the token",
+            Some("make a token with `upkeep token new`; never put the token itself here".into()),
+        );
         None
     }
 }

@@ -93,17 +93,20 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub fn parse_config(source: Source, env: &Env) -> (Config, Diagnostics) {
     let mut d = Diagnostics::new(source.clone());
     let base_dir = source.path.parent().map(PathBuf::from).unwrap_or_default();
-    let mut config = Config { server: default_server(&base_dir), access: Default::default(), retention: Retention::default(), checks: Vec::new() };
+    let mut config = Config {
+        server: default_server(&base_dir),
+        access: Default::default(),
+        retention: Retention::default(),
+        checks: Vec::new(),
+    };
     let Some(root) = parse_document(&source, env, &mut d) else {
         return (config, d);
     };
     let mut top = TableReader::new(root, "the top level");
-    let server_listen_span = top
-        .node("server")
-        .and_then(|n| match &n.value {
-            NodeValue::Table(t) => t.get("listen").map(|l| l.span.clone()),
-            _ => None,
-        });
+    let server_listen_span = top.node("server").and_then(|n| match &n.value {
+        NodeValue::Table(t) => t.get("listen").map(|l| l.span.clone()),
+        _ => None,
+    });
     if let Some(server) = sub_table(&mut top, &mut d, "server") {
         config.server = read_server(server, &base_dir, &mut d);
     }
@@ -140,7 +143,10 @@ pub fn parse_config(source: Source, env: &Env) -> (Config, Diagnostics) {
         let span = server_listen_span.clone().unwrap_or(0..1);
         d.error(
             span,
-            format!("listening on {} with no [[user]] or [[token]] would open the dashboard and API to the network", config.server.listen),
+            format!(
+                "listening on {} with no [[user]] or [[token]] would open the dashboard and API to the network",
+                config.server.listen
+            ),
             Some("add a [[user]] (see `upkeep user hash-password`), or listen on 127.0.0.1".into()),
         );
     }

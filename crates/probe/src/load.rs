@@ -4,12 +4,13 @@
 use crate::check::Check;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use upkeep_config::{Diagnostics, Env, Retention, Server, Source, parse_config};
+use upkeep_config::{Access, Diagnostics, Env, Retention, Server, Source, parse_config};
 
 /// A validated config, ready to run.
 #[derive(Debug)]
 pub struct Loaded {
     pub server: Server,
+    pub access: Access,
     pub retention: Retention,
     pub checks: Vec<Arc<Check>>,
 }
@@ -32,5 +33,5 @@ pub fn load_file(path: &Path, env: &Env) -> Result<Loaded, LoadError> {
 pub fn load_config(source: Source, env: &Env) -> Result<Loaded, Diagnostics> {
     let (config, mut d) = parse_config(source, env);
     let checks = config.checks.into_iter().filter_map(|section| Check::build(section, &mut d)).map(Arc::new).collect();
-    d.into_result(Loaded { server: config.server, retention: config.retention, checks })
+    d.into_result(Loaded { server: config.server, access: config.access, retention: config.retention, checks })
 }

@@ -7,13 +7,13 @@
 
 mod compact;
 mod results;
-mod sessions;
 pub mod rollup;
+mod sessions;
 
 pub use compact::Pruned;
 pub use results::{CheckStatus, ResultRecord};
-pub use sessions::Session;
 pub use rollup::Summary;
+pub use sessions::Session;
 
 use sqlx::sqlite::{
     SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,

@@ -43,7 +43,10 @@ impl Store {
     }
 
     pub(crate) async fn delete_expired_sessions(&self, now: jiff::Timestamp) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE expires_ms <= ?").bind(now.as_millisecond()).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM sessions WHERE expires_ms <= ?")
+            .bind(now.as_millisecond())
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 }

@@ -3,8 +3,11 @@
 //! Rendered on the server (HTML + SVG), refreshes itself, needs no script.
 
 use crate::AppState;
+use crate::auth::Principal;
 use crate::html::{ago, escape, page};
+use crate::login::nav;
 use crate::svg::{Slot, sparkline, uptime_bars};
+use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -76,7 +79,7 @@ fn status_badge(ok: Option<bool>) -> &'static str {
     }
 }
 
-pub async fn overview(State(state): State<AppState>) -> Response {
+pub async fn overview(State(state): State<AppState>, Extension(principal): Extension<Principal>) -> Response {
     let daemon = &state.daemon;
     let (minutes, hours, days) = match load_bars(daemon, None).await {
         Ok(bars) => bars,
@@ -114,10 +117,14 @@ pub async fn overview(State(state): State<AppState>) -> Response {
          <tbody>{rows}</tbody></table>",
         if failing > 0 { " failing" } else { "" }
     );
-    Html(page("Checks", 15, &body)).into_response()
+    Html(page("Checks", 15, &nav(&principal), &body)).into_response()
 }
 
-pub async fn check_page(State(state): State<AppState>, Path(name): Path<String>) -> Response {
+pub async fn check_page(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(name): Path<String>,
+) -> Response {
     let daemon = &state.daemon;
     let checks = daemon.checks();
     let Some(check) = checks.iter().find(|c| c.name == name) else {
@@ -125,7 +132,8 @@ pub async fn check_page(State(state): State<AppState>, Path(name): Path<String>)
             StatusCode::NOT_FOUND,
             Html(page(
                 "Not found",
-                60,
+                0,
+                &nav(&principal),
                 &format!("<h1>No check named {}</h1><p><a href=\"/\">All checks</a></p>", escape(&name)),
             )),
         )
@@ -188,14 +196,19 @@ pub async fn check_page(State(state): State<AppState>, Path(name): Path<String>)
         message = escape(live.as_ref().and_then(|l| l.result.message.as_deref()).unwrap_or("")),
         p95_line = sparkline(&p95, 480, 60, "ms"),
     );
-    Html(page(&name, 15, &body)).into_response()
+    Html(page(&name, 15, &nav(&principal), &body)).into_response()
 }
 
 fn unavailable(e: upkeep_store::StoreError) -> Response {
     tracing::error!("dashboard cannot read the store: {e}");
     (
         StatusCode::SERVICE_UNAVAILABLE,
-        Html(page("Unavailable", 5, "<h1>The store cannot be read right now</h1><p>This page retries by itself.</p>")),
+        Html(page(
+            "Unavailable",
+            5,
+            "",
+            "<h1>The store cannot be read right now</h1><p>This page retries by itself.</p>",
+        )),
     )
         .into_response()
 }
@@ -228,4 +241,11 @@ a { color: #0969da; }
 .timeline { padding-left: 1.2rem; }
 section { background: #fff; padding: .6rem 1rem; margin: .8rem 0; border: 1px solid #d0d7de; border-radius: 6px; }
 code { background: #eff1f3; padding: 0 .25rem; border-radius: 3px; }
+header { display: flex; justify-content: space-between; align-items: center; }
+.signout { display: flex; gap: .6rem; align-items: center; color: #fff; margin: 0; }
+.signout button { background: none; border: 1px solid #8c959f; color: #fff; border-radius: 4px; padding: .1rem .5rem; cursor: pointer; }
+form.login { display: grid; gap: .8rem; max-width: 20rem; background: #fff; padding: 1rem; border: 1px solid #d0d7de; border-radius: 6px; }
+form.login label { display: grid; gap: .25rem; font-size: .9rem; }
+form.login input { padding: .4rem; border: 1px solid #d0d7de; border-radius: 4px; }
+form.login button { padding: .45rem; background: #2da44e; color: #fff; border: 0; border-radius: 4px; font-weight: 600; }
 "#;

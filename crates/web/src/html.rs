@@ -16,14 +16,27 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// A whole page: the frame, the title and the body. It refreshes itself every `refresh` seconds.
-pub fn page(title: &str, refresh: u32, body: &str) -> String {
+/// A whole page: the frame, the title, a header `nav` and the body. With `refresh` above zero it
+/// reloads itself every `refresh` seconds.
+pub fn page(title: &str, refresh: u32, nav: &str, body: &str) -> String {
+    let refresh =
+        if refresh > 0 { format!("<meta http-equiv=\"refresh\" content=\"{refresh}\">") } else { String::new() };
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <meta http-equiv=\"refresh\" content=\"{refresh}\"><title>{} · Upkeep</title><link rel=\"stylesheet\" href=\"/assets/upkeep.css\"></head>\
-         <body><header><a class=\"brand\" href=\"/\">Upkeep</a></header><main>{body}</main></body></html>\n",
+         {refresh}<title>{} · Upkeep</title><link rel=\"stylesheet\" href=\"/assets/upkeep.css\"></head>\
+         <body><header><a class=\"brand\" href=\"/\">Upkeep</a>{nav}</header><main>{body}</main></body></html>\n",
         escape(title)
     )
+}
+
+/// Percent-encodes a path for a query parameter.
+pub fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// "3h", "2d": how long ago, for "since" columns.

@@ -8,12 +8,15 @@
 //! | `/`, `/checks/{name}` | people: the dashboard |
 
 mod api;
+mod auth;
 mod dashboard;
 mod headers;
 mod health;
 mod html;
+mod login;
 mod openapi;
 mod ping;
+mod rate_limit;
 mod svg;
 
 use axum::Router;
@@ -23,27 +26,41 @@ use axum::routing::get;
 use std::sync::Arc;
 use upkeep_daemon::Daemon;
 
+pub use login::{hash_password, new_token};
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub daemon: Arc<Daemon>,
+    limiter: Arc<rate_limit::RateLimiter>,
 }
 
 pub fn router(daemon: Arc<Daemon>) -> Router {
-    let state = AppState { daemon };
-    Router::new()
-        .route("/up", get(|| async { "ok" }))
-        .route("/health", get(health::health))
-        .route("/metrics", get(metrics))
-        .route("/ping/{id}", get(ping::ok).post(ping::ok))
-        .route("/ping/{id}/fail", get(ping::fail).post(ping::fail))
+    use axum::middleware::from_fn_with_state;
+    let state = AppState { daemon, limiter: Arc::default() };
+    let api = Router::new()
         .route("/api/v1/checks", get(api::checks))
         .route("/api/v1/checks/{name}", get(api::check))
         .route("/api/v1/checks/{name}/results", get(api::results))
-        .route("/api/v1/openapi.json", get(openapi::document))
+        .route_layer(from_fn_with_state(state.clone(), auth::api));
+    let dashboard = Router::new()
         .route("/", get(dashboard::overview))
         .route("/checks/{name}", get(dashboard::check_page))
+        .route_layer(from_fn_with_state(state.clone(), auth::dashboard));
+    let metrics =
+        Router::new().route("/metrics", get(metrics)).route_layer(from_fn_with_state(state.clone(), auth::metrics));
+    Router::new()
+        .route("/up", get(|| async { "ok" }))
+        .route("/health", get(health::health))
+        .route("/ping/{id}", get(ping::ok).post(ping::ok))
+        .route("/ping/{id}/fail", get(ping::fail).post(ping::fail))
+        .route("/api/v1/openapi.json", get(openapi::document))
+        .route("/login", get(login::form).post(login::sign_in))
+        .route("/logout", axum::routing::post(login::sign_out))
         .route("/assets/upkeep.css", get(dashboard::stylesheet))
+        .merge(api)
+        .merge(dashboard)
+        .merge(metrics)
         .fallback(not_found)
         .layer(axum::middleware::from_fn(headers::security_headers))
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))

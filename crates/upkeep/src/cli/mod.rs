@@ -1,6 +1,7 @@
 //! Command-line arguments and dispatch. Exit codes: 0 ok/healthy, 1 unhealthy or failed,
 //! 2 bad input (config, arguments).
 
+mod access;
 mod check;
 mod config;
 mod serve;
@@ -36,6 +37,12 @@ pub enum Command {
     Config(config::ConfigCommand),
     /// Run the daemon: checks on their schedules, /health, /metrics, the API and the dashboard.
     Serve(serve::ServeArgs),
+    /// Dashboard users.
+    #[command(subcommand)]
+    User(access::UserCommand),
+    /// API tokens.
+    #[command(subcommand)]
+    Token(access::TokenCommand),
     /// Start a bundled sample app and Upkeep watching it; prints the dashboard URL.
     Demo {
         /// Where the sample app and Upkeep keep their data.
@@ -52,6 +59,8 @@ pub async fn run(args: Args) -> u8 {
         Command::Check(check) => check::run(&args.config, check).await,
         Command::Config(command) => config::run(&args.config, command),
         Command::Serve(serve) => serve::run(&args.config, serve).await,
+        Command::User(command) => access::user(command),
+        Command::Token(command) => access::token(command),
         Command::Demo { dir, port } => match crate::demo::run(&dir, port).await {
             Ok(()) => EXIT_OK,
             Err(e) => {

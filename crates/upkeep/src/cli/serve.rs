@@ -57,7 +57,10 @@ pub async fn serve_with_url(
     let app = upkeep_web::router(Arc::clone(&daemon));
     let _ = url.set(format!("http://{address}"));
     eprintln!("upkeep: watching {} checks; listening on http://{address}", loaded.checks.len());
-    axum::serve(listener, app).with_graceful_shutdown(stopped(terms)).await.context("the HTTP server failed")?;
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(stopped(terms))
+        .await
+        .context("the HTTP server failed")?;
     eprintln!("upkeep: stopping; letting running checks finish");
     reloader.abort();
     daemon.shutdown().await;

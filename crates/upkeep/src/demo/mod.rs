@@ -15,7 +15,10 @@ pub async fn run(dir: &Path, port: u16) -> anyhow::Result<()> {
     let url_for_app = Arc::clone(&upkeep_url);
     let app = app::start(&dir, move || url_for_app.get().cloned()).await.context("cannot start the sample app")?;
     let config_path = dir.join("upkeep.toml");
-    tokio::fs::write(&config_path, config(&app)).await?;
+    let password = upkeep_web::new_token().0.chars().skip(4).take(16).collect::<String>();
+    let hash =
+        upkeep_web::hash_password(&password).map_err(|e| anyhow::anyhow!("cannot hash the demo password: {e}"))?;
+    tokio::fs::write(&config_path, config(&app, &hash)).await?;
     let loaded = upkeep_probe::load_file(&config_path, &upkeep_config::Env::Process)
         .map_err(|e| anyhow::anyhow!("the demo config is invalid (a bug): {e}"))?;
     let listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
@@ -49,7 +52,7 @@ pub async fn run(dir: &Path, port: u16) -> anyhow::Result<()> {
     crate::cli::serve_with_url(config_path.clone(), loaded, listen, upkeep_url).await
 }
 
-fn config(app: &app::Running) -> String {
+fn config(app: &app::Running, password_hash: &str) -> String {
     format!(
         r#"# The config `upkeep demo` wrote for its sample app. Copy what you need.
 [server]
@@ -58,6 +61,12 @@ data_dir = "data"
 [retention]
 raw = "7d"
 rollups = "400d"
+
+# Made for this demo: the password was printed when it started.
+[[user]]
+name = "demo"
+password_hash = '{password_hash}'
+role = "admin"
 
 [[check]]
 name = "shop"
@@ -128,5 +137,6 @@ critical = false
         database = app.database.display(),
         log = app.log.display(),
         storage = app.storage.display(),
+        password_hash = password_hash,
     )
 }

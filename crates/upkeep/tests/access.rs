@@ -1,0 +1,229 @@
+//! Access control end to end: API tokens and roles, the dashboard login with CSRF and rate
+//! limiting, sessions, sign-out, a protected /metrics, and refusing an open dashboard on the
+//! network. The hashes come from the real `upkeep user hash-password` and `upkeep token new`.
+
+mod support;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use support::{Daemon, write_config};
+
+fn upkeep(args: &[&str], stdin: &str) -> (String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_upkeep"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (String::from_utf8(out.stdout).unwrap().trim().to_string(), String::from_utf8(out.stderr).unwrap())
+}
+
+struct Secured {
+    _dir: tempfile::TempDir,
+    daemon: Daemon,
+    token: String,
+    client: reqwest::Client,
+}
+
+const PASSWORD: &str = "correct horse battery";
+
+fn secured() -> Secured {
+    let (hash, _) = upkeep(&["user", "hash-password"], &format!("{PASSWORD}\n"));
+    let (token, stderr) = upkeep(&["token", "new", "--name", "ci"], "");
+    let sha = stderr.split("sha256 = \"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[[user]]\nname = \"alice\"\npassword_hash = '{hash}'\nrole = \"admin\"\n\n\
+             [[token]]\nname = \"ci\"\nsha256 = \"{sha}\"\n\n\
+             [[check]]\nname = \"hb\"\nkind = \"heartbeat\"\nevery = \"1h\"\n"
+        ),
+    );
+    let daemon = Daemon::start(&config);
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    Secured { _dir: dir, daemon, token, client }
+}
+
+fn cookie(response: &reqwest::Response, name: &str) -> Option<(String, String)> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| (v.split(';').next().unwrap().split_once('=').unwrap().1.to_string(), v.to_string()))
+}
+
+impl Secured {
+    async fn login_form(&self) -> (String, String) {
+        let response = self.client.get(format!("{}/login", self.daemon.url)).send().await.unwrap();
+        let (csrf_cookie, _) = cookie(&response, "upkeep_csrf").expect("a CSRF cookie");
+        let html = response.text().await.unwrap();
+        let field = html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+        (csrf_cookie, field)
+    }
+
+    async fn sign_in(&self, password: &str) -> reqwest::Response {
+        let (csrf_cookie, field) = self.login_form().await;
+        self.client
+            .post(format!("{}/login", self.daemon.url))
+            .header("cookie", format!("upkeep_csrf={csrf_cookie}"))
+            .form(&[("user", "alice"), ("password", password), ("csrf", &field), ("next", "/checks/hb")])
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn the_api_wants_a_valid_token() {
+    let s = secured();
+    let url = format!("{}/api/v1/checks", s.daemon.url);
+    let anonymous = s.client.get(&url).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(anonymous.headers()["www-authenticate"], "Bearer realm=\"upkeep\"");
+    let wrong = s.client.get(&url).bearer_auth("upk_not-a-real-token").send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    let right = s.client.get(&url).bearer_auth(&s.token).send().await.unwrap();
+    assert_eq!(right.status(), 200);
+    // Public routes stay public.
+    for path in ["/up", "/health", "/api/v1/openapi.json", "/metrics"] {
+        let status = s.client.get(format!("{}{path}", s.daemon.url)).send().await.unwrap().status();
+        assert!(status == 200 || status == 503, "{path}: {status}");
+    }
+}
+
+#[tokio::test]
+async fn the_dashboard_sends_strangers_to_sign_in_and_lets_alice_in() {
+    let s = secured();
+    let page = s.client.get(format!("{}/checks/hb", s.daemon.url)).send().await.unwrap();
+    assert_eq!(page.status(), 303);
+    assert_eq!(page.headers()["location"], "/login?next=/checks/hb");
+
+    let wrong = s.sign_in("wrong password").await;
+    assert_eq!(wrong.status(), 401);
+    assert!(wrong.text().await.unwrap().contains("Wrong user name or password."));
+
+    let signed_in = s.sign_in(PASSWORD).await;
+    assert_eq!(signed_in.status(), 303);
+    assert_eq!(signed_in.headers()["location"], "/checks/hb");
+    let (session, attributes) = cookie(&signed_in, "upkeep_session").expect("a session cookie");
+    assert!(attributes.contains("HttpOnly") && attributes.contains("SameSite=Strict"), "{attributes}");
+
+    let page = s
+        .client
+        .get(format!("{}/", s.daemon.url))
+        .header("cookie", format!("upkeep_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<span>alice</span>") && html.contains("Sign out"));
+    // The session also reads the API, as the dashboard's user would.
+    let api = s
+        .client
+        .get(format!("{}/api/v1/checks", s.daemon.url))
+        .header("cookie", format!("upkeep_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 200);
+
+    // Signing out needs the session's CSRF token, then the session is gone.
+    let csrf = html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap();
+    let forged = s
+        .client
+        .post(format!("{}/logout", s.daemon.url))
+        .header("cookie", format!("upkeep_session={session}"))
+        .form(&[("csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let out = s
+        .client
+        .post(format!("{}/logout", s.daemon.url))
+        .header("cookie", format!("upkeep_session={session}"))
+        .form(&[("csrf", csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 303);
+    let after = s
+        .client
+        .get(format!("{}/", s.daemon.url))
+        .header("cookie", format!("upkeep_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 303);
+}
+
+#[tokio::test]
+async fn sign_in_without_the_form_s_csrf_token_is_refused() {
+    let s = secured();
+    let response = s
+        .client
+        .post(format!("{}/login", s.daemon.url))
+        .header("cookie", "upkeep_csrf=one")
+        .form(&[("user", "alice"), ("password", PASSWORD), ("csrf", "another")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert!(cookie(&response, "upkeep_session").is_none());
+}
+
+#[tokio::test]
+async fn repeated_wrong_passwords_are_rate_limited() {
+    let s = secured();
+    for _ in 0..5 {
+        assert_eq!(s.sign_in("guess").await.status(), 401);
+    }
+    let locked = s.sign_in(PASSWORD).await;
+    assert_eq!(locked.status(), 429);
+    let retry: u64 = locked.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=900).contains(&retry), "{retry}");
+}
+
+#[tokio::test]
+async fn metrics_can_require_a_token() {
+    let (token, stderr) = upkeep(&["token", "new", "--name", "prometheus"], "");
+    let sha = stderr.split("sha256 = \"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("upkeep.toml");
+    std::fs::write(
+        &config,
+        format!("[server]\ndata_dir = \"data\"\nmetrics = \"token\"\n\n[[token]]\nname = \"prometheus\"\nsha256 = \"{sha}\"\n"),
+    )
+    .unwrap();
+    let daemon = Daemon::start(&config);
+    let client = reqwest::Client::new();
+    assert_eq!(client.get(format!("{}/metrics", daemon.url)).send().await.unwrap().status(), 401);
+    assert_eq!(client.get(format!("{}/metrics", daemon.url)).bearer_auth(&token).send().await.unwrap().status(), 200);
+}
+
+#[test]
+fn an_open_dashboard_on_the_network_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("upkeep.toml");
+    std::fs::write(&config, "[server]\nlisten = \"0.0.0.0:8080\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_upkeep"))
+        .arg("-c")
+        .arg(&config)
+        .args(["config", "validate"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(":2:10: listening on 0.0.0.0:8080 with no [[user]] or [[token]] would open the dashboard and API to the network"),
+        "{stderr}"
+    );
+}

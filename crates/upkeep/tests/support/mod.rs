@@ -1,0 +1,129 @@
+//! Shared by the daemon tests: a watched app to switch on and off, the real `upkeep serve` on a
+//! random port (killed when dropped), and polling with a deadline.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// A watched app whose /health can be switched between 200 and 503.
+pub struct App {
+    pub addr: String,
+    pub healthy: Arc<AtomicBool>,
+}
+
+pub fn app() -> App {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let healthy = Arc::new(AtomicBool::new(true));
+    let flag = Arc::clone(&healthy);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 2048];
+            let _ = stream.read(&mut buf);
+            let (status, body) =
+                if flag.load(Ordering::SeqCst) { ("200 OK", "ok") } else { ("503 Service Unavailable", "down") };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    App { addr, healthy }
+}
+
+/// The daemon, killed when the test ends.
+pub struct Daemon {
+    pub child: Child,
+    pub url: String,
+    log: mpsc::Receiver<String>,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Daemon {
+    pub fn start(config: &Path) -> Daemon {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_upkeep"))
+            .arg("-c")
+            .arg(config)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let (tx, log) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut daemon = Daemon { child, url: String::new(), log };
+        let line = daemon.wait_for_log("listening on ");
+        daemon.url = line.split("listening on ").nth(1).unwrap().trim().to_string();
+        daemon
+    }
+
+    /// The next log line containing `text`, waiting up to 30 s.
+    pub fn wait_for_log(&mut self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while let Ok(line) = self.log.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            if line.contains(text) {
+                return line;
+            }
+        }
+        panic!("the daemon never logged {text:?}");
+    }
+
+    pub fn signal(&self, signal: rustix::process::Signal) {
+        let pid = rustix::process::Pid::from_child(&self.child);
+        rustix::process::kill_process(pid, signal).unwrap();
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let response = reqwest::get(format!("{}{path}", self.url)).await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    pub async fn json(&self, path: &str) -> serde_json::Value {
+        let (status, body) = self.get(path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+}
+
+/// Polls `probe` until it returns `Some`, for at most 30 s: waits for an event, not for luck.
+pub async fn eventually<T, F: AsyncFnMut() -> Option<T>>(what: &str, mut probe: F) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub fn write_config(dir: &Path, checks: &str) -> PathBuf {
+    let path = dir.join("upkeep.toml");
+    std::fs::write(&path, format!("[server]\ndata_dir = \"data\"\n\n{checks}")).unwrap();
+    path
+}
+
+pub fn http_check(name: &str, addr: &str, extra: &str) -> String {
+    format!(
+        "[[check]]\nname = \"{name}\"\nkind = \"http\"\nurl = \"http://{addr}/health\"\nevery = \"1s\"\ntimeout = \"1s\"\n{extra}\n\n"
+    )
+}
