@@ -29,7 +29,8 @@ N_HTTP=${N_HTTP:-1000}
 N_PG=${N_PG:-1000}
 N_PG_CLEAN=${N_PG_CLEAN:-auto}      # postgres checks that fit in free connection slots
 RUNS=${RUNS:-5}                     # upkeep http runs (median)
-PG_RUNS=${PG_RUNS:-3}               # upkeep postgres runs (median)
+PG_RUNS=${PG_RUNS:-3}               # upkeep postgres runs of N_PG_CLEAN and 1 checks (median)
+PG_BIG_RUNS=${PG_BIG_RUNS:-1}       # runs of N_PG checks: they fill every free connection slot of the server
 CONCURRENCY=${CONCURRENCY:-256}
 BB_SECONDS=${BB_SECONDS:-10}        # measured wrk run against blackbox, per module
 BB_CONNS=${BB_CONNS:-20}            # wrk connections (= concurrent probes)
@@ -152,8 +153,8 @@ run_measured() {
         s=$EPOCHREALTIME
         rc=0; timeout 300 "$@" >"$out" 2>"$out.err" || rc=$?
         e=$EPOCHREALTIME
-        t=$(times | tail -1)
-        echo "$s $e $t $rc"
+        times >"$out.times"    # not in $( ): a subshell would report its own (empty) children
+        echo "$s $e $(tail -1 "$out.times") $rc"
     ' _ "$out" "$@" | awk '{
         split($3, u, "m"); sub("s", "", u[2]); split($4, y, "m"); sub("s", "", y[2]);
         printf "%.3f %.3f %.3f %d\n", $2 - $1, u[1] * 60 + u[2], y[1] * 60 + y[2], $5
@@ -328,7 +329,8 @@ gen postgres 1 "$PG_URL" >"$TMP/pg-1.toml"
 : >"$TMP/pg-runs.txt"
 pg_settle
 for n in "$N_PG" "$N_PG_CLEAN" 1; do
-    for r in $(seq "$PG_RUNS"); do
+    runs=$PG_RUNS; [[ $n == "$N_PG" ]] && runs=$PG_BIG_RUNS
+    for r in $(seq "$runs"); do
         s_before=$(child_ticks "$PG_PID")
         read -r wall user sys rc < <(run_measured "$TMP/pg-$n-$r.json" "$UPKEEP" -c "$TMP/pg-$n.toml" check --json)
         pg_settle
@@ -338,10 +340,30 @@ for n in "$N_PG" "$N_PG_CLEAN" 1; do
         echo "$n $r $wall $user $sys $rc $ok $server" >>"$TMP/pg-runs.txt"
         log "upkeep postgres n=$n run $r: wall ${wall}s user ${user}s sys ${sys}s ok $ok/$n, server ${server}s"
         if [[ $ok != "$n" && $r == 1 ]]; then
-            error_kinds "$TMP/pg-$n-$r.json" | while read -r line; do log "  error: $line"; done
+            error_kinds "$TMP/pg-$n-$r.json" >"$TMP/pg-$n-errors.txt"
+            while read -r line; do log "  error: $line"; done <"$TMP/pg-$n-errors.txt"
         fi
     done
 done
+# The same clean run without TLS: PostgreSQL's default sslmode is `prefer`, so with `ssl = on`
+# every new connection above also pays a TLS handshake on both sides.
+gen postgres "$N_PG_CLEAN" "$PG_URL?sslmode=disable" >"$TMP/pg-nossl.toml"
+for r in $(seq "$PG_RUNS"); do
+    s_before=$(child_ticks "$PG_PID")
+    read -r wall user sys rc < <(run_measured "$TMP/pg-nossl-$r.json" "$UPKEEP" -c "$TMP/pg-nossl.toml" check --json)
+    pg_settle
+    s_after=$(child_ticks "$PG_PID")
+    server=$(calc "($s_after - $s_before) / $CLK_TCK")
+    ok=$(ok_count "$TMP/pg-nossl-$r.json")
+    echo "nossl $r $wall $user $sys $rc $ok $server" >>"$TMP/pg-runs.txt"
+    log "upkeep postgres n=$N_PG_CLEAN sslmode=disable run $r: wall ${wall}s user ${user}s sys ${sys}s ok $ok/$N_PG_CLEAN, server ${server}s"
+done
+pgn_cpu=$(cpu_median nossl "$TMP/pg-runs.txt")
+pgn_server=$(col_median nossl 8 "$TMP/pg-runs.txt")
+pgn_per=$(calc "$pgn_cpu / $N_PG_CLEAN" 6)
+pgn_server_per=$(calc "$pgn_server / $N_PG_CLEAN" 6)
+pg_ssl=$("${PSQL[@]}" -c 'show ssl' 2>/dev/null || echo "?")
+
 pg_ok=$(awk -v n="$N_PG" '$1 == n {print $7}' "$TMP/pg-runs.txt" | median)
 pg_wall=$(col_median "$N_PG" 3 "$TMP/pg-runs.txt")
 pg_cpu=$(cpu_median "$N_PG" "$TMP/pg-runs.txt")
@@ -379,7 +401,7 @@ cpu_model=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
     echo "Machine: \`nproc\` = $(nproc), ${cpu_model:-unknown CPU}, $(uname -sr); shared and noisy (other builds may run)."
     echo "Versions: $upkeep_version (release, commit $upkeep_commit$upkeep_dirty), $rustc_version; $bb_version;"
     echo "$nginx_version; ${wrk_version:-wrk}; PostgreSQL $pg_version (max_connections $pg_max)."
-    echo "Produced by \`bench/check_vs_blackbox.sh\` (N_HTTP=$N_HTTP, RUNS=$RUNS, N_PG=$N_PG, PG_RUNS=$PG_RUNS, concurrency $CONCURRENCY, blackbox wrk -t1 -c$BB_CONNS -d${BB_SECONDS}s)."
+    echo "Produced by \`bench/check_vs_blackbox.sh\` (N_HTTP=$N_HTTP, RUNS=$RUNS, N_PG=$N_PG × $PG_BIG_RUNS, N_PG_CLEAN=$N_PG_CLEAN × $PG_RUNS, concurrency $CONCURRENCY, blackbox wrk -t1 -c$BB_CONNS -d${BB_SECONDS}s)."
     echo
     echo "| metric | upkeep | blackbox_exporter | ratio (upkeep / blackbox) |"
     echo "| --- | ---: | ---: | ---: |"
@@ -392,6 +414,8 @@ cpu_model=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
     echo "| PostgreSQL CPU per probe, marginal, N = $N_PG³ | $(us "$pg_marg") | $(us "$bbt_per") (tcp_connect⁴) | $(ratio "$pg_marg" "$bbt_per") |"
     echo "| PostgreSQL CPU per probe, whole process / N, N = $N_PG_CLEAN (fits the server) | $(us "$pgc_per") | $(us "$bbt_per") (tcp_connect⁴) | $(ratio "$pgc_per" "$bbt_per") |"
     echo "| PostgreSQL CPU per probe, marginal, N = $N_PG_CLEAN | $(us "$pgc_marg") | $(us "$bbt_per") (tcp_connect⁴) | $(ratio "$pgc_marg" "$bbt_per") |"
+    echo "| PostgreSQL CPU per probe, whole process / N, N = $N_PG_CLEAN, sslmode=disable⁵ | $(us "$pgn_per") | $(us "$bbt_per") (tcp_connect⁴) | $(ratio "$pgn_per" "$bbt_per") |"
+    echo "| PostgreSQL server CPU per probe, N = $N_PG_CLEAN, sslmode=disable⁵ | $(us "$pgn_server_per") | $(us "$bbt_server_per") (tcp_connect) | $(ratio "$pgn_server_per" "$bbt_server_per") |"
     echo "| PostgreSQL server CPU per probe (backends), N = $N_PG / $N_PG_CLEAN | $(us "$pg_server_per") / $(us "$pgc_server_per") | $(us "$bbt_server_per") (tcp_connect) | $(ratio "$pgc_server_per" "$bbt_server_per") |"
     echo
     echo "**Target (${N_HTTP} HTTP checks in under ${TARGET_WALL} s wall, all ok): $target_met** — walls: $h_walls s; all checks ok: $http_all_ok; latency p50 $h_lat_p50 ms, max $h_lat_max ms (run 1)."
@@ -400,6 +424,12 @@ cpu_model=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
     echo "1-check postgres CPU $(calc "$pg1_cpu" 3) s (server $pg1_server s); $N_PG postgres checks: $pg_ok ok (median), wall $pg_wall s, server $pg_server s;"
     echo "$N_PG_CLEAN postgres checks: $pgc_ok ok, wall $pgc_wall s, server $pgc_server s. Blackbox: $bbh_n http_2xx probes at $bbh_rps/s (non-2xx $bbh_bad), $bbt_n tcp_connect probes at $bbt_rps/s."
     echo
+    if [[ -s $TMP/pg-$N_PG-errors.txt ]]; then
+        echo "Errors in the first $N_PG-postgres-check run (count, message):"
+        echo
+        sed 's/^ */    /' "$TMP/pg-$N_PG-errors.txt"
+        echo
+    fi
     echo "1. blackbox has no batch mode: its column is $N_HTTP × (its per-probe CPU) and $N_HTTP / (its probe rate with $BB_CONNS probes in flight under wrk); indicative only."
     echo "2. upkeep's whole-process figure includes process and runtime start, config parsing and printing the JSON; the marginal row subtracts a 1-check run."
     echo "   upkeep reuses keep-alive connections to the one host (pooled client); blackbox opens a new connection per probe."
@@ -407,6 +437,7 @@ cpu_model=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
     echo "   so with $N_PG checks only as many succeed as the server has free slots (max_connections $pg_max); the rest fail with an error and are still counted in N."
     echo "4. blackbox_exporter has no PostgreSQL prober; tcp_connect to $PG_HOST:$PG_PORT only opens and closes a TCP connection (the server still forks a backend for it)."
     echo "   Server CPU is the postmaster's reaped children's CPU (cutime+cstime) across the run: includes any other client's backends that ended meanwhile."
+    echo "5. The server has ssl = $pg_ssl; the URL without sslmode means \`prefer\`, so the other postgres rows include a TLS handshake per new connection."
 } >"$RESULTS_MD"
 
 echo

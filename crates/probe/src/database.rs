@@ -9,7 +9,8 @@ use upkeep_expr::{Field, Observations, Type, Value};
 
 /// The fields every SQL probe observes.
 pub const FIELDS: &[Field] = &[
-    Field::new("latency", Type::Duration, "time to get a connection and run SELECT 1"),
+    Field::new("latency", Type::Duration, "round trip of SELECT 1"),
+    Field::new("connect_time", Type::Duration, "time to open a connection, on runs that opened one"),
     Field::new("database_size", Type::Size, "size of the database"),
     Field::new("rows", Type::Number, "rows returned by `query`"),
 ];

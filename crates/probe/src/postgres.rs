@@ -63,27 +63,32 @@ impl Postgres {
         self.target.clone()
     }
 
-    /// A new connection that has answered `SELECT 1`.
-    async fn fresh(&self) -> Result<PgConnection, sqlx::Error> {
-        let mut conn = PgConnection::connect_with(&self.options).await?;
-        sqlx::query("SELECT 1").execute(&mut conn).await?;
-        Ok(conn)
+    /// A new connection and how long opening it took.
+    async fn fresh(&self) -> Result<(PgConnection, Duration), sqlx::Error> {
+        let started = Instant::now();
+        let conn = PgConnection::connect_with(&self.options).await?;
+        Ok((conn, started.elapsed()))
     }
 
     pub async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
         let fail = |e: sqlx::Error| ProbeError::new(database::describe(&e, &self.target, self.timeout));
-        let started = Instant::now();
-        let (conn, opened) = match self.kept.take() {
-            Some((mut kept, opened)) => match sqlx::query("SELECT 1").execute(&mut kept).await {
-                Ok(_) => (kept, opened),
-                // The server may have closed a kept connection: that is not the database's
-                // fault, so judge a fresh one instead.
-                Err(_) => (self.fresh().await.map_err(fail)?, Instant::now()),
-            },
-            None => (self.fresh().await.map_err(fail)?, Instant::now()),
+        let select_one = async |conn: &mut PgConnection| {
+            let started = Instant::now();
+            sqlx::query("SELECT 1").execute(&mut *conn).await.map(|_| started.elapsed())
         };
-        let mut conn = conn;
-        let latency = started.elapsed();
+        let reused = match self.kept.take() {
+            Some((mut kept, opened)) => select_one(&mut kept).await.ok().map(|latency| (kept, opened, latency)),
+            None => None,
+        };
+        // A kept connection the server closed is not the database's fault: judge a fresh one.
+        let (mut conn, opened, latency, connect_time) = match reused {
+            Some((conn, opened, latency)) => (conn, opened, latency, None),
+            None => {
+                let (mut conn, connect_time) = self.fresh().await.map_err(fail)?;
+                let latency = select_one(&mut conn).await.map_err(fail)?;
+                (conn, Instant::now(), latency, Some(connect_time))
+            }
+        };
         let (size, connections): (i64, i64) = sqlx::query_as(
             "SELECT pg_database_size(current_database()), (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database())",
         )
@@ -92,6 +97,10 @@ impl Postgres {
         .map_err(fail)?;
         let mut obs = Observations::new();
         obs.insert("latency", Value::duration(latency));
+        match connect_time {
+            Some(took) => obs.insert("connect_time", Value::duration(took)),
+            None => obs.mark_missing("connect_time", "this run reused the kept connection"),
+        }
         obs.insert("database_size", Value::size(size.max(0) as u64));
         obs.insert("connections", Value::Number(connections as f64));
         if let Some(query) = &self.query {

@@ -57,6 +57,8 @@ impl Sqlite {
             .create_if_missing(false)
             .busy_timeout(self.timeout);
         let mut conn = SqliteConnection::connect_with(&options).await.map_err(fail)?;
+        let connect_time = started.elapsed();
+        let started = Instant::now();
         sqlx::query("SELECT 1").execute(&mut conn).await.map_err(fail)?;
         let latency = started.elapsed();
         let (pages, page_size): (i64, i64) = sqlx::query_as(
@@ -69,6 +71,7 @@ impl Sqlite {
             sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut conn).await.map_err(fail)?;
         let mut obs = Observations::new();
         obs.insert("latency", Value::duration(latency));
+        obs.insert("connect_time", Value::duration(connect_time));
         obs.insert("database_size", Value::size((pages * page_size).max(0) as u64));
         obs.insert("journal_mode", Value::String(journal_mode.to_ascii_lowercase()));
         let mut wal = self.path.clone().into_os_string();

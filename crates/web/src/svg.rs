@@ -63,14 +63,17 @@ pub fn sparkline(points: &[Option<f64>], width: u32, height: u32, unit: &str) ->
     let step = f64::from(width) / (points.len().max(2) - 1) as f64;
     let mut segment: Vec<String> = Vec::new();
     let flush = |segment: &mut Vec<String>, out: &mut String| {
-        if segment.len() == 1 {
-            segment.push(segment[0].clone());
-        }
-        if !segment.is_empty() {
-            out.push_str(&format!(
+        match segment.as_slice() {
+            [] => {}
+            // A lone point between gaps would be an invisible zero-length line: draw a dot.
+            [point] => {
+                let (x, y) = point.split_once(',').unwrap_or(("0", "0"));
+                out.push_str(&format!("<circle cx=\"{x}\" cy=\"{y}\" r=\"1.5\" fill=\"#0969da\"/>"));
+            }
+            _ => out.push_str(&format!(
                 "<polyline fill=\"none\" stroke=\"#0969da\" stroke-width=\"1.5\" points=\"{}\"/>",
                 segment.join(" ")
-            ));
+            )),
         }
         segment.clear();
     };
@@ -109,7 +112,8 @@ mod tests {
     #[test]
     fn sparkline_breaks_at_gaps() {
         let svg = sparkline(&[Some(1.0), Some(2.0), None, Some(2.0)], 30, 10, "ms");
-        assert_eq!(svg.matches("<polyline").count(), 2);
+        assert_eq!(svg.matches("<polyline").count(), 1);
+        assert_eq!(svg.matches("<circle").count(), 1);
         assert!(sparkline(&[None, None], 30, 10, "ms").contains("no data"));
     }
 }

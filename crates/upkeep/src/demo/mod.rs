@@ -36,9 +36,7 @@ pub async fn run(dir: &Path, port: u16) -> anyhow::Result<()> {
                 println!("\nUpkeep demo is running.\n");
                 println!("  Dashboard:   {u}/");
                 println!("  Health:      {u}/health    Metrics: {u}/metrics    API: {u}/api/v1/checks");
-                println!(
-                    "  Login:       none needed yet: the dashboard listens on loopback only (access control is on the roadmap)"
-                );
+                println!("  Login:       user `demo`, password `{password}`");
                 println!(
                     "  Sample app:  http://{app_addr}/   break it: http://{app_addr}/break   fix it: http://{app_addr}/fix"
                 );
