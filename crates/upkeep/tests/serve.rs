@@ -230,3 +230,40 @@ async fn history_survives_kill_9_during_ingest() {
     let checks = daemon.json("/api/v1/checks").await;
     assert!(checks.as_array().unwrap().iter().all(|c| c["status"] != "pending"), "{checks}");
 }
+
+#[tokio::test]
+async fn a_hanging_check_does_not_stall_the_others() {
+    // A server that accepts and never answers, watched by a check with a short timeout.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_addr = silent.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming().take(1000) {
+            held.push(stream);
+        }
+    });
+    let api = app();
+    let dir = tempfile::tempdir().unwrap();
+    // concurrency 1: the hung probe holds the only slot until its timeout, then lets go.
+    let config = dir.path().join("upkeep.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\ndata_dir = \"data\"\nconcurrency = 1\n\n{}{}",
+            http_check("hung", &silent_addr, ""),
+            http_check("api", &api.addr, "")
+        ),
+    )
+    .unwrap();
+    let daemon = Daemon::start(&config);
+    let runs = eventually("three runs of the healthy check", async || {
+        let json = daemon.json("/api/v1/checks/api/results").await;
+        let runs = json["results"].as_array()?.len();
+        (runs >= 3).then_some(runs)
+    })
+    .await;
+    assert!(runs >= 3);
+    let hung = daemon.json("/api/v1/checks/hung").await;
+    assert_eq!(hung["status"], "error");
+    assert_eq!(hung["message"], format!("no answer from http://{silent_addr}/health within 1s (timeout)"));
+}
