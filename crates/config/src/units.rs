@@ -27,7 +27,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 pub fn parse_size(text: &str) -> Result<u64, String> {
     match quantity(text) {
         Ok(Value::Size(bytes)) if bytes >= 0.0 => Ok(bytes.round() as u64),
-        _ => Err(format!("`{text}` is not a size (units: B, KB, MB, GB, KiB, MiB, GiB, TiB)")),
+        _ => Err(format!("`{text}` is not a size (units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)")),
     }
 }
 

@@ -126,7 +126,7 @@ impl Check {
         CheckResult { check: self.name.clone(), kind: self.kind, at, status, latency, message, observations }
     }
 
-    /// The first unmet condition, explained; `None` when all hold.
+    /// Every unmet condition, explained and joined by `; `; `None` when all hold.
     fn judge(&self, obs: &Observations) -> Option<String> {
         let failures: Vec<String> = self
             .expect

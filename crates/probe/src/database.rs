@@ -3,6 +3,8 @@
 
 use crate::error::{describe_io, find_io};
 use sqlx::{Column, Row};
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 use upkeep_config::{Diagnostics, TableReader};
 use upkeep_expr::{Field, Observations, Type, Value};
@@ -25,7 +27,7 @@ pub fn read_query(t: &mut TableReader, d: &mut Diagnostics) -> Option<String> {
     if !matches!(first.as_str(), "SELECT" | "WITH" | "SHOW" | "PRAGMA" | "VALUES" | "EXPLAIN") {
         d.error(
             query.span(),
-            "`query` must read, not write (start with SELECT, WITH, SHOW or PRAGMA)",
+            "`query` must read, not write (start with SELECT, WITH, SHOW, PRAGMA, VALUES or EXPLAIN)",
             Some("probes run every few seconds; a write here would repeat forever".into()),
         );
         return None;
@@ -114,15 +116,61 @@ impl<C> Default for Kept<C> {
     }
 }
 
-impl<C> Kept<C> {
-    /// The kept connection, if there is one young enough to reuse.
-    pub fn take(&self) -> Option<(C, std::time::Instant)> {
-        let kept = self.slot.lock().unwrap_or_else(|e| e.into_inner()).take()?;
-        (kept.1.elapsed() < MAX_CONNECTION_AGE).then_some(kept)
+/// A connection that just answered `SELECT 1`, and what that took.
+pub struct Connected<C> {
+    pub conn: C,
+    opened: std::time::Instant,
+    pub latency: Duration,
+    /// Set when this run had to open the connection.
+    pub connect_time: Option<Duration>,
+}
+
+impl<C> Connected<C> {
+    /// `latency` and `connect_time` as observations.
+    pub fn observe(&self, obs: &mut Observations) {
+        obs.insert("latency", Value::duration(self.latency));
+        match self.connect_time {
+            Some(took) => obs.insert("connect_time", Value::duration(took)),
+            None => obs.mark_missing("connect_time", "this run reused the kept connection"),
+        }
+    }
+}
+
+/// Runs `SELECT 1` on a connection of one driver (each driver's probe passes its own, which
+/// keeps the driver's executor types out of this generic code).
+pub type SelectOne<C> = for<'a> fn(&'a mut C) -> Pin<Box<dyn Future<Output = Result<(), sqlx::Error>> + Send + 'a>>;
+
+impl<C: sqlx::Connection> Kept<C> {
+    /// The kept connection if it still answers, else a fresh one; timed with `SELECT 1`. A kept
+    /// connection the server closed is not the database's fault, so it is replaced, not blamed.
+    pub async fn connect(
+        &self,
+        options: &<C as sqlx::Connection>::Options,
+        select_one: SelectOne<C>,
+    ) -> Result<Connected<C>, sqlx::Error> {
+        let timed = async |conn: &mut C| {
+            let started = std::time::Instant::now();
+            select_one(conn).await.map(|()| started.elapsed())
+        };
+        let kept = self.slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some((mut conn, opened)) = kept.filter(|(_, opened)| opened.elapsed() < MAX_CONNECTION_AGE)
+            && let Ok(latency) = timed(&mut conn).await
+        {
+            return Ok(Connected { conn, opened, latency, connect_time: None });
+        }
+        let started = std::time::Instant::now();
+        let mut conn = C::connect_with(options).await?;
+        let connect_time = started.elapsed();
+        let latency = timed(&mut conn).await?;
+        Ok(Connected { conn, opened: std::time::Instant::now(), latency, connect_time: Some(connect_time) })
     }
 
-    /// Keeps a connection that just worked, for the next run.
-    pub fn put(&self, conn: C, opened: std::time::Instant) {
-        *self.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some((conn, opened));
+    /// Keeps the connection for the next run (in the daemon) or closes it cleanly.
+    pub async fn release(&self, connected: Connected<C>, keep: bool) {
+        if keep {
+            *self.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some((connected.conn, connected.opened));
+        } else {
+            let _ = connected.conn.close().await;
+        }
     }
 }

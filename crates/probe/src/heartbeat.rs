@@ -30,10 +30,7 @@ impl Heartbeat {
     pub const DEFAULT_EXPECT: &'static [&'static str] = &[];
 
     pub fn schema() -> Schema {
-        Schema::new(&[
-            Field::new("age", Type::Duration, "time since the last ping"),
-            Field::new("last_status", Type::String, "\"ok\", or \"fail\" when the last ping came to /ping/{id}/fail"),
-        ])
+        Schema::new(&[Field::new("age", Type::Duration, "time since the last ping")])
     }
 
     pub fn build(t: &mut TableReader, d: &mut Diagnostics, spec: &Spec<'_>) -> Option<Self> {
@@ -118,7 +115,6 @@ impl Heartbeat {
         }
         let mut obs = Observations::new();
         obs.insert("age", ago);
-        obs.insert("last_status", Value::String("ok".into()));
         Ok(obs)
     }
 }

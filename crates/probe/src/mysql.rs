@@ -4,10 +4,9 @@
 use crate::database::{self, decode_any};
 use crate::error::ProbeError;
 use crate::kind::{Run, Spec};
-use sqlx::Connection;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
 use std::str::FromStr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use upkeep_config::{Diagnostics, TableReader};
 use upkeep_expr::{Field, Observations, Schema, Type, Value};
 
@@ -62,66 +61,42 @@ impl Mysql {
         self.target.clone()
     }
 
-    /// A new connection and how long opening it took.
-    async fn fresh(&self) -> Result<(MySqlConnection, Duration), sqlx::Error> {
-        let started = Instant::now();
-        let conn = MySqlConnection::connect_with(&self.options).await?;
-        Ok((conn, started.elapsed()))
-    }
-
     pub async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
         let fail = |e: sqlx::Error| ProbeError::new(database::describe(&e, &self.target, self.timeout));
-        let select_one = async |conn: &mut MySqlConnection| {
-            let started = Instant::now();
-            sqlx::query("SELECT 1").execute(&mut *conn).await.map(|_| started.elapsed())
-        };
-        let reused = match self.kept.take() {
-            Some((mut kept, opened)) => select_one(&mut kept).await.ok().map(|latency| (kept, opened, latency)),
-            None => None,
-        };
-        // A kept connection the server closed is not the database's fault: judge a fresh one.
-        let (mut conn, opened, latency, connect_time) = match reused {
-            Some((conn, opened, latency)) => (conn, opened, latency, None),
-            None => {
-                let (mut conn, connect_time) = self.fresh().await.map_err(fail)?;
-                let latency = select_one(&mut conn).await.map_err(fail)?;
-                (conn, Instant::now(), latency, Some(connect_time))
-            }
-        };
+        let mut connected = self.kept.connect(&self.options, select_one).await.map_err(fail)?;
         let size: u64 = sqlx::query_scalar(
             "SELECT CAST(COALESCE(SUM(data_length + index_length), 0) AS UNSIGNED) FROM information_schema.tables WHERE table_schema = DATABASE()",
         )
-        .fetch_one(&mut conn)
+        .fetch_one(&mut connected.conn)
         .await
         .map_err(fail)?;
         let threads: Option<(String, String)> = sqlx::query_as("SHOW GLOBAL STATUS LIKE 'Threads_connected'")
-            .fetch_optional(&mut conn)
+            .fetch_optional(&mut connected.conn)
             .await
             .map_err(fail)?;
         let mut obs = Observations::new();
-        obs.insert("latency", Value::duration(latency));
-        match connect_time {
-            Some(took) => obs.insert("connect_time", Value::duration(took)),
-            None => obs.mark_missing("connect_time", "this run reused the kept connection"),
-        }
+        connected.observe(&mut obs);
         obs.insert("database_size", Value::size(size));
         if let Some(n) = threads.and_then(|(_, v)| v.parse::<f64>().ok()) {
             obs.insert("connections", Value::Number(n));
         }
         if let Some(query) = &self.query {
             // The query comes from the operator's own config file, not from outside input.
-            let rows = sqlx::query(sqlx::AssertSqlSafe(query.as_str())).fetch_all(&mut conn).await.map_err(fail)?;
+            let rows =
+                sqlx::query(sqlx::AssertSqlSafe(query.as_str())).fetch_all(&mut connected.conn).await.map_err(fail)?;
             database::observe_rows(
                 &rows,
                 |row, i| decode_any!(row, i, [i64, u64, i32, u32, i16, f64, f32, bool, String]),
                 &mut obs,
             );
         }
-        if run.ctx.keep_connections {
-            self.kept.put(conn, opened);
-        } else {
-            let _ = conn.close().await;
-        }
+        self.kept.release(connected, run.ctx.keep_connections).await;
         Ok(obs)
     }
+}
+
+fn select_one(
+    conn: &mut MySqlConnection,
+) -> std::pin::Pin<Box<dyn Future<Output = Result<(), sqlx::Error>> + Send + '_>> {
+    Box::pin(async move { sqlx::query("SELECT 1").execute(conn).await.map(|_| ()) })
 }

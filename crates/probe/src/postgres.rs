@@ -9,10 +9,9 @@ use crate::database::{self, decode_any};
 use crate::error::ProbeError;
 use crate::kind::{Run, Spec};
 
-use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use std::str::FromStr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use upkeep_config::{Diagnostics, TableReader};
 use upkeep_expr::{Field, Observations, Schema, Type, Value};
 
@@ -63,60 +62,34 @@ impl Postgres {
         self.target.clone()
     }
 
-    /// A new connection and how long opening it took.
-    async fn fresh(&self) -> Result<(PgConnection, Duration), sqlx::Error> {
-        let started = Instant::now();
-        let conn = PgConnection::connect_with(&self.options).await?;
-        Ok((conn, started.elapsed()))
-    }
-
     pub async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
         let fail = |e: sqlx::Error| ProbeError::new(database::describe(&e, &self.target, self.timeout));
-        let select_one = async |conn: &mut PgConnection| {
-            let started = Instant::now();
-            sqlx::query("SELECT 1").execute(&mut *conn).await.map(|_| started.elapsed())
-        };
-        let reused = match self.kept.take() {
-            Some((mut kept, opened)) => select_one(&mut kept).await.ok().map(|latency| (kept, opened, latency)),
-            None => None,
-        };
-        // A kept connection the server closed is not the database's fault: judge a fresh one.
-        let (mut conn, opened, latency, connect_time) = match reused {
-            Some((conn, opened, latency)) => (conn, opened, latency, None),
-            None => {
-                let (mut conn, connect_time) = self.fresh().await.map_err(fail)?;
-                let latency = select_one(&mut conn).await.map_err(fail)?;
-                (conn, Instant::now(), latency, Some(connect_time))
-            }
-        };
+        let mut connected = self.kept.connect(&self.options, select_one).await.map_err(fail)?;
         let (size, connections): (i64, i64) = sqlx::query_as(
             "SELECT pg_database_size(current_database()), (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database())",
         )
-        .fetch_one(&mut conn)
+        .fetch_one(&mut connected.conn)
         .await
         .map_err(fail)?;
         let mut obs = Observations::new();
-        obs.insert("latency", Value::duration(latency));
-        match connect_time {
-            Some(took) => obs.insert("connect_time", Value::duration(took)),
-            None => obs.mark_missing("connect_time", "this run reused the kept connection"),
-        }
+        connected.observe(&mut obs);
         obs.insert("database_size", Value::size(size.max(0) as u64));
         obs.insert("connections", Value::Number(connections as f64));
         if let Some(query) = &self.query {
             // The query comes from the operator's own config file, not from outside input.
-            let rows = sqlx::query(sqlx::AssertSqlSafe(query.as_str())).fetch_all(&mut conn).await.map_err(fail)?;
+            let rows =
+                sqlx::query(sqlx::AssertSqlSafe(query.as_str())).fetch_all(&mut connected.conn).await.map_err(fail)?;
             database::observe_rows(
                 &rows,
                 |row, i| decode_any!(row, i, [i64, i32, i16, f64, f32, bool, String]),
                 &mut obs,
             );
         }
-        if run.ctx.keep_connections {
-            self.kept.put(conn, opened);
-        } else {
-            let _ = conn.close().await;
-        }
+        self.kept.release(connected, run.ctx.keep_connections).await;
         Ok(obs)
     }
+}
+
+fn select_one(conn: &mut PgConnection) -> std::pin::Pin<Box<dyn Future<Output = Result<(), sqlx::Error>> + Send + '_>> {
+    Box::pin(async move { sqlx::query("SELECT 1").execute(conn).await.map(|_| ()) })
 }

@@ -102,7 +102,7 @@ kind = "sqlite"
         [
             "upkeep.toml:4:7: `url` is not an http(s) URL: `ftp://example.com`",
             "upkeep.toml:9:11: `address` needs a port: `localhost`",
-            "upkeep.toml:15:9: `query` must read, not write (start with SELECT, WITH, SHOW or PRAGMA)",
+            "upkeep.toml:15:9: `query` must read, not write (start with SELECT, WITH, SHOW, PRAGMA, VALUES or EXPLAIN)",
             "upkeep.toml:17:1: check \"d\" needs `every` (how often pings come) or `schedule` (when, as cron)",
             "upkeep.toml:21:1: check \"e\" has no `path`",
         ]

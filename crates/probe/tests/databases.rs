@@ -113,7 +113,7 @@ async fn postgres_query_that_writes_is_a_config_error() {
     let text = check("postgres", &format!("url = \"{POSTGRES}\"\nquery = \"DELETE FROM failed_jobs\""));
     assert_eq!(
         support::errors(&text),
-        ["upkeep.toml:5:9: `query` must read, not write (start with SELECT, WITH, SHOW or PRAGMA)"]
+        ["upkeep.toml:5:9: `query` must read, not write (start with SELECT, WITH, SHOW, PRAGMA, VALUES or EXPLAIN)"]
     );
 }
 
