@@ -79,8 +79,9 @@ impl Job {
                 permit = Arc::clone(&self.permits).acquire_owned() => permit,
             };
             self.metrics.lag(Instant::now().saturating_duration_since(due));
-            // Not cancelled: a run that has started finishes, bounded by its own timeout.
-            let result = self.check.run(&self.ctx).await;
+            // Not cancelled: a run that has started finishes, bounded by its own timeout. Boxed, so
+            // the probe's large future exists only while it runs, not in every sleeping task.
+            let result = Box::pin(self.check.run(&self.ctx)).await;
             drop(permit);
             if self.sink.send(result).await.is_err() {
                 return;
