@@ -4,7 +4,7 @@
 //! ```text
 //! scheduler ──(bounded channel)──► writer ──► store (batched)
 //!                                    └──────► live state + metrics
-//! housekeeping: compaction every minute, retention every hour
+//! housekeeping: compaction every 10 seconds, retention every hour
 //! ```
 
 mod housekeeping;
@@ -59,7 +59,7 @@ impl Daemon {
         let metrics = Arc::new(Metrics::new());
         for check in loaded.checks.iter() {
             if let Some(latest) = live.get(&check.name) {
-                metrics.record(&check.name, latest.result.ok, latest.result.latency);
+                metrics.restore(&check.name, latest.result.ok);
             }
         }
         let (sink, results) = mpsc::channel(QUEUE);

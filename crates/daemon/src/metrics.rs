@@ -51,7 +51,11 @@ impl Metrics {
         let up = Family::<CheckLabels, Gauge>::default();
         registry.register("check_up", "1 when the check's latest run passed, 0 when it failed", up.clone());
         let duration: HistogramFamily = Family::new_with_constructor(latency_histogram);
-        registry.register("check_duration_seconds", "How long each check run took", duration.clone());
+        registry.register(
+            "check_duration_seconds",
+            "Each run's latency as the probe measures it (request, query round trip, handshake)",
+            duration.clone(),
+        );
         let lag = Histogram::new([0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0]);
         registry.register("scheduler_lag_seconds", "How late each check run started after it was due", lag.clone());
         let written = Counter::default();
@@ -66,6 +70,12 @@ impl Metrics {
         self.known.lock().unwrap_or_else(|e| e.into_inner()).insert(check.to_string());
         self.up.get_or_create(&labels).set(i64::from(ok));
         self.duration.get_or_create(&labels).observe(latency.as_secs_f64());
+    }
+
+    /// The `up` gauge from the stored state at start; durations are not observed twice.
+    pub fn restore(&self, check: &str, ok: bool) {
+        self.known.lock().unwrap_or_else(|e| e.into_inner()).insert(check.to_string());
+        self.up.get_or_create(&CheckLabels { check: check.to_string() }).set(i64::from(ok));
     }
 
     pub fn lag(&self, lag: Duration) {

@@ -24,6 +24,13 @@ pub async fn run(path: &Path, args: ServeArgs) -> u8 {
         Err(e) => return report_load_error(&e, false),
     };
     let listen = args.listen.unwrap_or(loaded.server.listen);
+    if !listen.ip().is_loopback() && loaded.access.is_open() {
+        eprintln!(
+            "error: listening on {listen} with no [[user]] or [[token]] would open the dashboard and API to the network"
+        );
+        eprintln!("  add a [[user]] (see `upkeep user hash-password`), or listen on 127.0.0.1");
+        return EXIT_BAD_INPUT;
+    }
     match serve(path.to_path_buf(), loaded, listen).await {
         Ok(()) => EXIT_OK,
         Err(e) => {
@@ -53,7 +60,8 @@ pub async fn serve_with_url(
     // Signal handlers first, so a signal sent right after the "listening" line is not lost.
     let hangups = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
     let terms = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
-    let reloader = tokio::spawn(reload_on_hangup(hangups, config, Arc::clone(&daemon), listen));
+    let reloader =
+        tokio::spawn(reload_on_hangup(hangups, config, Arc::clone(&daemon), listen, loaded.server.data_dir.clone()));
     let app = upkeep_web::router(Arc::clone(&daemon));
     let _ = url.set(format!("http://{address}"));
     eprintln!("upkeep: watching {} checks; listening on http://{address}", loaded.checks.len());
@@ -80,12 +88,16 @@ async fn reload_on_hangup(
     config: PathBuf,
     daemon: Arc<Daemon>,
     listen: std::net::SocketAddr,
+    data_dir: PathBuf,
 ) {
     while hangups.recv().await.is_some() {
         match upkeep_probe::load_file(&config, &Env::Process) {
             Ok(loaded) => {
                 if loaded.server.listen != listen {
                     eprintln!("upkeep: `listen` changed; restart to move to {}", loaded.server.listen);
+                }
+                if loaded.server.data_dir != data_dir {
+                    eprintln!("upkeep: `data_dir` changed; restart to use {}", loaded.server.data_dir.display());
                 }
                 daemon.reload(&loaded).await;
                 eprintln!("upkeep: reloaded {}: {} checks", config.display(), loaded.checks.len());

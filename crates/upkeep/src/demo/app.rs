@@ -96,17 +96,13 @@ async fn shop(app: App) {
         let now = jiff::Timestamp::now();
         let broken = app.broken.load(Ordering::SeqCst);
         let line = if broken {
-            let _ = sqlx::query("INSERT INTO failed_jobs (failed_at) VALUES (?)")
-                .bind(now.to_string())
-                .execute(&app.db)
-                .await;
+            let _ = sqlx::query("INSERT INTO failed_jobs (failed_at) VALUES (datetime('now'))").execute(&app.db).await;
             format!(
                 "[{}] production.ERROR: Payment gateway timed out for order {n} {{\"exception\":\"GuzzleHttp\\\\Exception\\\\ConnectException\"}}\n",
                 now.strftime("%Y-%m-%d %H:%M:%S")
             )
         } else {
-            let _ = sqlx::query("INSERT INTO orders (placed_at, total_cents) VALUES (?, ?)")
-                .bind(now.to_string())
+            let _ = sqlx::query("INSERT INTO orders (placed_at, total_cents) VALUES (datetime('now'), ?)")
                 .bind((n % 97 * 125) as i64)
                 .execute(&app.db)
                 .await;
