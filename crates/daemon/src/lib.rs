@@ -97,9 +97,10 @@ impl Daemon {
             old.stop().await;
         }
         let names: Vec<String> = loaded.checks.iter().map(|c| c.name.clone()).collect();
+        *self.checks.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(loaded.checks.clone());
+        // After the new checks are in place: this bumps the live version readers cache by.
         self.live.retain(&names);
         self.metrics.retain(&names);
-        *self.checks.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(loaded.checks.clone());
         *self.access.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(loaded.access.clone());
         let Some(sink) = self.sink.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
             return; // shutting down

@@ -16,6 +16,8 @@ pub struct LiveCheck {
 #[derive(Debug, Default)]
 pub struct Live {
     checks: RwLock<HashMap<String, LiveCheck>>,
+    /// Bumped on every change, so readers can cache what they render from this state.
+    version: std::sync::atomic::AtomicU64,
 }
 
 impl Live {
@@ -24,6 +26,7 @@ impl Live {
             store.statuses().into_iter().map(|s| (s.check, s.since)).collect();
         let wanted: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
         let latest = store.latest_results().await?;
+        let _bump = Bump(self);
         let mut map = self.checks.write().unwrap_or_else(|e| e.into_inner());
         for result in latest {
             if wanted.contains(&result.check.as_str()) {
@@ -34,7 +37,17 @@ impl Live {
         Ok(())
     }
 
+    /// Changes whenever any check's latest result does.
+    pub fn version(&self) -> u64 {
+        self.version.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn bump(&self) {
+        self.version.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
     pub fn update(&self, result: ResultRecord) {
+        let _bump = Bump(self);
         let mut map = self.checks.write().unwrap_or_else(|e| e.into_inner());
         let since = match map.get(&result.check) {
             Some(previous) if previous.result.ok == result.ok => previous.since,
@@ -49,6 +62,17 @@ impl Live {
 
     /// Forgets checks that are no longer configured.
     pub fn retain(&self, names: &[String]) {
+        let _bump = Bump(self);
         self.checks.write().unwrap_or_else(|e| e.into_inner()).retain(|name, _| names.contains(name));
+    }
+}
+
+/// Bumps the version when dropped: after the write lock is released, so a reader that sees the
+/// new version also sees the new state.
+struct Bump<'a>(&'a Live);
+
+impl Drop for Bump<'_> {
+    fn drop(&mut self) {
+        self.0.bump();
     }
 }

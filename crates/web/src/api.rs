@@ -37,9 +37,13 @@ fn summary_json(daemon: &Daemon, check: &Check) -> Value {
     })
 }
 
-pub async fn checks(State(state): State<AppState>) -> Json<Value> {
+pub async fn checks(State(state): State<AppState>) -> impl axum::response::IntoResponse {
     let daemon = &state.daemon;
-    Json(Value::Array(daemon.checks().iter().map(|c| summary_json(daemon, c)).collect()))
+    let (status, body) = state.rendered.get_or_render("checks", daemon.live().version(), || {
+        let list = Value::Array(daemon.checks().iter().map(|c| summary_json(daemon, c)).collect());
+        (StatusCode::OK, serde_json::to_vec(&list).unwrap_or_default())
+    });
+    (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body)
 }
 
 pub async fn check(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult {

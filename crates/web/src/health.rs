@@ -2,12 +2,22 @@
 //! done right: 200 when healthy or degraded, 503 when unhealthy, times as numbers.
 
 use crate::AppState;
-use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::http::header;
+use axum::response::IntoResponse;
 use serde_json::{Map, Value, json};
 
-pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
+    let version = state.daemon.live().version();
+    let (status, body) = state.rendered.get_or_render("health", version, || {
+        let (status, body) = render(&state);
+        (status, serde_json::to_vec(&body).unwrap_or_default())
+    });
+    (status, [(header::CONTENT_TYPE, "application/json")], body)
+}
+
+fn render(state: &AppState) -> (StatusCode, Value) {
     let daemon = &state.daemon;
     let mut checks = Map::new();
     let (mut critical_down, mut other_down) = (false, false);
@@ -32,5 +42,5 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         _ => ("healthy", StatusCode::OK),
     };
     let body = json!({"status": status, "timestamp": daemon.clock().now().to_string(), "checks": checks});
-    (code, Json(body))
+    (code, body)
 }

@@ -17,6 +17,7 @@ mod login;
 mod openapi;
 mod ping;
 mod rate_limit;
+mod render_cache;
 mod svg;
 
 use axum::Router;
@@ -33,11 +34,12 @@ pub use login::{hash_password, new_token};
 pub struct AppState {
     pub daemon: Arc<Daemon>,
     limiter: Arc<rate_limit::RateLimiter>,
+    rendered: Arc<render_cache::RenderCache>,
 }
 
 pub fn router(daemon: Arc<Daemon>) -> Router {
     use axum::middleware::from_fn_with_state;
-    let state = AppState { daemon, limiter: Arc::default() };
+    let state = AppState { daemon, limiter: Arc::default(), rendered: Arc::default() };
     let api = Router::new()
         .route("/api/v1/checks", get(api::checks))
         .route("/api/v1/checks/{name}", get(api::check))
