@@ -71,7 +71,7 @@ fn mix(mut x: u64) -> u64 {
 fn synthetic(tier: i64, start: i64, check: usize) -> Summary {
     let total = (tier / EVERY_S) as u64;
     let seed = mix(start as u64 ^ ((check as u64) << 40) ^ tier as u64);
-    let fail_per_mille = if check % 50 == 0 { 20 } else { 1 };
+    let fail_per_mille = if check.is_multiple_of(50) { 20 } else { 1 };
     // Expected failures, with the remainder decided by the seed so minute rows get some too.
     let expected = total * fail_per_mille;
     let failed = (expected / 1000 + u64::from(seed % 1000 < expected % 1000)).min(total);
@@ -178,7 +178,7 @@ async fn run() {
     let real_names: Vec<String> = (0..REAL_CHECKS).map(|i| format!("real-{i}")).collect();
     let day_ago = now - days(1);
     let mut raw_latencies: Vec<Vec<u64>> = vec![Vec::new(); REAL_CHECKS];
-    let mut raw_ok = vec![0u64; REAL_CHECKS];
+    let mut raw_ok = [0u64; REAL_CHECKS];
     let mut batch = Vec::with_capacity(2000);
     let mut written = 0usize;
     let write_start = Instant::now();
@@ -186,7 +186,7 @@ async fn run() {
         let at = day_ago + jiff::SignedDuration::from_secs(k * EVERY_S);
         for (i, name) in real_names.iter().enumerate() {
             let r = mix((k as u64) << 8 | i as u64);
-            let latency_us = 500 + r % 30_000 + if r % 97 == 0 { 400_000 } else { 0 };
+            let latency_us = 500 + r % 30_000 + if r.is_multiple_of(97) { 400_000 } else { 0 };
             // real-1 fails 3 runs in 99, three in a row (so there are transitions too).
             let ok = !(i == 1 && (k / 3) % 33 == 0);
             raw_latencies[i].push(latency_us);
@@ -819,9 +819,7 @@ fn write_section(path: &std::path::Path, name: &str, body: &str) {
     let new = match (old.find(&format!("{begin}\n")), old.find(&format!("{end}\n")).or_else(|| old.find(&end))) {
         (Some(b), Some(e)) if b < e => format!("{}{begin}\n{body}{}", &old[..b], &old[e..]),
         _ => {
-            let sep = if old.is_empty() {
-                ""
-            } else if old.ends_with("\n\n") {
+            let sep = if old.is_empty() || old.ends_with("\n\n") {
                 ""
             } else if old.ends_with('\n') {
                 "\n"
