@@ -10,35 +10,27 @@
 //! in two parts:
 //! 1. The real path, through the API: a day of results every 10 s for a few checks
 //!    (`Store::write` in batches, as the daemon's writer does), then `Store::compact`; the
-//!    summaries and bars read back must agree with the raw results (asserted).
+//!    windows and bars read back must agree with the raw results (asserted).
 //! 2. The bulk: one real result per synthetic check through `Store::write` (so `check_names`
-//!    holds every name and the store's id cache knows them), then synthetic rollup rows inserted
-//!    with sqlx as compaction would leave them after 30 days: day rows for 30 full days, hour
-//!    rows for the partial days at both edges, minute rows for the partial hours, and the
-//!    `meta` rows `compacted_3600` / `compacted_86400`.
-//!    With `WINDOW_QUERY_FULL=1`, also hour rows for every hour of the 30 days and minute rows for
-//!    the last `raw` + 1 day (`WINDOW_QUERY_FULL_MINUTE_DAYS`, 8), which is what a store really
-//!    holds (hour rollups are kept 400 days, minutes 8): the same rows are read, from a larger
-//!    file. Inserting 8 days of minutes for 1,000 checks (11.5 M rows) takes about ten minutes.
+//!    holds every name), then synthetic rows inserted with sqlx as compaction and retention
+//!    would leave them after 31 days: running totals for every minute of the last 25 hours and
+//!    the last minute of every hour before; rollups by day for the 30 days, by hour for the
+//!    last day, by minute for the last hour; and the `meta` rows `compacted_3600` /
+//!    `compacted_86400`.
 //!
-//! Then, over `WINDOW_QUERY_ITERATIONS` (50) timed iterations after a warm-up: `summaries(now - 30d,
-//! now, None)` plus `availability()` and `quantile(0.95)` of every check (target < 50 ms at the
-//! median and p99), a single check's `summaries`, `bars(86400, now - 90d, now, Some(name))`, and,
-//! for context, what the dashboard overview and the API's check page load.
+//! Then, over `WINDOW_QUERY_ITERATIONS` (50) timed iterations after a warm-up: `summaries(now -
+//! 30d, now, None)` plus `availability()` and `quantile(0.95)` of every check (target < 50 ms at
+//! the median and p99), the same for a 1-hour window (a burn-rate window), a single check's
+//! windows, and for context the bars that the dashboard loads.
 //!
-//! Then the same ranges asked three ways through a plain sqlx pool (the store's statement, a bare
-//! count, and one statement summing per check in SQL), to show where the time goes.
-//!
-//! Tunables: `WINDOW_QUERY_CHECKS` (1000), `WINDOW_QUERY_ITERATIONS` (50), `WINDOW_QUERY_FULL` (0),
-//! `WINDOW_QUERY_FULL_MINUTE_DAYS` (8), `RESULTS_MD` (a markdown file whose `window_query` section
-//! (or `window_query-full` with `WINDOW_QUERY_FULL=1`) is replaced by the report).
+//! Tunables: `WINDOW_QUERY_CHECKS` (1000), `WINDOW_QUERY_ITERATIONS` (50), `RESULTS_MD` (a
+//! markdown file whose `window_query` section is replaced by the report).
 
-use sqlx::Row;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use upkeep_store::rollup::{self, BUCKETS, COUNTERS, DAY, HOUR, MINUTE, Summary};
+use upkeep_store::rollup::{self, BUCKETS, DAY, HOUR, MINUTE, Summary};
 use upkeep_store::{ResultRecord, Store};
 
 /// Seconds between runs of every check, synthetic and real.
@@ -88,16 +80,44 @@ fn synthetic(tier: i64, start: i64, check: usize) -> Summary {
         let (lower, upper) = (BUCKETS[bucket - 1], BUCKETS[bucket]);
         s.latency_sum_us += (n as f64 * (lower + upper) / 2.0 * 1e6) as u64;
         if n > 0 {
-            s.latency_max_us = s.latency_max_us.max((upper * 1e6) as u64 - (seed % 997));
+            s.latency_max_us = Some(s.latency_max_us.unwrap_or(0).max((upper * 1e6) as u64 - (seed % 997)));
         }
     }
     s
 }
 
-const INSERT: &str =
+const ROLLUP: &str =
     "INSERT OR REPLACE INTO rollups (tier, start_s, check_id, total, ok, latency_sum_us, latency_max_us,
     b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+const TOTAL: &str = "INSERT OR REPLACE INTO totals (check_id, at_s, total, ok, latency_sum_us,
+    b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+async fn insert_rollup(conn: &mut sqlx::SqliteConnection, tier: i64, start: i64, id: i64, s: &Summary) {
+    let mut query = sqlx::query(ROLLUP)
+        .bind(tier)
+        .bind(start)
+        .bind(id)
+        .bind(s.total as i64)
+        .bind(s.ok as i64)
+        .bind(s.latency_sum_us as i64)
+        .bind(s.latency_max_us.unwrap_or(0) as i64);
+    for n in s.histogram {
+        query = query.bind(n as i64);
+    }
+    query.execute(conn).await.expect("insert a rollup row");
+}
+
+async fn insert_total(conn: &mut sqlx::SqliteConnection, id: i64, at_s: i64, s: &Summary) {
+    let mut query =
+        sqlx::query(TOTAL).bind(id).bind(at_s).bind(s.total as i64).bind(s.ok as i64).bind(s.latency_sum_us as i64);
+    for n in s.histogram {
+        query = query.bind(n as i64);
+    }
+    query.execute(conn).await.expect("insert a totals row");
+}
 
 struct Timing {
     label: String,
@@ -140,33 +160,9 @@ where
     Timing { label: label.to_string(), samples }
 }
 
-/// The same statement `Store::rollup_rows` runs (crates/store/src/results.rs), for EXPLAIN.
-fn rollup_rows_sql(one_check: bool) -> String {
-    format!(
-        "SELECT check_id, start_s AS period, SUM(total), SUM(ok), SUM(latency_sum_us), MAX(latency_max_us), {} FROM rollups
-         WHERE tier = ? AND start_s >= ? AND start_s < ? {} GROUP BY check_id, period",
-        (0..COUNTERS).map(|i| format!("SUM(b{i})")).collect::<Vec<_>>().join(", "),
-        if one_check { "AND check_id = ?" } else { "" }
-    )
-}
-
-async fn query_plan(pool: &SqlitePool, one_check: bool) -> String {
-    let sql = format!("EXPLAIN QUERY PLAN {}", rollup_rows_sql(one_check));
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(DAY).bind(0i64).bind(i64::MAX);
-    if one_check {
-        query = query.bind(1i64);
-    }
-    match query.fetch_all(pool).await {
-        Ok(rows) => rows.iter().map(|r| r.get::<String, _>(3)).collect::<Vec<_>>().join("; "),
-        Err(e) => format!("(EXPLAIN failed: {e})"),
-    }
-}
-
 async fn run() {
     let checks = env_usize("WINDOW_QUERY_CHECKS", 1000);
     let iterations = env_usize("WINDOW_QUERY_ITERATIONS", 50).max(1);
-    let full = env_usize("WINDOW_QUERY_FULL", 0) == 1;
-    let full_minute_days = env_usize("WINDOW_QUERY_FULL_MINUTE_DAYS", 8) as i64;
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store = Store::open(dir.path()).await.expect("Store::open");
     let now = jiff::Timestamp::now();
@@ -217,8 +213,8 @@ async fn run() {
         let summary =
             store.summaries(day_ago, now, Some(name)).await.expect("summaries").remove(name).unwrap_or_default();
         let n = raw_latencies[i].len() as u64;
-        assert_eq!(summary.total, n, "{name}: total from rollups vs raw results");
-        assert_eq!(summary.ok, raw_ok[i], "{name}: ok from rollups vs raw results");
+        assert_eq!(summary.total, n, "{name}: total from running totals vs raw results");
+        assert_eq!(summary.ok, raw_ok[i], "{name}: ok from running totals vs raw results");
         let mut sorted = raw_latencies[i].clone();
         sorted.sort_unstable();
         let exact = sorted[((0.95 * n as f64).ceil() as usize).clamp(1, sorted.len()) - 1] as f64 / 1e6;
@@ -243,13 +239,13 @@ async fn run() {
         }
     }
     eprintln!(
-        "real path: {written} results through Store::write in {:.2} s ({:.0}/s), compact {:.2} s; summaries and bars agree",
+        "real path: {written} results through Store::write in {:.2} s ({:.0}/s), compact {:.2} s; windows and bars agree",
         write_time.as_secs_f64(),
         written as f64 / write_time.as_secs_f64(),
         compact_time.as_secs_f64()
     );
 
-    // ------------------------------------------------------------ 2. the bulk: 30 days, `checks` checks
+    // ------------------------------------------------------------ 2. the bulk: 31 days, `checks` checks
     let names: Vec<String> = (0..checks).map(|i| format!("c-{i:04}")).collect();
     let first_results: Vec<ResultRecord> = names
         .iter()
@@ -285,57 +281,53 @@ async fn run() {
         );
     }
 
-    // Where compaction would stand now (see compact.rs): minutes settled up to now - grace, hours
-    // compacted up to that hour, days up to that day.
+    // Where compaction and retention would stand now (see compact.rs and totals.rs).
     let settled = (now_s - GRACE.as_secs() as i64).div_euclid(MINUTE) * MINUTE;
     let hours_done = settled.div_euclid(HOUR) * HOUR;
     let days_done = hours_done.div_euclid(DAY) * DAY;
-    let from_s = now_s - 30 * DAY;
-    let first_day = days_done - 30 * DAY; // day rows: 30 full days before `days_done`
-    let start_day = from_s.div_euclid(DAY) * DAY; // the partial day at the start
-    let start_hour = from_s.div_euclid(HOUR) * HOUR; // the partial hour at the start
-    let mut spans: Vec<(i64, i64, i64)> = vec![
-        (DAY, first_day, days_done),
-        // Hours of the partial days at both edges (whole days, as compaction leaves them).
-        (HOUR, start_day, start_day + DAY),
-        (HOUR, days_done, hours_done),
-        // Minutes of the partial hours at both edges, up to the current minute.
-        (MINUTE, start_hour, start_hour + HOUR),
-        (MINUTE, hours_done, now_s.div_euclid(MINUTE) * MINUTE + MINUTE),
-    ];
-    if full {
-        spans.push((HOUR, start_day + DAY, days_done));
-        spans.push((MINUTE, hours_done - full_minute_days * DAY, hours_done));
-    }
+    let minute_now = now_s.div_euclid(MINUTE) * MINUTE;
+    let fine_from = (now_s - upkeep_store::FINE_TOTALS.as_secs() as i64).div_euclid(HOUR) * HOUR;
+    let history_from = (now_s - 31 * DAY).div_euclid(HOUR) * HOUR;
     let insert_start = Instant::now();
-    let mut inserted = 0u64;
-    let mut seen: std::collections::HashSet<(i64, i64)> = std::collections::HashSet::new();
-    for &(tier, begin, end) in &spans {
-        let mut tx = pool.begin().await.expect("a transaction");
-        let mut start = begin;
-        while start < end {
-            if seen.insert((tier, start)) {
-                for (index, &id) in ids.iter().enumerate() {
-                    let s = synthetic(tier, start, index);
-                    let mut query = sqlx::query(INSERT)
-                        .bind(tier)
-                        .bind(start)
-                        .bind(id)
-                        .bind(s.total as i64)
-                        .bind(s.ok as i64)
-                        .bind(s.latency_sum_us as i64)
-                        .bind(s.latency_max_us as i64);
-                    for n in s.histogram {
-                        query = query.bind(n as i64);
-                    }
-                    query.execute(&mut *tx).await.expect("insert a rollup row");
-                    inserted += 1;
-                }
-            }
-            start += tier;
+    let (mut rollup_rows, mut total_rows) = (0u64, 0u64);
+    let mut tx = pool.begin().await.expect("a transaction");
+    for (index, &id) in ids.iter().enumerate() {
+        // Running totals: the last minute of each hour, then every minute of the last 25 hours.
+        let mut running = Summary::default();
+        let mut hour = history_from;
+        while hour < fine_from {
+            running.merge(&synthetic(HOUR, hour, index));
+            insert_total(&mut tx, id, hour + HOUR, &running).await;
+            total_rows += 1;
+            hour += HOUR;
         }
-        tx.commit().await.expect("commit");
+        let mut minute = fine_from;
+        while minute <= minute_now {
+            running.merge(&synthetic(MINUTE, minute, index));
+            insert_total(&mut tx, id, minute + MINUTE, &running).await;
+            total_rows += 1;
+            minute += MINUTE;
+        }
+        // Rollups, for bars: days of the last 30 days, hours of today, minutes of this hour.
+        let spans = [
+            (DAY, days_done - 30 * DAY, days_done),
+            (HOUR, days_done, hours_done),
+            (MINUTE, hours_done, minute_now + MINUTE),
+        ];
+        for (tier, begin, end) in spans {
+            let mut start = begin;
+            while start < end {
+                insert_rollup(&mut tx, tier, start, id, &synthetic(tier, start, index)).await;
+                rollup_rows += 1;
+                start += tier;
+            }
+        }
+        if index % 100 == 99 {
+            tx.commit().await.expect("commit");
+            tx = pool.begin().await.expect("a transaction");
+        }
     }
+    tx.commit().await.expect("commit");
     for (key, value) in [("compacted_3600", hours_done), ("compacted_86400", days_done)] {
         sqlx::query(
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -347,112 +339,62 @@ async fn run() {
         .expect("meta");
     }
     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await.expect("checkpoint");
-    sqlx::query("ANALYZE").execute(&pool).await.ok();
     let insert_time = insert_start.elapsed();
     let db_bytes = std::fs::metadata(dir.path().join("upkeep.db")).map(|m| m.len()).unwrap_or(0);
-    let tier_rows: Vec<(i64, i64)> = sqlx::query_as("SELECT tier, COUNT(*) FROM rollups GROUP BY tier ORDER BY tier")
-        .fetch_all(&pool)
-        .await
-        .expect("row counts");
     eprintln!(
-        "bulk: {inserted} synthetic rollup rows in {:.1} s; store {:.1} MB; rows per tier {tier_rows:?}",
+        "bulk: {total_rows} totals and {rollup_rows} rollup rows in {:.1} s; store {:.1} MB",
         insert_time.as_secs_f64(),
         db_bytes as f64 / 1e6
     );
-    // `ANALYZE` gives the planner statistics, as a long-running store that ran `PRAGMA optimize`
-    // would have; the store itself never runs it. Note which plan is used either way.
-    let plan_all = query_plan(&pool, false).await;
-    let plan_one = query_plan(&pool, true).await;
 
-    // Rows the window reads: the ranges `Store::summaries` covers, counted. (`store` becomes a
-    // reference further down; this is the owned one.)
-    let complete = store.compacted_until().await.expect("compacted_until");
+    // Sanity: every check has a 30-day window of about 30 days of runs, and a 1-hour one.
     let from = now - days(30);
-    let ranges = rollup::cover(from.as_second(), now_s, |tier| complete.get(&tier).copied().unwrap_or(i64::MAX));
-    let probe = &names[checks / 2];
-    let probe_id = ids[checks / 2];
-    let mut scanned: Vec<(i64, i64, i64, i64, i64)> = Vec::new(); // tier, start, end, rows, rows of one check
-    for &(tier, start, end) in &ranges {
-        let all: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM rollups WHERE tier = ? AND start_s >= ? AND start_s < ?")
-                .bind(tier)
-                .bind(start)
-                .bind(end)
-                .fetch_one(&pool)
-                .await
-                .expect("count");
-        let one: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM rollups WHERE tier = ? AND start_s >= ? AND start_s < ? AND check_id = ?",
-        )
-        .bind(tier)
-        .bind(start)
-        .bind(end)
-        .bind(probe_id)
-        .fetch_one(&pool)
-        .await
-        .expect("count");
-        scanned.push((tier, start, end, all, one));
-    }
-    let rows_all: i64 = scanned.iter().map(|r| r.3).sum();
-    let rows_one: i64 = scanned.iter().map(|r| r.4).sum();
-
-    // Sanity: every check has a 30-day summary with about 30 days of runs.
-    let summaries = store.summaries(from, now, None).await.expect("summaries");
-    let expected_runs = 30 * DAY / EVERY_S;
-    let short: Vec<&String> = names
+    let hour_ago = now - jiff::SignedDuration::from_secs(HOUR);
+    let windows = store.summaries(from, now, None).await.expect("summaries");
+    let expected = (30 * DAY / EVERY_S) as u64;
+    let short = names
         .iter()
-        .filter(|n| summaries.get(*n).is_none_or(|s| s.total.abs_diff(expected_runs as u64) > (HOUR / EVERY_S) as u64))
-        .collect();
-    assert!(short.is_empty(), "{} checks lack about 30 days of runs, e.g. {:?}", short.len(), short.first());
-    let sample = &summaries[probe];
+        .filter(|n| windows.get(*n).is_none_or(|s| s.total.abs_diff(expected) > 2 * (HOUR / EVERY_S) as u64));
+    assert_eq!(short.count(), 0, "every check has about 30 days of runs");
+    let probe = names[checks / 2].as_str();
+    let sample = &windows[probe];
     notes.push(format!(
-        "{probe}: {} runs in the window, availability {:.5}, p95 {:.2} ms",
+        "{probe}: {} runs in the 30-day window, availability {:.5}, p95 {:.2} ms",
         sample.total,
         sample.availability().unwrap_or(0.0),
         sample.quantile(0.95).unwrap_or_default().as_secs_f64() * 1e3
     ));
+    let last_hour =
+        store.summaries(hour_ago, now, Some(probe)).await.expect("summaries").remove(probe).unwrap_or_default();
+    let overlapped =
+        ((now.as_millisecond() + 59_999).div_euclid(60_000) - hour_ago.as_millisecond().div_euclid(60_000)) as u64;
+    assert_eq!(
+        last_hour.total,
+        overlapped * (MINUTE / EVERY_S) as u64,
+        "a 1-hour window counts the minutes it overlaps"
+    );
 
     // ------------------------------------------------------------ 3. timings
     let warmup = 3;
-    let (store, probe) = (&store, probe.as_str());
-    let parts = std::cell::RefCell::new((Vec::new(), Vec::new())); // (query, compute) per iteration
-    let parts_ref = &parts;
-    let all = time(
-        "`summaries(now − 30d, now, None)` + `availability()` + `quantile(0.95)` for every check",
-        warmup,
-        iterations,
-        move || async move {
-            let start = Instant::now();
-            let map = store.summaries(from, now, None).await.expect("summaries");
-            let queried = Instant::now();
+    let store = &store;
+    let every_check = |label: &'static str, from: jiff::Timestamp| {
+        time(label, warmup, iterations, move || async move {
             let mut acc = 0.0;
-            for summary in map.values() {
+            for summary in store.summaries(from, now, None).await.expect("summaries").values() {
                 acc += summary.availability().unwrap_or(0.0);
                 acc += summary.quantile(0.95).map_or(0.0, |d| d.as_secs_f64());
             }
             black_box(acc);
-            let mut parts = parts_ref.borrow_mut();
-            parts.0.push(queried - start);
-            parts.1.push(queried.elapsed());
-        },
-    )
-    .await;
-    // The warm-up iterations pushed too; keep the timed ones.
-    let (mut query_samples, mut compute_samples) = parts.into_inner();
-    let query_part = Timing { label: "of which `summaries`".into(), samples: query_samples.split_off(warmup) };
-    let compute_part = Timing {
-        label: "of which `availability()` + `quantile(0.95)` of every check".into(),
-        samples: compute_samples.split_off(warmup),
+        })
     };
+    let all =
+        every_check("`summaries(now − 30d, now, None)` + `availability()` + `quantile(0.95)` for every check", from)
+            .await;
+    let all_hour = every_check("the same over 1 hour (a burn-rate window)", hour_ago).await;
     let one = time("one check: `summaries(now − 30d, now, Some(name))`", warmup, iterations, move || async move {
         black_box(store.summaries(from, now, Some(probe)).await.expect("summaries"));
     })
     .await;
-    let one_bars =
-        time("one check: `bars(86400, now − 90d, now, Some(name))`", warmup, iterations, move || async move {
-            black_box(store.bars(DAY, now - days(90), now, Some(probe)).await.expect("bars"));
-        })
-        .await;
     let api_page =
         time("API check page: `summaries` over 24h, 7d, 30d for one check", warmup, iterations, move || async move {
             for d in [1, 7, 30] {
@@ -460,193 +402,22 @@ async fn run() {
             }
         })
         .await;
-    let all_bars = time("all checks: `bars(86400, now − 90d, now, None)`", warmup, iterations, move || async move {
-        black_box(store.bars(DAY, now - days(90), now, None).await.expect("bars"));
-    })
-    .await;
+    let one_bars =
+        time("one check: `bars(86400, now − 90d, now, Some(name))`", warmup, iterations, move || async move {
+            black_box(store.bars(DAY, now - days(90), now, Some(probe)).await.expect("bars"));
+        })
+        .await;
     let overview = time(
         "dashboard overview's loads: `bars` 60 s × 1h, 3600 s × 24h, 86400 s × 90d, all checks",
         warmup,
         iterations.min(20),
         move || async move {
-            black_box(store.bars(MINUTE, now - jiff::SignedDuration::from_secs(HOUR), now, None).await.expect("bars"));
+            black_box(store.bars(MINUTE, hour_ago, now, None).await.expect("bars"));
             black_box(store.bars(HOUR, now - days(1), now, None).await.expect("bars"));
             black_box(store.bars(DAY, now - days(90), now, None).await.expect("bars"));
         },
     )
     .await;
-
-    // ------------------------------------------------------------ diagnosis: where the window's time goes
-    // The same ranges, asked three ways through a plain sqlx pool: (a) what `Store::summaries`
-    // runs (one statement per range, a row per rollup row back to Rust), (b) only counting the
-    // rows (SQLite's scan alone), (c) one statement that sums per check in SQL (1,000 rows back).
-    let diag_iterations = iterations.min(20);
-    let ranges_ref = &ranges;
-    let pool_ref = &pool;
-    let per_row = time(
-        "(a) `rollup_rows`' statement per range, every row to Rust (what `summaries` does)",
-        1,
-        diag_iterations,
-        move || async move {
-            let mut n = 0;
-            for &(tier, start, end) in ranges_ref {
-                let rows = sqlx::query(sqlx::AssertSqlSafe(rollup_rows_sql(false)))
-                    .bind(tier)
-                    .bind(start)
-                    .bind(end)
-                    .fetch_all(pool_ref)
-                    .await
-                    .expect("rollup rows");
-                n += rows.len();
-            }
-            black_box(n);
-        },
-    )
-    .await;
-    let count_only =
-        time("(b) `SELECT COUNT(*)` per range (SQLite's scan only)", 1, diag_iterations, move || async move {
-            for &(tier, start, end) in ranges_ref {
-                let n: i64 =
-                    sqlx::query_scalar("SELECT COUNT(*) FROM rollups WHERE tier = ? AND start_s >= ? AND start_s < ?")
-                        .bind(tier)
-                        .bind(start)
-                        .bind(end)
-                        .fetch_one(pool_ref)
-                        .await
-                        .expect("count");
-                black_box(n);
-            }
-        })
-        .await;
-    let sums = (0..COUNTERS).map(|i| format!("SUM(b{i})")).collect::<Vec<_>>().join(", ");
-    let union = ranges
-        .iter()
-        .map(|_| "SELECT * FROM rollups WHERE tier = ? AND start_s >= ? AND start_s < ?")
-        .collect::<Vec<_>>()
-        .join(" UNION ALL ");
-    let grouped_sql = format!(
-        "SELECT check_id, SUM(total), SUM(ok), SUM(latency_sum_us), MAX(latency_max_us), {sums} FROM ({union}) GROUP BY check_id"
-    );
-    let grouped_sql_ref = &grouped_sql;
-    let grouped = time(
-        "(c) one statement over all ranges, summed per check in SQL (1 row per check to Rust)",
-        1,
-        diag_iterations,
-        move || async move {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(grouped_sql_ref.clone()));
-            for &(tier, start, end) in ranges_ref {
-                query = query.bind(tier).bind(start).bind(end);
-            }
-            let rows = query.fetch_all(pool_ref).await.expect("grouped");
-            let mut acc = 0.0;
-            for row in &rows {
-                let mut summary = Summary {
-                    total: row.get::<i64, _>(1) as u64,
-                    ok: row.get::<i64, _>(2) as u64,
-                    latency_sum_us: row.get::<i64, _>(3) as u64,
-                    latency_max_us: row.get::<i64, _>(4) as u64,
-                    histogram: [0; COUNTERS],
-                };
-                for (i, counter) in summary.histogram.iter_mut().enumerate() {
-                    *counter = row.get::<i64, _>(5 + i) as u64;
-                }
-                acc += summary.availability().unwrap_or(0.0) + summary.quantile(0.95).map_or(0.0, |d| d.as_secs_f64());
-            }
-            black_box((rows.len(), acc));
-        },
-    )
-    .await;
-    // (d) As (c), over a window whose edges are whole hours (no minute rows: the start rounded
-    // to its hour, the end at the last compacted hour), to show what the minute edges cost.
-    let ceil_hour = |t: i64| t.div_euclid(HOUR) * HOUR + if t.rem_euclid(HOUR) == 0 { 0 } else { HOUR };
-    let hour_ranges =
-        rollup::cover(ceil_hour(from.as_second()), hours_done, |tier| complete.get(&tier).copied().unwrap_or(i64::MAX));
-    let hour_rows: i64 = {
-        let mut n = 0;
-        for &(tier, start, end) in &hour_ranges {
-            let c: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM rollups WHERE tier = ? AND start_s >= ? AND start_s < ?")
-                    .bind(tier)
-                    .bind(start)
-                    .bind(end)
-                    .fetch_one(&pool)
-                    .await
-                    .expect("count");
-            n += c;
-        }
-        n
-    };
-    let hour_union = hour_ranges
-        .iter()
-        .map(|_| "SELECT * FROM rollups WHERE tier = ? AND start_s >= ? AND start_s < ?")
-        .collect::<Vec<_>>()
-        .join(" UNION ALL ");
-    let hour_sql = format!(
-        "SELECT check_id, SUM(total), SUM(ok), SUM(latency_sum_us), MAX(latency_max_us), {sums} FROM ({hour_union}) GROUP BY check_id"
-    );
-    let (hour_sql_ref, hour_ranges_ref) = (&hour_sql, &hour_ranges);
-    let hour_grouped = time(
-        "(d) as (c), window edges rounded to whole hours (no minute rows)",
-        1,
-        diag_iterations,
-        move || async move {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(hour_sql_ref.clone()));
-            for &(tier, start, end) in hour_ranges_ref {
-                query = query.bind(tier).bind(start).bind(end);
-            }
-            black_box(query.fetch_all(pool_ref).await.expect("grouped").len());
-        },
-    )
-    .await;
-    let hour_per_row = time(
-        "(e) as (a), window edges rounded to whole hours (no minute rows)",
-        1,
-        diag_iterations,
-        move || async move {
-            let mut n = 0;
-            for &(tier, start, end) in hour_ranges_ref {
-                let rows = sqlx::query(sqlx::AssertSqlSafe(rollup_rows_sql(false)))
-                    .bind(tier)
-                    .bind(start)
-                    .bind(end)
-                    .fetch_all(pool_ref)
-                    .await
-                    .expect("rollup rows");
-                n += rows.len();
-            }
-            black_box(n);
-        },
-    )
-    .await;
-    // (a) range by range: what each tier's statement costs per row.
-    let mut per_range: Vec<(i64, i64, f64)> = Vec::new(); // tier, rows, median ms
-    for &(tier, start, end) in &ranges {
-        let rows_back = std::cell::Cell::new(0i64);
-        let rows_back_ref = &rows_back;
-        let t = time("range", 1, diag_iterations, move || async move {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(rollup_rows_sql(false)))
-                .bind(tier)
-                .bind(start)
-                .bind(end)
-                .fetch_all(pool_ref)
-                .await
-                .expect("rollup rows");
-            rows_back_ref.set(rows.len() as i64);
-        })
-        .await;
-        per_range.push((tier, rows_back.get(), t.median()));
-    }
-    let grouped_plan = {
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {grouped_sql}")));
-        for &(tier, start, end) in &ranges {
-            query = query.bind(tier).bind(start).bind(end);
-        }
-        query
-            .fetch_all(&pool)
-            .await
-            .map(|rows| rows.iter().map(|r| r.get::<String, _>(3)).collect::<Vec<_>>().join("; "))
-            .unwrap_or_else(|e| format!("(EXPLAIN failed: {e})"))
-    };
 
     // ------------------------------------------------------------ report
     let sqlite_version: String =
@@ -671,32 +442,12 @@ async fn run() {
     );
     let _ = writeln!(
         md,
-        "Store: {checks} checks × 30 days at one run every {EVERY_S} s: {} synthetic rollup rows ({}) + {REAL_CHECKS} checks with a real day of results ({written} through `Store::write` in {:.2} s = {:.0}/s; `compact` {:.2} s); {:.1} MB file; {}.",
-        inserted,
-        tier_rows
-            .iter()
-            .map(|(t, n)| format!(
-                "{}: {n}",
-                match *t {
-                    MINUTE => "minute",
-                    HOUR => "hour",
-                    DAY => "day",
-                    _ => "?",
-                }
-            ))
-            .collect::<Vec<_>>()
-            .join(", "),
+        "Store: {checks} checks × 31 days at one run every {EVERY_S} s, as compaction and retention leave it: {total_rows} running totals (every minute of the last 25 h, the last of each hour before) and {rollup_rows} rollup rows (30 day rows, today's hours, this hour's minutes per check), inserted in {:.1} s; plus {REAL_CHECKS} checks with a real day of results ({written} through `Store::write` in {:.2} s = {:.0}/s; `compact` {:.2} s); {:.1} MB file.",
+        insert_time.as_secs_f64(),
         write_time.as_secs_f64(),
         written as f64 / write_time.as_secs_f64(),
         compact_time.as_secs_f64(),
         db_bytes as f64 / 1e6,
-        if full {
-            format!(
-                "full layout: hour rows for all 30 days and minute rows for {full_minute_days} days (WINDOW_QUERY_FULL=1)"
-            )
-        } else {
-            "lean layout: only the rows the window reads (day rows, hours and minutes at the edges)".to_string()
-        },
     );
     let _ = writeln!(
         md,
@@ -715,98 +466,17 @@ async fn run() {
         all.quantile(0.99),
         met(&all)
     );
-    for t in [&query_part, &compute_part, &one, &one_bars, &api_page, &all_bars, &overview] {
+    for t in [&all_hour, &one, &api_page, &one_bars, &overview] {
         let _ = writeln!(md, "| {} | {:.2} / {:.2} ms | — | |", t.label, t.median(), t.quantile(0.99));
     }
-    let _ = writeln!(md, "| rows read by the 30-day window, all checks / one check | {rows_all} / {rows_one} | — | |");
     let _ = writeln!(md);
-    let _ = writeln!(
-        md,
-        "Where the all-checks window's time goes: the same {} ranges through a plain sqlx pool, {diag_iterations} iterations each:",
-        ranges.len()
-    );
-    let _ = writeln!(md);
-    let _ = writeln!(md, "| variant | median / p99 | rows to Rust |");
-    let _ = writeln!(md, "| --- | ---: | ---: |");
-    let _ =
-        writeln!(md, "| {} | {:.2} / {:.2} ms | {rows_all} |", per_row.label, per_row.median(), per_row.quantile(0.99));
-    let _ = writeln!(
-        md,
-        "| {} | {:.2} / {:.2} ms | {} |",
-        count_only.label,
-        count_only.median(),
-        count_only.quantile(0.99),
-        ranges.len()
-    );
-    let _ = writeln!(
-        md,
-        "| {} + `availability()` + `quantile(0.95)` | {:.2} / {:.2} ms | {checks_plus} |",
-        grouped.label,
-        grouped.median(),
-        grouped.quantile(0.99),
-        checks_plus = checks + REAL_CHECKS
-    );
-    let _ = writeln!(
-        md,
-        "| {} | {:.2} / {:.2} ms | {checks_plus} (of {hour_rows} read) |",
-        hour_grouped.label,
-        hour_grouped.median(),
-        hour_grouped.quantile(0.99),
-        checks_plus = checks + REAL_CHECKS
-    );
-    let _ = writeln!(
-        md,
-        "| {} | {:.2} / {:.2} ms | {hour_rows} |",
-        hour_per_row.label,
-        hour_per_row.median(),
-        hour_per_row.quantile(0.99)
-    );
-    let _ = writeln!(md);
-    let _ = writeln!(md, "Plan of (c): `{grouped_plan}`.");
-    let _ = writeln!(
-        md,
-        "(a) range by range (tier: rows, median): {}.",
-        per_range
-            .iter()
-            .map(|(tier, rows, ms)| format!(
-                "{tier} s: {rows} rows, {ms:.1} ms = {:.1} µs/row",
-                ms * 1e3 / (*rows).max(1) as f64
-            ))
-            .collect::<Vec<_>>()
-            .join("; ")
-    );
-
-    let _ = writeln!(md);
-    let _ = writeln!(
-        md,
-        "Ranges `rollup::cover` picks for the 30-day window (tier, start → end, rows for all checks, rows for `{probe}`):"
-    );
-    let _ = writeln!(md);
-    let _ = writeln!(md, "```");
-    for (tier, start, end, all_rows, one_rows) in &scanned {
-        let t =
-            |s: i64| jiff::Timestamp::from_second(s).map(|t| t.strftime("%m-%d %H:%M").to_string()).unwrap_or_default();
-        let _ = writeln!(
-            md,
-            "tier {tier:>5}: {} → {}  {all_rows:>6} rows  {one_rows:>3} for one check",
-            t(*start),
-            t(*end)
-        );
-    }
-    let _ = writeln!(md, "```");
-    let _ = writeln!(md);
-    let _ = writeln!(
-        md,
-        "Query plans (after `ANALYZE`) of the statement `rollup_rows` runs: all checks: `{plan_all}`; one check: `{plan_one}`."
-    );
     for note in &notes {
         let _ = writeln!(md, "Check: {note}.");
     }
     println!("{md}");
     if let Ok(path) = std::env::var("RESULTS_MD") {
-        let section = if full { "window_query-full" } else { "window_query" };
-        write_section(std::path::Path::new(&path), section, &md);
-        eprintln!("written to {path} (section {section})");
+        write_section(std::path::Path::new(&path), "window_query", &md);
+        eprintln!("written to {path} (section window_query)");
     }
 }
 

@@ -3,7 +3,7 @@
 //! any point is repaired by the next run, and the database does not grow without bound.
 
 use crate::rollup::{self, DAY, HOUR, MINUTE, Summary};
-use crate::{Store, StoreError};
+use crate::{Store, StoreError, totals};
 use sqlx::Row;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -13,6 +13,7 @@ use std::time::Duration;
 pub struct Pruned {
     pub results: u64,
     pub rollups: u64,
+    pub totals: u64,
 }
 
 /// Checks compacted per transaction, so the writer is never blocked for long.
@@ -69,8 +70,17 @@ impl Store {
                     let latency = Duration::from_micros(row.get::<i64, _>(2).max(0) as u64);
                     minutes.entry(minute).or_default().record(row.get(1), latency);
                 }
+                // Running totals go on from the last settled one; provisional ones are redone.
+                let mut running = totals::before(&mut tx, id, from_s).await?;
+                sqlx::query("DELETE FROM totals WHERE check_id = ? AND at_s > ?")
+                    .bind(id)
+                    .bind(from_s)
+                    .execute(&mut *tx)
+                    .await?;
                 for (start, summary) in minutes {
                     insert_rollup(&mut tx, MINUTE, start, id, &summary).await?;
+                    running.merge(&summary);
+                    totals::insert(&mut tx, id, start + MINUTE, &running).await?;
                 }
                 sqlx::query("UPDATE check_state SET rolled_up_to_s = ? WHERE check_id = ?")
                     .bind(settled_s.max(from_s))
@@ -132,12 +142,13 @@ impl Store {
     }
 
     /// Deletes raw results older than `raw`, minute rollups older than `raw` plus a day, and
-    /// hour and day rollups, transitions and pings older than `rollups`; then returns the
-    /// freed pages to the file system.
+    /// hour and day rollups, transitions and pings older than `rollups`; thins running totals
+    /// older than `totals::FINE` to one an hour; then returns the freed pages to the file system.
     pub async fn prune(&self, now: jiff::Timestamp, raw: Duration, rollups: Duration) -> Result<Pruned, StoreError> {
         let before = |keep: Duration| now.as_millisecond() - keep.as_millis().min(i64::MAX as u128) as i64;
         let (raw_ms, rollup_ms) = (before(raw), before(rollups));
         let mut pruned = Pruned::default();
+        let fine_s = (now.as_millisecond() - totals::FINE.as_millis() as i64) / 1000;
         for (_, id) in self.all_ids() {
             let done = sqlx::query("DELETE FROM results WHERE check_id = ? AND at_ms < ?")
                 .bind(id)
@@ -145,6 +156,7 @@ impl Store {
                 .execute(&self.pool)
                 .await?;
             pruned.results += done.rows_affected();
+            pruned.totals += self.thin_totals(id, fine_s, rollup_ms / 1000).await?;
         }
         let minute_cutoff = (raw_ms - DAY * 1000) / 1000;
         for (tier, cutoff) in [(MINUTE, minute_cutoff), (HOUR, rollup_ms / 1000), (DAY, rollup_ms / 1000)] {
@@ -183,7 +195,7 @@ async fn insert_rollup(
         .bind(s.total as i64)
         .bind(s.ok as i64)
         .bind(s.latency_sum_us as i64)
-        .bind(s.latency_max_us as i64);
+        .bind(s.latency_max_us.unwrap_or(0) as i64);
     for n in s.histogram {
         query = query.bind(n as i64);
     }

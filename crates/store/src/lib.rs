@@ -1,19 +1,21 @@
 //! Upkeep's store: the one owner of state that must survive a restart.
 //!
 //! SQLite in `data_dir` (WAL mode, migrations in `migrations/`): check results (raw, for the
-//! raw retention), rollups in three tiers with latency histograms (kept far longer), status
-//! transitions, heartbeat pings and log cursors. The API is small and async so that a
+//! raw retention), rollups in three tiers with latency histograms (kept far longer) for bars,
+//! running totals for windows, status transitions, heartbeat pings and log cursors. The API is small and async so that a
 //! PostgreSQL implementation can satisfy the same tests.
 
 mod compact;
 mod results;
 pub mod rollup;
 mod sessions;
+mod totals;
 
 pub use compact::Pruned;
 pub use results::{CheckStatus, ResultRecord};
 pub use rollup::Summary;
 pub use sessions::Session;
+pub use totals::FINE as FINE_TOTALS;
 
 use sqlx::sqlite::{
     SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,

@@ -208,28 +208,6 @@ impl Store {
         Ok(rows.into_iter().map(|r| (ts(r.get(0)), r.get(1), r.get(2))).collect())
     }
 
-    /// Aggregates over `[from, to)` for every check (or one), from the rollups.
-    pub async fn summaries(
-        &self,
-        from: jiff::Timestamp,
-        to: jiff::Timestamp,
-        only: Option<&str>,
-    ) -> Result<HashMap<String, Summary>, StoreError> {
-        let Some(filter) = self.filter(only) else {
-            return Ok(HashMap::new());
-        };
-        let complete = self.compacted_until().await?;
-        let ranges =
-            rollup::cover(from.as_second(), to.as_second(), |tier| complete.get(&tier).copied().unwrap_or(i64::MAX));
-        let mut by_id: HashMap<i64, Summary> = HashMap::new();
-        for (tier, start, end) in ranges {
-            for (id, _, summary) in self.rollup_rows(tier, start, end, None, filter).await? {
-                by_id.entry(id).or_default().merge(&summary);
-            }
-        }
-        Ok(self.named(by_id))
-    }
-
     /// Aggregates per period of `span` (a tier: 60, 3600 or 86400 s) in `[from, to)`, for every
     /// check (or one): the data behind uptime bars and sparklines. Periods without results are
     /// absent.
@@ -264,14 +242,14 @@ impl Store {
     }
 
     /// `Some(None)` for all checks, `Some(Some(id))` for one known check, `None` for an unknown one.
-    fn filter(&self, only: Option<&str>) -> Option<Option<i64>> {
+    pub(crate) fn filter(&self, only: Option<&str>) -> Option<Option<i64>> {
         match only {
             None => Some(None),
             Some(name) => self.known_id(name).map(Some),
         }
     }
 
-    fn named<T>(&self, by_id: HashMap<i64, T>) -> HashMap<String, T> {
+    pub(crate) fn named<T>(&self, by_id: HashMap<i64, T>) -> HashMap<String, T> {
         let names: HashMap<i64, String> = self.all_ids().into_iter().map(|(n, i)| (i, n)).collect();
         by_id.into_iter().filter_map(|(id, v)| Some((names.get(&id)?.clone(), v))).collect()
     }
@@ -312,7 +290,7 @@ impl Store {
                     total: row.get::<i64, _>(2) as u64,
                     ok: row.get::<i64, _>(3) as u64,
                     latency_sum_us: row.get::<i64, _>(4) as u64,
-                    latency_max_us: row.get::<i64, _>(5) as u64,
+                    latency_max_us: Some(row.get::<i64, _>(5) as u64),
                     histogram: [0; COUNTERS],
                 };
                 for (i, counter) in summary.histogram.iter_mut().enumerate() {

@@ -1,6 +1,6 @@
 //! Rollups: per-period aggregates of check results with a latency histogram, in three tiers
-//! (minute, hour, day), so availability and percentiles over any window are a sum of a few
-//! rows. The histogram's buckets are fixed, so summing rows is exact and cheap.
+//! (minute, hour, day), for uptime bars and sparklines. The histogram's buckets are fixed, so
+//! summing rows (or subtracting running totals, see `totals.rs`) is exact and cheap.
 
 use std::time::Duration;
 
@@ -14,7 +14,6 @@ pub const COUNTERS: usize = BUCKETS.len() + 1;
 pub const MINUTE: i64 = 60;
 pub const HOUR: i64 = 3600;
 pub const DAY: i64 = 86400;
-pub const TIERS: [i64; 3] = [MINUTE, HOUR, DAY];
 
 /// Results aggregated over some span: counts, latency sum and max, and a histogram.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -22,27 +21,49 @@ pub struct Summary {
     pub total: u64,
     pub ok: u64,
     pub latency_sum_us: u64,
-    pub latency_max_us: u64,
+    /// The largest latency, when known: a rollup period knows it, a window taken as the
+    /// difference of two running totals does not.
+    pub latency_max_us: Option<u64>,
     pub histogram: [u64; COUNTERS],
 }
 
 impl Summary {
     pub fn record(&mut self, ok: bool, latency: Duration) {
         let us = latency.as_micros().min(u128::from(u64::MAX)) as u64;
+        self.latency_max_us = if self.total == 0 { Some(us) } else { self.latency_max_us.map(|max| max.max(us)) };
         self.total += 1;
         self.ok += u64::from(ok);
         self.latency_sum_us += us;
-        self.latency_max_us = self.latency_max_us.max(us);
         self.histogram[bucket(latency.as_secs_f64())] += 1;
     }
 
     pub fn merge(&mut self, other: &Summary) {
+        self.latency_max_us = match (self.total, other.total) {
+            (_, 0) => self.latency_max_us,
+            (0, _) => other.latency_max_us,
+            _ => self.latency_max_us.zip(other.latency_max_us).map(|(a, b)| a.max(b)),
+        };
         self.total += other.total;
         self.ok += other.ok;
         self.latency_sum_us += other.latency_sum_us;
-        self.latency_max_us = self.latency_max_us.max(other.latency_max_us);
         for (a, b) in self.histogram.iter_mut().zip(other.histogram) {
             *a += b;
+        }
+    }
+
+    /// What was recorded after `earlier`, when both are running totals of one check (`earlier`
+    /// taken first): the window between them. Its largest latency is not known.
+    pub fn since(&self, earlier: &Summary) -> Summary {
+        let mut histogram = self.histogram;
+        for (a, b) in histogram.iter_mut().zip(earlier.histogram) {
+            *a = a.saturating_sub(b);
+        }
+        Summary {
+            total: self.total.saturating_sub(earlier.total),
+            ok: self.ok.saturating_sub(earlier.ok),
+            latency_sum_us: self.latency_sum_us.saturating_sub(earlier.latency_sum_us),
+            latency_max_us: None,
+            histogram,
         }
     }
 
@@ -56,14 +77,15 @@ impl Summary {
     }
 
     /// The latency at quantile `q` (0–1), interpolated within its bucket and never above the
-    /// largest latency seen.
+    /// largest latency seen, when that is known. Without it, a quantile in the unbounded last
+    /// bucket is that bucket's lower bound (as Prometheus' `histogram_quantile` does).
     pub fn quantile(&self, q: f64) -> Option<Duration> {
         let count: u64 = self.histogram.iter().sum();
         if count == 0 {
             return None;
         }
         let rank = (q.clamp(0.0, 1.0) * count as f64).max(1.0);
-        let max = self.latency_max_us as f64 / 1e6;
+        let max = self.latency_max_us.map(|us| us as f64 / 1e6);
         let mut seen = 0.0;
         for (i, &n) in self.histogram.iter().enumerate() {
             if n == 0 {
@@ -71,50 +93,20 @@ impl Summary {
             }
             if seen + n as f64 >= rank {
                 let lower = if i == 0 { 0.0 } else { BUCKETS[i - 1] };
-                let upper = BUCKETS.get(i).copied().unwrap_or(max).min(max.max(lower));
+                let bound = BUCKETS.get(i).copied().or(max).unwrap_or(lower);
+                let upper = max.map_or(bound, |max| bound.min(max.max(lower)));
                 let within = (rank - seen) / n as f64;
                 return Some(Duration::from_secs_f64(lower + (upper - lower) * within));
             }
             seen += n as f64;
         }
-        Some(Duration::from_secs_f64(max))
+        Some(Duration::from_secs_f64(max.unwrap_or(BUCKETS[BUCKETS.len() - 1])))
     }
 }
 
 /// The histogram bucket a latency (seconds) falls in.
 pub fn bucket(secs: f64) -> usize {
     BUCKETS.iter().position(|&upper| secs <= upper).unwrap_or(BUCKETS.len())
-}
-
-/// Splits `[from, to)` (Unix seconds) into whole periods of the coarsest tier that covers them,
-/// finer tiers at the edges: `(tier, start, end)` ranges whose union is the window. `complete`
-/// gives, per tier, the time before which that tier's rows exist.
-pub fn cover(from: i64, to: i64, complete: impl Fn(i64) -> i64) -> Vec<(i64, i64, i64)> {
-    let mut ranges = Vec::new();
-    cover_into(from, to, TIERS.len() - 1, &complete, &mut ranges);
-    ranges
-}
-
-fn cover_into(from: i64, to: i64, tier_index: usize, complete: &impl Fn(i64) -> i64, out: &mut Vec<(i64, i64, i64)>) {
-    if from >= to {
-        return;
-    }
-    let tier = TIERS[tier_index];
-    let start = from.div_euclid(tier) * tier + if from.rem_euclid(tier) == 0 { 0 } else { tier };
-    let end = (to.div_euclid(tier) * tier).min(complete(tier).div_euclid(tier) * tier);
-    if tier_index == 0 || start >= end {
-        if tier_index == 0 {
-            // Minutes are the finest tier: take every minute that overlaps.
-            let first = from.div_euclid(tier) * tier;
-            out.push((tier, first, to));
-            return;
-        }
-        cover_into(from, to, tier_index - 1, complete, out);
-        return;
-    }
-    cover_into(from, start, tier_index - 1, complete, out);
-    out.push((tier, start, end));
-    cover_into(end, to, tier_index - 1, complete, out);
 }
 
 #[cfg(test)]
@@ -158,30 +150,23 @@ mod tests {
     }
 
     #[test]
-    fn cover_uses_days_inside_and_finer_tiers_at_the_edges() {
-        let day = DAY;
-        // From 23:30 on day 1 to 00:30 on day 4, every tier complete up to `to`.
-        let from = day + 23 * HOUR + 30 * MINUTE;
-        let to = 4 * day + 30 * MINUTE;
-        let ranges = cover(from, to, |_| to);
-        assert_eq!(ranges, vec![(MINUTE, from, 2 * day), (DAY, 2 * day, 4 * day), (MINUTE, 4 * day, to)]);
-        // A day not yet compacted is covered by hours, and the current hour by minutes.
-        let ranges = cover(2 * day, 3 * day + 2 * HOUR + 5 * MINUTE, |tier| {
-            if tier == DAY {
-                3 * day
-            } else if tier == HOUR {
-                3 * day + 2 * HOUR
-            } else {
-                i64::MAX
-            }
-        });
-        assert_eq!(
-            ranges,
-            vec![
-                (DAY, 2 * day, 3 * day),
-                (HOUR, 3 * day, 3 * day + 2 * HOUR),
-                (MINUTE, 3 * day + 2 * HOUR, 3 * day + 2 * HOUR + 5 * MINUTE)
-            ]
-        );
+    fn a_window_is_the_difference_of_two_running_totals() {
+        let (mut before, mut window) = (Summary::default(), Summary::default());
+        for ms in [5, 7, 400] {
+            before.record(true, Duration::from_millis(ms));
+        }
+        let mut after = before.clone();
+        for (ok, ms) in [(false, 3), (true, 90_000), (true, 8)] {
+            after.record(ok, Duration::from_millis(ms));
+            window.record(ok, Duration::from_millis(ms));
+        }
+        let got = after.since(&before);
+        assert_eq!(got, Summary { latency_max_us: None, ..window.clone() });
+        // Without the largest latency, the unbounded bucket answers with its lower bound.
+        assert_eq!(got.quantile(1.0), Some(Duration::from_secs(60)));
+        assert_eq!(window.quantile(1.0), Some(Duration::from_secs(90)));
+        // Bounded buckets answer alike: the lowest third is the 3-ms run, in (2 ms, 5 ms].
+        let ms = |s: &Summary| s.quantile(1.0 / 3.0).unwrap().as_secs_f64() * 1e3;
+        assert!((ms(&got) - 5.0).abs() < 1e-6 && (ms(&window) - 5.0).abs() < 1e-6, "{} {}", ms(&got), ms(&window));
     }
 }

@@ -1,5 +1,6 @@
-//! Results roll up into minutes, hours and days; windows summed from the tiers equal what the
-//! raw results say; retention removes raw rows without changing the long-term numbers.
+//! Results roll up into minutes, hours and days and into running totals; windows taken from the
+//! totals equal what the raw results say; retention removes raw rows without changing the
+//! long-term numbers.
 
 use std::time::Duration;
 use upkeep_store::{ResultRecord, Store, Summary};
@@ -28,12 +29,14 @@ fn history() -> Vec<ResultRecord> {
         .collect()
 }
 
+/// What the raw results say about `[from, to)`; a window from running totals does not know
+/// its largest latency.
 fn brute_force(records: &[ResultRecord], from: jiff::Timestamp, to: jiff::Timestamp) -> Summary {
     let mut s = Summary::default();
     for r in records.iter().filter(|r| r.at >= from && r.at < to) {
         s.record(r.ok, r.latency);
     }
-    s
+    Summary { latency_max_us: None, ..s }
 }
 
 async fn store_with_history() -> (tempfile::TempDir, Store, Vec<ResultRecord>) {
@@ -141,10 +144,46 @@ async fn pruning_raw_results_keeps_long_term_numbers_and_survives_reopen() {
     drop(store);
     let store = Store::open(dir.path()).await.unwrap();
     assert_eq!(store.summaries(at("2026-11-01T00:00:00Z"), end, None).await.unwrap(), whole);
+    // Totals older than a day are thinned to one an hour: a window starting then is widened back
+    // to the start of its hour; a recent one stays exact to the minute.
+    let old = store.summaries(at("2026-11-01T10:30:00Z"), end, Some("api")).await.unwrap().remove("api");
+    assert_eq!(old, Some(brute_force(&records, at("2026-11-01T10:00:00Z"), end)));
+    let recent = store.summaries(at("2026-11-02T09:58:00Z"), end, Some("api")).await.unwrap().remove("api");
+    assert_eq!(recent, Some(brute_force(&records, at("2026-11-02T09:58:00Z"), end)));
     assert_eq!(store.statuses().len(), 1);
     // Failures keep their message; healthy runs do not repeat it.
     let recent = store.results("api", at("2026-11-02T10:04:50Z"), at("2026-11-02T10:05:20Z"), 10).await.unwrap();
     let details: Vec<(bool, Option<&str>)> = recent.iter().map(|r| (r.ok, r.message.as_deref())).collect();
     assert_eq!(details, [(true, None), (true, None), (false, Some("expected status == 200, got 503"))]);
     let _ = records;
+}
+
+#[tokio::test]
+async fn windows_older_than_retention_count_from_where_retention_starts() {
+    let (_dir, store, records) = store_with_history().await;
+    let end = at("2026-11-03T01:00:00Z");
+    store.compact(end, Duration::ZERO).await.unwrap();
+    let day = Duration::from_secs(86400);
+    store.prune(end, day, day).await.unwrap();
+    // Retention starts at 2026-11-02T01:00: the totals up to then are the baseline.
+    let kept = brute_force(&records, at("2026-11-02T01:00:00Z"), end);
+    for from in ["2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z", "2026-11-02T00:30:00Z"] {
+        let got = store.summaries(at(from), end, None).await.unwrap().remove("api");
+        assert_eq!(got, Some(kept.clone()), "window from {from}");
+    }
+    // Pruning again changes nothing.
+    store.prune(end, day, day).await.unwrap();
+    assert_eq!(store.summaries(at("2026-11-01T00:00:00Z"), end, None).await.unwrap().remove("api"), Some(kept));
+}
+
+#[tokio::test]
+async fn a_new_check_counts_from_its_first_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let records = history();
+    store.write(&records[..360]).await.unwrap(); // the first hour
+    store.compact(at("2026-11-01T01:00:00Z"), Duration::ZERO).await.unwrap();
+    let got = store.summaries(at("2026-10-01T00:00:00Z"), at("2026-11-01T01:00:00Z"), None).await.unwrap();
+    assert_eq!(got.get("api").map(|s| s.total), Some(360));
+    assert!(store.summaries(at("2026-10-01T00:00:00Z"), at("2026-10-02T00:00:00Z"), None).await.unwrap().is_empty());
 }

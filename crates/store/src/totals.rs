@@ -1,0 +1,148 @@
+//! Running totals: for each check, everything it recorded before the end of each minute in which
+//! it ran (counts, latency sum, histogram). A window is the difference of the totals at its two
+//! ends, so any window costs two index seeks per check, whatever its length: the 30-day
+//! availability of every check, the burn rate of an SLO over 1 h or 3 d.
+//!
+//! Compaction writes the rows (one per minute with results, recomputed while the minute is
+//! provisional). Retention keeps every row of the last `FINE` and the last row of each hour
+//! before that, so a window that starts earlier than `FINE` ago is widened back to the start
+//! of its hour; and one that starts before retention does counts from where retention starts.
+
+use crate::rollup::{COUNTERS, Summary};
+use crate::{Store, StoreError};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// How long every minute's totals are kept: a day (the longest short window of the burn-rate
+/// alerts) plus an hour of slack.
+pub const FINE: Duration = Duration::from_secs(25 * 3600);
+
+const COLUMNS: &str =
+    "total, ok, latency_sum_us, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16";
+
+/// Reads `total, ok, latency_sum_us, b0..b16` starting at column `first`.
+fn summary(row: &SqliteRow, first: usize) -> Summary {
+    let get = |i: usize| row.get::<i64, _>(first + i).max(0) as u64;
+    let mut histogram = [0; COUNTERS];
+    for (i, counter) in histogram.iter_mut().enumerate() {
+        *counter = get(3 + i);
+    }
+    Summary { total: get(0), ok: get(1), latency_sum_us: get(2), latency_max_us: None, histogram }
+}
+
+/// The check's totals as of `at_s`: its latest row at or before it (nothing recorded: zeros).
+pub(crate) async fn before(conn: &mut sqlx::SqliteConnection, id: i64, at_s: i64) -> Result<Summary, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM totals WHERE check_id = ? AND at_s <= ? ORDER BY at_s DESC LIMIT 1");
+    // Built only from fixed text above.
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(at_s).fetch_optional(conn).await?;
+    Ok(row.map(|row| summary(&row, 0)).unwrap_or_default())
+}
+
+pub(crate) async fn insert(
+    conn: &mut sqlx::SqliteConnection,
+    id: i64,
+    at_s: i64,
+    s: &Summary,
+) -> Result<(), StoreError> {
+    let marks = vec!["?"; 2 + 3 + COUNTERS].join(", ");
+    let sql = format!("INSERT OR REPLACE INTO totals (check_id, at_s, {COLUMNS}) VALUES ({marks})");
+    // Built only from fixed text above.
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(at_s)
+        .bind(s.total as i64)
+        .bind(s.ok as i64)
+        .bind(s.latency_sum_us as i64);
+    for n in s.histogram {
+        query = query.bind(n as i64);
+    }
+    query.execute(conn).await?;
+    Ok(())
+}
+
+impl Store {
+    /// Aggregates over `[from, to)` for every check (or one), to the minute: every minute that
+    /// overlaps the window counts (the current one too, as far as it is compacted). A window
+    /// starting more than `FINE` ago is widened back to the start of its hour.
+    pub async fn summaries(
+        &self,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+        only: Option<&str>,
+    ) -> Result<HashMap<String, Summary>, StoreError> {
+        let Some(filter) = self.filter(only) else {
+            return Ok(HashMap::new());
+        };
+        let start = from.as_millisecond().div_euclid(60_000) * 60;
+        let end = (to.as_millisecond() + 59_999).div_euclid(60_000) * 60;
+        let before = self.totals_at(start, filter).await?;
+        let after = self.totals_at(end, filter).await?;
+        let windows = after
+            .into_iter()
+            .map(|(id, total)| match before.get(&id) {
+                Some(earlier) => (id, total.since(earlier)),
+                None => (id, total),
+            })
+            .filter(|(_, window)| window.total > 0)
+            .collect();
+        Ok(self.named(windows))
+    }
+
+    /// Every check's (or one check's) running totals as of `at_s`.
+    async fn totals_at(&self, at_s: i64, only: Option<i64>) -> Result<HashMap<i64, Summary>, StoreError> {
+        // CROSS JOIN keeps check_names the outer loop: two seeks per check. Left to itself the
+        // planner scans every totals row and runs the subquery for each.
+        let sql = format!(
+            "SELECT c.id, {} FROM check_names c CROSS JOIN totals t WHERE t.check_id = c.id
+               AND t.at_s = (SELECT MAX(at_s) FROM totals WHERE check_id = c.id AND at_s <= ?) {}",
+            COLUMNS.split(", ").map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", "),
+            if only.is_some() { "AND c.id = ?" } else { "" }
+        );
+        // Built only from fixed text above.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(at_s);
+        if let Some(id) = only {
+            query = query.bind(id);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(|row| (row.get(0), summary(row, 1))).collect())
+    }
+
+    /// Thins one check's totals: before `fine_s` only the last row of each hour stays; of those
+    /// before `oldest_s` only the newest, moved to time 0 so that it is the baseline of every
+    /// window that starts before retention does (such a window counts from there).
+    pub(crate) async fn thin_totals(&self, id: i64, fine_s: i64, oldest_s: i64) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let thinned = sqlx::query(
+            "DELETE FROM totals WHERE check_id = ?1 AND at_s < ?2 AND at_s NOT IN
+               (SELECT MAX(at_s) FROM totals WHERE check_id = ?1 AND at_s < ?2 GROUP BY (at_s - 1) / 3600)",
+        )
+        .bind(id)
+        .bind(fine_s)
+        .execute(&mut *tx)
+        .await?;
+        let baseline: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(at_s) FROM totals WHERE check_id = ? AND at_s <= ? AND at_s > 0")
+                .bind(id)
+                .bind(oldest_s)
+                .fetch_one(&mut *tx)
+                .await?;
+        let mut expired = 0;
+        if let Some(baseline) = baseline {
+            expired = sqlx::query("DELETE FROM totals WHERE check_id = ? AND at_s < ?")
+                .bind(id)
+                .bind(baseline)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            sqlx::query("UPDATE totals SET at_s = 0 WHERE check_id = ? AND at_s = ?")
+                .bind(id)
+                .bind(baseline)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(thinned.rows_affected() + expired)
+    }
+}
