@@ -65,6 +65,13 @@ pub async fn serve_with_url(
     let app = upkeep_web::router(Arc::clone(&daemon));
     let _ = url.set(format!("http://{address}"));
     eprintln!("upkeep: watching {} checks; listening on http://{address}", loaded.checks.len());
+    // Responses go out whole: without TCP_NODELAY a body written after its headers can wait
+    // for the client's delayed ACK (tens of milliseconds).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {e}");
+        }
+    });
     axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(stopped(terms))
         .await
