@@ -175,7 +175,7 @@ impl Store {
     }
 }
 
-async fn insert_rollup(
+pub(crate) async fn insert_rollup(
     tx: &mut sqlx::SqliteConnection,
     tier: i64,
     start: i64,

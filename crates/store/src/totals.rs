@@ -146,3 +146,58 @@ impl Store {
         Ok(thinned.rows_affected() + expired)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::Store;
+    use crate::rollup::{HOUR, MINUTE, Summary};
+    use std::time::Duration;
+
+    /// A store written before running totals existed (migrations 1–3 only) gets them from its
+    /// rollups when it is opened: hours up to the compacted point, minutes after it.
+    #[tokio::test]
+    async fn an_older_store_gets_totals_from_its_rollups() {
+        let dir = tempfile::tempdir().unwrap();
+        let options =
+            sqlx::sqlite::SqliteConnectOptions::new().filename(dir.path().join("upkeep.db")).create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        let mut old = sqlx::migrate!("./migrations");
+        old.migrations = std::borrow::Cow::Owned(old.migrations[..3].to_vec());
+        old.run(&pool).await.unwrap();
+        sqlx::query("INSERT INTO check_names (id, name) VALUES (1, 'api')").execute(&pool).await.unwrap();
+        let day = 20_000 * 86_400;
+        let mut conn = pool.acquire().await.unwrap();
+        let (mut hour, mut minute) = (Summary::default(), Summary::default());
+        hour.record(true, Duration::from_millis(3));
+        hour.record(false, Duration::from_millis(300));
+        minute.record(true, Duration::from_millis(7));
+        // Two compacted hours (and their minutes, which the backfill must not count twice), then
+        // three minutes of the hour in progress.
+        for h in 0..2 {
+            crate::compact::insert_rollup(&mut conn, HOUR, day + h * HOUR, 1, &hour).await.unwrap();
+            crate::compact::insert_rollup(&mut conn, MINUTE, day + h * HOUR, 1, &hour).await.unwrap();
+        }
+        for m in 0..3 {
+            crate::compact::insert_rollup(&mut conn, MINUTE, day + 2 * HOUR + m * MINUTE, 1, &minute).await.unwrap();
+        }
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('compacted_3600', ?)")
+            .bind(day + 2 * HOUR)
+            .execute(&pool)
+            .await
+            .unwrap();
+        drop(conn);
+        pool.close().await;
+
+        let store = Store::open(dir.path()).await.unwrap();
+        let at = |s: i64| jiff::Timestamp::from_second(s).unwrap();
+        let all = store.summaries(at(day), at(day + 3 * HOUR), None).await.unwrap().remove("api").unwrap();
+        assert_eq!((all.total, all.ok), (2 * 2 + 3, 2 + 3));
+        let last_two_minutes = store
+            .summaries(at(day + 2 * HOUR + MINUTE), at(day + 3 * HOUR), None)
+            .await
+            .unwrap()
+            .remove("api")
+            .unwrap();
+        assert_eq!((last_two_minutes.total, last_two_minutes.histogram), (2, minute.histogram.map(|n| n * 2)));
+    }
+}
