@@ -170,7 +170,10 @@ mod tests {
         let now: jiff::Timestamp = "2026-11-25T02:00:00Z".parse().unwrap();
         assert_eq!(next_cron(&cron, now, &utc).unwrap().to_string(), "2026-11-26T02:00:00Z");
         let berlin = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
+        // 00:30 UTC is 01:30 in Berlin (CET, UTC+1): 02:00 there comes half an hour later.
         let now: jiff::Timestamp = "2026-11-25T00:30:00Z".parse().unwrap();
+        assert_eq!(next_cron(&cron, now, &berlin).unwrap().to_string(), "2026-11-25T01:00:00Z");
+        let now: jiff::Timestamp = "2026-11-25T01:00:00Z".parse().unwrap();
         assert_eq!(next_cron(&cron, now, &berlin).unwrap().to_string(), "2026-11-26T01:00:00Z");
     }
 }

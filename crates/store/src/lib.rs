@@ -1,26 +1,23 @@
 //! Upkeep's store: the one owner of state that must survive a restart.
 //!
-//! SQLite in `data_dir` (WAL mode, migrations in `migrations/`): check results (raw, for the
-//! raw retention), rollups in three tiers with latency histograms (kept far longer) for bars,
-//! running totals for windows, status transitions, heartbeat pings and log cursors. The API is small and async so that a
-//! PostgreSQL implementation can satisfy the same tests.
+//! Check results (raw, for the raw retention), rollups in three tiers with latency histograms
+//! (kept far longer) for bars, running totals for windows, status transitions, heartbeat pings,
+//! log cursors and dashboard sessions. [`Backend`] is the contract a store keeps; [`Store`] is
+//! the handle the daemon, the web layer and the probes share, whatever backend is behind it.
+//! Today that is SQLite in `data_dir` (`sqlite/`); a PostgreSQL backend for scale-out implements
+//! the same trait, and the tests in `tests/` are written against `Store` alone so that they can
+//! run against both.
 
-mod compact;
-mod results;
+mod backend;
 pub mod rollup;
-mod sessions;
-mod totals;
+mod sqlite;
 
-pub use compact::Pruned;
-pub use results::{CheckStatus, ResultRecord};
+pub use backend::{Backend, StoreFuture};
 pub use rollup::Summary;
-pub use sessions::Session;
-pub use totals::FINE as FINE_TOTALS;
+pub use sqlite::FINE_TOTALS;
 
-use sqlx::sqlite::{
-    SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +32,62 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
 }
 
+/// The store: cheap to clone, shared by every task. Its methods are [`Backend`]'s.
+#[derive(Clone, Debug)]
+pub struct Store {
+    backend: Arc<dyn Backend>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the embedded SQLite store in `data_dir` and migrates it.
+    pub async fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        Ok(Store { backend: Arc::new(sqlite::SqliteStore::open(data_dir).await?) })
+    }
+}
+
+impl std::ops::Deref for Store {
+    type Target = dyn Backend;
+
+    fn deref(&self) -> &Self::Target {
+        &*self.backend
+    }
+}
+
+/// One check run, as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResultRecord {
+    pub check: String,
+    pub at: jiff::Timestamp,
+    pub ok: bool,
+    pub latency: Duration,
+    pub message: Option<String>,
+    pub observations: Option<serde_json::Value>,
+}
+
+/// A check's current status and since when.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckStatus {
+    pub check: String,
+    pub ok: bool,
+    pub since: jiff::Timestamp,
+}
+
+/// What a prune removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub results: u64,
+    pub rollups: u64,
+    pub totals: u64,
+}
+
+/// A signed-in user and the CSRF token their forms carry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Session {
+    pub user: String,
+    pub csrf: String,
+    pub expires: jiff::Timestamp,
+}
+
 /// A heartbeat ping: when it arrived and whether it reported success.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ping {
@@ -47,81 +100,6 @@ pub struct Ping {
 pub struct LogCursor {
     pub inode: u64,
     pub offset: u64,
-}
-
-#[derive(Clone, Debug)]
-pub struct Store {
-    pool: SqlitePool,
-    /// Check name → id, and each check's current status: derived from the tables at open.
-    cache: std::sync::Arc<std::sync::Mutex<results::Cache>>,
-}
-
-impl Store {
-    /// Opens (creating if needed) the store in `data_dir` and applies migrations.
-    pub async fn open(data_dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(data_dir)
-            .map_err(|source| StoreError::CreateDir { path: data_dir.to_path_buf(), source })?;
-        let path = data_dir.join("upkeep.db");
-        let options = SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true)
-            .auto_vacuum(SqliteAutoVacuum::Incremental)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await
-            .map_err(|source| StoreError::Open { path: path.clone(), source })?;
-        sqlx::migrate!("./migrations").run(&pool).await.map_err(|source| StoreError::Migrate { path, source })?;
-        let cache = results::Cache::load(&pool).await?;
-        Ok(Store { pool, cache: std::sync::Arc::new(std::sync::Mutex::new(cache)) })
-    }
-
-    pub async fn record_ping(&self, id: &str, ping: &Ping, body: Option<&str>) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO pings (id, at_ms, ok, body) VALUES (?, ?, ?, ?)")
-            .bind(id)
-            .bind(ping.at.as_millisecond())
-            .bind(ping.ok)
-            .bind(body)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    pub async fn last_ping(&self, id: &str) -> Result<Option<Ping>, StoreError> {
-        let row: Option<(i64, bool)> =
-            sqlx::query_as("SELECT at_ms, ok FROM pings WHERE id = ? ORDER BY at_ms DESC LIMIT 1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.map(|(at_ms, ok)| Ping {
-            at: jiff::Timestamp::from_millisecond(at_ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
-            ok,
-        }))
-    }
-
-    pub async fn log_cursor(&self, check: &str) -> Result<Option<LogCursor>, StoreError> {
-        let row: Option<(i64, i64)> = sqlx::query_as("SELECT inode, offset FROM log_cursors WHERE check_name = ?")
-            .bind(check)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|(inode, offset)| LogCursor { inode: inode as u64, offset: offset as u64 }))
-    }
-
-    pub async fn save_log_cursor(&self, check: &str, cursor: LogCursor) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO log_cursors (check_name, inode, offset) VALUES (?, ?, ?)
-             ON CONFLICT (check_name) DO UPDATE SET inode = excluded.inode, offset = excluded.offset",
-        )
-        .bind(check)
-        .bind(cursor.inode as i64)
-        .bind(cursor.offset as i64)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
 }
 
 #[cfg(test)]

@@ -1,17 +1,10 @@
 //! Dashboard sessions: kept in the store so a restart does not sign everyone out.
 
-use crate::{Store, StoreError};
+use super::SqliteStore;
+use crate::{Session, StoreError};
 
-/// A signed-in user and the CSRF token their forms carry.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Session {
-    pub user: String,
-    pub csrf: String,
-    pub expires: jiff::Timestamp,
-}
-
-impl Store {
-    pub async fn create_session(&self, token_sha256: &str, session: &Session) -> Result<(), StoreError> {
+impl SqliteStore {
+    pub(super) async fn create_session(&self, token_sha256: &str, session: &Session) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO sessions (token_sha256, user, csrf, expires_ms) VALUES (?, ?, ?, ?)")
             .bind(token_sha256)
             .bind(&session.user)
@@ -23,7 +16,11 @@ impl Store {
     }
 
     /// The session for a token hash, unless it has expired.
-    pub async fn session(&self, token_sha256: &str, now: jiff::Timestamp) -> Result<Option<Session>, StoreError> {
+    pub(super) async fn session(
+        &self,
+        token_sha256: &str,
+        now: jiff::Timestamp,
+    ) -> Result<Option<Session>, StoreError> {
         let row: Option<(String, String, i64)> =
             sqlx::query_as("SELECT user, csrf, expires_ms FROM sessions WHERE token_sha256 = ? AND expires_ms > ?")
                 .bind(token_sha256)
@@ -37,7 +34,7 @@ impl Store {
         }))
     }
 
-    pub async fn delete_session(&self, token_sha256: &str) -> Result<(), StoreError> {
+    pub(super) async fn delete_session(&self, token_sha256: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE token_sha256 = ?").bind(token_sha256).execute(&self.pool).await?;
         Ok(())
     }

@@ -1,30 +1,12 @@
 //! Check results: written in batches by one writer, with status transitions recorded as they
 //! happen; read back as history, windows and uptime bars.
 
+use super::SqliteStore;
 use crate::rollup::{self, COUNTERS, Summary};
-use crate::{Store, StoreError};
+use crate::{CheckStatus, ResultRecord, StoreError};
 use sqlx::{Row, SqlitePool};
 use std::collections::HashMap;
 use std::time::Duration;
-
-/// One check run, as stored.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ResultRecord {
-    pub check: String,
-    pub at: jiff::Timestamp,
-    pub ok: bool,
-    pub latency: Duration,
-    pub message: Option<String>,
-    pub observations: Option<serde_json::Value>,
-}
-
-/// A check's current status and since when.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CheckStatus {
-    pub check: String,
-    pub ok: bool,
-    pub since: jiff::Timestamp,
-}
 
 /// Derived from the tables at open, so nothing important lives only here.
 #[derive(Debug, Default)]
@@ -35,7 +17,7 @@ pub struct Cache {
 }
 
 impl Cache {
-    pub async fn load(pool: &SqlitePool) -> Result<Cache, StoreError> {
+    pub(super) async fn load(pool: &SqlitePool) -> Result<Cache, StoreError> {
         let mut cache = Cache::default();
         for row in sqlx::query("SELECT id, name FROM check_names").fetch_all(pool).await? {
             cache.ids.insert(row.get(1), row.get(0));
@@ -51,7 +33,7 @@ fn ts(ms: i64) -> jiff::Timestamp {
     jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
 }
 
-impl Store {
+impl SqliteStore {
     /// The id of a check name, creating it on first sight.
     async fn check_id(&self, name: &str) -> Result<i64, StoreError> {
         if let Some(id) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).ids.get(name) {
@@ -74,7 +56,7 @@ impl Store {
 
     /// Writes a batch in one transaction. A result whose status differs from the check's last
     /// one records a transition; its message and observations are kept, as are a failure's.
-    pub async fn write(&self, batch: &[ResultRecord]) -> Result<(), StoreError> {
+    pub(super) async fn write(&self, batch: &[ResultRecord]) -> Result<(), StoreError> {
         let mut ids = Vec::with_capacity(batch.len());
         for record in batch {
             ids.push(self.check_id(&record.check).await?);
@@ -127,7 +109,7 @@ impl Store {
     }
 
     /// Every check's current status, as of the last write.
-    pub fn statuses(&self) -> Vec<CheckStatus> {
+    pub(super) fn statuses(&self) -> Vec<CheckStatus> {
         let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         let names: HashMap<i64, &String> = cache.ids.iter().map(|(n, i)| (*i, n)).collect();
         let mut out: Vec<CheckStatus> = cache
@@ -142,7 +124,7 @@ impl Store {
     }
 
     /// Raw results of one check in `[from, to)`, newest first, at most `limit`.
-    pub async fn results(
+    pub(super) async fn results(
         &self,
         check: &str,
         from: jiff::Timestamp,
@@ -176,7 +158,7 @@ impl Store {
     }
 
     /// The latest stored result of each check, for rebuilding in-memory state at start.
-    pub async fn latest_results(&self) -> Result<Vec<ResultRecord>, StoreError> {
+    pub(super) async fn latest_results(&self) -> Result<Vec<ResultRecord>, StoreError> {
         let mut out = Vec::new();
         for (name, _) in self.all_ids() {
             let far = jiff::Timestamp::MAX;
@@ -188,7 +170,7 @@ impl Store {
     }
 
     /// Status changes of one check in `[from, to)`, oldest first.
-    pub async fn transitions(
+    pub(super) async fn transitions(
         &self,
         check: &str,
         from: jiff::Timestamp,
@@ -211,7 +193,7 @@ impl Store {
     /// Aggregates per period of `span` (a tier: 60, 3600 or 86400 s) in `[from, to)`, for every
     /// check (or one): the data behind uptime bars and sparklines. Periods without results are
     /// absent.
-    pub async fn bars(
+    pub(super) async fn bars(
         &self,
         span: i64,
         from: jiff::Timestamp,

@@ -2,26 +2,19 @@
 //! days; old rows go. Every step is idempotent and derived from the level below, so a crash at
 //! any point is repaired by the next run, and the database does not grow without bound.
 
+use super::{SqliteStore, totals};
 use crate::rollup::{self, DAY, HOUR, MINUTE, Summary};
-use crate::{Store, StoreError, totals};
+use crate::{Pruned, StoreError};
 use sqlx::Row;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-/// What a prune removed.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Pruned {
-    pub results: u64,
-    pub rollups: u64,
-    pub totals: u64,
-}
-
 /// Checks compacted per transaction, so the writer is never blocked for long.
 const CHUNK: usize = 200;
 
-impl Store {
+impl SqliteStore {
     /// Up to when each coarse tier has been compacted (Unix seconds); minutes are always current.
-    pub async fn compacted_until(&self) -> Result<HashMap<i64, i64>, StoreError> {
+    pub(super) async fn compacted_until(&self) -> Result<HashMap<i64, i64>, StoreError> {
         let rows =
             sqlx::query("SELECT key, value FROM meta WHERE key LIKE 'compacted_%'").fetch_all(&self.pool).await?;
         let mut out = HashMap::from([(HOUR, 0), (DAY, 0)]);
@@ -38,7 +31,7 @@ impl Store {
     /// Minutes younger than `grace` (the slowest probe's timeout: a result is stamped with its
     /// start) stay provisional and are recomputed on the next run, so late results still count
     /// and the newest minutes are visible at once.
-    pub async fn compact(&self, now: jiff::Timestamp, grace: Duration) -> Result<(), StoreError> {
+    pub(super) async fn compact(&self, now: jiff::Timestamp, grace: Duration) -> Result<(), StoreError> {
         let now_s = now.as_second();
         let settled_s = (now_s - grace.as_secs() as i64).div_euclid(MINUTE) * MINUTE;
         let until_s = now_s.div_euclid(MINUTE) * MINUTE + MINUTE;
@@ -144,7 +137,12 @@ impl Store {
     /// Deletes raw results older than `raw`, minute rollups older than `raw` plus a day, and
     /// hour and day rollups, transitions and pings older than `rollups`; thins running totals
     /// older than `totals::FINE` to one an hour; then returns the freed pages to the file system.
-    pub async fn prune(&self, now: jiff::Timestamp, raw: Duration, rollups: Duration) -> Result<Pruned, StoreError> {
+    pub(super) async fn prune(
+        &self,
+        now: jiff::Timestamp,
+        raw: Duration,
+        rollups: Duration,
+    ) -> Result<Pruned, StoreError> {
         let before = |keep: Duration| now.as_millisecond() - keep.as_millis().min(i64::MAX as u128) as i64;
         let (raw_ms, rollup_ms) = (before(raw), before(rollups));
         let mut pruned = Pruned::default();

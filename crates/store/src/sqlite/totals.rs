@@ -8,8 +8,9 @@
 //! before that, so a window that starts earlier than `FINE` ago is widened back to the start
 //! of its hour; and one that starts before retention does counts from where retention starts.
 
+use super::SqliteStore;
+use crate::StoreError;
 use crate::rollup::{COUNTERS, Summary};
-use crate::{Store, StoreError};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use std::collections::HashMap;
@@ -62,11 +63,11 @@ pub(crate) async fn insert(
     Ok(())
 }
 
-impl Store {
+impl SqliteStore {
     /// Aggregates over `[from, to)` for every check (or one), to the minute: every minute that
     /// overlaps the window counts (the current one too, as far as it is compacted). A window
     /// starting more than `FINE` ago is widened back to the start of its hour.
-    pub async fn summaries(
+    pub(super) async fn summaries(
         &self,
         from: jiff::Timestamp,
         to: jiff::Timestamp,
@@ -174,11 +175,13 @@ mod tests {
         // Two compacted hours (and their minutes, which the backfill must not count twice), then
         // three minutes of the hour in progress.
         for h in 0..2 {
-            crate::compact::insert_rollup(&mut conn, HOUR, day + h * HOUR, 1, &hour).await.unwrap();
-            crate::compact::insert_rollup(&mut conn, MINUTE, day + h * HOUR, 1, &hour).await.unwrap();
+            super::super::compact::insert_rollup(&mut conn, HOUR, day + h * HOUR, 1, &hour).await.unwrap();
+            super::super::compact::insert_rollup(&mut conn, MINUTE, day + h * HOUR, 1, &hour).await.unwrap();
         }
         for m in 0..3 {
-            crate::compact::insert_rollup(&mut conn, MINUTE, day + 2 * HOUR + m * MINUTE, 1, &minute).await.unwrap();
+            super::super::compact::insert_rollup(&mut conn, MINUTE, day + 2 * HOUR + m * MINUTE, 1, &minute)
+                .await
+                .unwrap();
         }
         sqlx::query("INSERT INTO meta (key, value) VALUES ('compacted_3600', ?)")
             .bind(day + 2 * HOUR)
