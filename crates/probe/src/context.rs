@@ -8,19 +8,20 @@ use upkeep_store::Store;
 pub struct Context {
     pub store: Option<Store>,
     pub clock: Clock,
-    /// Whether probes keep connections open for their next run: yes in the daemon, no for a
-    /// one-shot `upkeep check`, which closes them cleanly instead.
-    pub keep_connections: bool,
+    /// Whether this is the daemon rather than a one-shot `upkeep check`: probes keep
+    /// connections open for their next run (a one-shot run closes them cleanly instead), and a
+    /// heartbeat without a ping yet counts from when the daemon began watching it.
+    pub long_running: bool,
 }
 
 impl Context {
     pub fn new(store: Option<Store>, clock: Clock) -> Self {
-        Context { store, clock, keep_connections: false }
+        Context { store, clock, long_running: false }
     }
 
-    /// For a long-running process: probes keep their connections between runs.
+    /// For the daemon (see the `long_running` field).
     pub fn long_running(mut self) -> Self {
-        self.keep_connections = true;
+        self.long_running = true;
         self
     }
 }

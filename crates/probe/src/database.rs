@@ -20,6 +20,9 @@ pub const FIELDS: &[Field] = &[
 pub const ROW: Field = Field::new("row", Type::Dynamic, "the first row of `query`, by column name");
 
 /// A user query whose first row becomes observations, e.g. `SELECT count(*) AS failed FROM failed_jobs`.
+/// Refusing a query that starts like a write catches the obvious mistake at load time; the
+/// probes also run it read-only (a read-only transaction, or a read-only SQLite connection),
+/// so a write hidden further in is refused by the database.
 pub fn read_query(t: &mut TableReader, d: &mut Diagnostics) -> Option<String> {
     let query = t.string(d, "query")?;
     let text = query.get_ref().trim();

@@ -30,7 +30,11 @@ impl Heartbeat {
     pub const DEFAULT_EXPECT: &'static [&'static str] = &[];
 
     pub fn schema() -> Schema {
-        Schema::new(&[Field::new("age", Type::Duration, "time since the last ping")])
+        Schema::new(&[Field::new(
+            "age",
+            Type::Duration,
+            "time since the last ping (in the daemon, before the first ping: since it began watching)",
+        )])
     }
 
     pub fn build(t: &mut TableReader, d: &mut Diagnostics, spec: &Spec<'_>) -> Option<Self> {
@@ -75,25 +79,37 @@ impl Heartbeat {
         let Some(store) = &run.ctx.store else {
             return Err(ProbeError::new("heartbeats need the store in data_dir, which is not open"));
         };
-        let ping = store
-            .last_ping(&self.id)
-            .await
-            .map_err(|e| ProbeError::new(format!("cannot read pings: {e}")))?
-            .ok_or_else(|| ProbeError::new(format!("no ping received yet at /ping/{}", self.id)))?;
         let now = run.ctx.clock.now();
-        let age = now.duration_since(ping.at).as_secs_f64().max(0.0);
-        let ago = Value::Duration(age);
-        if !ping.ok {
-            return Err(ProbeError::new(format!(
-                "the last ping, {ago} ago, reported a failure (/ping/{}/fail)",
-                self.id
-            )));
-        }
+        let ping = store.last_ping(&self.id).await.map_err(|e| ProbeError::new(format!("cannot read pings: {e}")))?;
+        // Until the first ping, the daemon counts from when it began watching the check, as if
+        // it had pinged then: a new nightly job is not late before its first night. A one-shot
+        // `upkeep check` has watched nothing, so there the missing ping is the answer.
+        let (last, since) = match ping {
+            Some(ping) if !ping.ok => {
+                let ago = Value::Duration(now.duration_since(ping.at).as_secs_f64().max(0.0));
+                return Err(ProbeError::new(format!(
+                    "the last ping, {ago} ago, reported a failure (/ping/{}/fail)",
+                    self.id
+                )));
+            }
+            Some(ping) => (ping.at, format!("last ping {} ago", age(now, ping.at))),
+            None if run.ctx.long_running => {
+                let first = store
+                    .transitions(run.check, jiff::Timestamp::UNIX_EPOCH, now)
+                    .await
+                    .map_err(|e| ProbeError::new(format!("cannot read the check's history: {e}")))?;
+                let watching = first.first().map_or(now, |(at, _, _)| *at);
+                let since =
+                    format!("no ping received yet at /ping/{}; watching since {} ago", self.id, age(now, watching));
+                (watching, since)
+            }
+            None => return Err(ProbeError::new(format!("no ping received yet at /ping/{}", self.id))),
+        };
         match &self.due {
             Due::Every(period) => {
-                if age > (*period + self.grace).as_secs_f64() {
+                if now.duration_since(last).as_secs_f64() > (*period + self.grace).as_secs_f64() {
                     return Err(ProbeError::new(format!(
-                        "last ping {ago} ago; expected every {} (grace {})",
+                        "{since}; expected every {} (grace {})",
                         Value::duration(*period),
                         Value::duration(self.grace)
                     )));
@@ -103,10 +119,10 @@ impl Heartbeat {
                 let grace = jiff::SignedDuration::try_from(self.grace).unwrap_or_default();
                 let cutoff = now.checked_sub(grace).unwrap_or(now).to_zoned(jiff::tz::TimeZone::system());
                 if let Ok(due) = cron.find_previous_occurrence(&cutoff, true)
-                    && ping.at < due.timestamp()
+                    && last < due.timestamp()
                 {
                     return Err(ProbeError::new(format!(
-                        "no ping since the run due at {} (schedule \"{text}\", grace {}); last ping {ago} ago",
+                        "no ping since the run due at {} (schedule \"{text}\", grace {}); {since}",
                         due.strftime("%Y-%m-%d %H:%M %Z"),
                         Value::duration(self.grace)
                     )));
@@ -114,9 +130,14 @@ impl Heartbeat {
             }
         }
         let mut obs = Observations::new();
-        obs.insert("age", ago);
+        obs.insert("age", age(now, last));
         Ok(obs)
     }
+}
+
+/// Time from `then` to `now`, never negative.
+fn age(now: jiff::Timestamp, then: jiff::Timestamp) -> Value {
+    Value::Duration(now.duration_since(then).as_secs_f64().max(0.0))
 }
 
 fn valid_id(id: &str) -> bool {

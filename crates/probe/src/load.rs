@@ -32,6 +32,21 @@ pub fn load_file(path: &Path, env: &Env) -> Result<Loaded, LoadError> {
 /// Validates a config held in memory.
 pub fn load_config(source: Source, env: &Env) -> Result<Loaded, Diagnostics> {
     let (config, mut d) = parse_config(source, env);
-    let checks = config.checks.into_iter().filter_map(|section| Check::build(section, &mut d)).map(Arc::new).collect();
+    let mut checks: Vec<Arc<Check>> = Vec::with_capacity(config.checks.len());
+    for section in config.checks {
+        let span = section.name.span();
+        let Some(check) = Check::build(section, &mut d) else { continue };
+        // Two heartbeats on one id would silently share every ping.
+        if let Some(id) = check.heartbeat_id()
+            && let Some(other) = checks.iter().find(|c| c.heartbeat_id() == Some(id))
+        {
+            d.error(
+                span,
+                format!("heartbeat id `{id}` is already used by check `{}`", other.name),
+                Some("give each heartbeat its own `id` (by default it is the check's name)".into()),
+            );
+        }
+        checks.push(Arc::new(check));
+    }
     d.into_result(Loaded { server: config.server, access: config.access, retention: config.retention, checks })
 }

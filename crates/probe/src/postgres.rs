@@ -76,16 +76,19 @@ impl Postgres {
         obs.insert("database_size", Value::size(size.max(0) as u64));
         obs.insert("connections", Value::Number(connections as f64));
         if let Some(query) = &self.query {
-            // The query comes from the operator's own config file, not from outside input.
-            let rows =
-                sqlx::query(sqlx::AssertSqlSafe(query.as_str())).fetch_all(&mut connected.conn).await.map_err(fail)?;
+            // The query comes from the operator's own config file, not from outside input. It
+            // runs in a read-only transaction: a write hidden in it (a data-modifying CTE, say)
+            // is refused by the server rather than repeated on every run.
+            let mut tx = sqlx::Connection::begin_with(&mut connected.conn, "BEGIN READ ONLY").await.map_err(fail)?;
+            let rows = sqlx::query(sqlx::AssertSqlSafe(query.as_str())).fetch_all(&mut *tx).await.map_err(fail)?;
+            tx.rollback().await.map_err(fail)?;
             database::observe_rows(
                 &rows,
                 |row, i| decode_any!(row, i, [i64, i32, i16, f64, f32, bool, String]),
                 &mut obs,
             );
         }
-        self.kept.release(connected, run.ctx.keep_connections).await;
+        self.kept.release(connected, run.ctx.long_running).await;
         Ok(obs)
     }
 }

@@ -108,3 +108,19 @@ kind = "sqlite"
         ]
     );
 }
+
+#[test]
+fn two_heartbeats_cannot_share_an_id() {
+    let toml = r#"[[check]]
+name = "nightly"
+kind = "heartbeat"
+every = "1d"
+
+[[check]]
+name = "backup"
+kind = "heartbeat"
+id = "nightly"
+every = "1d"
+"#;
+    assert_eq!(errors(toml), ["upkeep.toml:7:8: heartbeat id `nightly` is already used by check `nightly`"]);
+}

@@ -117,6 +117,34 @@ async fn postgres_query_that_writes_is_a_config_error() {
     );
 }
 
+#[tokio::test]
+async fn a_write_hidden_in_a_query_is_refused_by_the_database() {
+    if !support::service("PostgreSQL", "127.0.0.1:5432") {
+        return;
+    }
+    let table = unique("hidden_write");
+    let pool = sqlx::PgPool::connect(POSTGRES).await.unwrap();
+    for setup in [format!("CREATE TABLE {table} (id int)"), format!("INSERT INTO {table} VALUES (1), (2)")] {
+        sqlx::query(sqlx::AssertSqlSafe(setup)).execute(&pool).await.unwrap();
+    }
+    // It starts with WITH, so it passes the config check; the database refuses the statement.
+    let query = format!("WITH gone AS (DELETE FROM {table} RETURNING id) SELECT count(*) AS n FROM gone");
+    let result = support::run_one(&check("postgres", &format!("url = \"{POSTGRES}\"\nquery = \"{query}\""))).await;
+    let left: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {table}"))).execute(&pool).await.unwrap();
+    pool.close().await;
+
+    assert_eq!(result.status, Status::Error);
+    assert_eq!(
+        result.message.as_deref(),
+        Some("127.0.0.1:5432/test: cannot execute SELECT in a read-only transaction")
+    );
+    assert_eq!(left, 2, "the rows are still there");
+}
+
 // MariaDB / MySQL
 
 #[tokio::test]

@@ -224,6 +224,45 @@ async fn heartbeat_goes_late_after_period_plus_grace() {
 }
 
 #[tokio::test]
+async fn a_new_heartbeat_in_the_daemon_is_late_only_a_period_after_watching_began() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let clock = Clock::manual(at("2026-11-25T10:00:00Z"));
+    let ctx = Context::new(Some(store.clone()), clock.clone()).long_running();
+    let loaded = load("[[check]]\nname = \"worker\"\nkind = \"heartbeat\"\nevery = \"1h\"\ngrace = \"10m\"\n");
+
+    // The daemon's first run: nothing to be late for yet. Its result starts the history.
+    let first = run_with(&loaded, "worker", &ctx).await;
+    assert_eq!(first.status, Status::Ok, "{:?}", first.message);
+    assert_eq!(obs(&first, "age"), 0.0);
+    let record = upkeep_store::ResultRecord {
+        check: "worker".into(),
+        at: clock.now(),
+        ok: true,
+        latency: Duration::ZERO,
+        message: None,
+        observations: None,
+    };
+    store.write(&[record]).await.unwrap();
+
+    clock.advance(Duration::from_secs(70 * 60));
+    let waiting = run_with(&loaded, "worker", &ctx).await;
+    assert_eq!(waiting.status, Status::Ok, "{:?}", waiting.message);
+    assert_eq!(obs(&waiting, "age"), 4200.0);
+
+    clock.advance(Duration::from_secs(60));
+    let late = run_with(&loaded, "worker", &ctx).await;
+    assert_eq!(
+        late.message.as_deref(),
+        Some("no ping received yet at /ping/worker; watching since 1h11m ago; expected every 1h (grace 10m)")
+    );
+
+    // A one-shot `upkeep check` watched nothing: no ping is simply no ping.
+    let once = run_with(&loaded, "worker", &Context::new(Some(store.clone()), clock.clone())).await;
+    assert_eq!(once.message.as_deref(), Some("no ping received yet at /ping/worker"));
+}
+
+#[tokio::test]
 async fn heartbeat_on_a_cron_schedule_wants_a_ping_after_each_due_time() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).await.unwrap();

@@ -227,3 +227,22 @@ fn an_open_dashboard_on_the_network_is_refused() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn a_reload_that_would_open_the_dashboard_on_the_network_is_refused() {
+    let (token, stderr) = upkeep(&["token", "new", "--name", "ci"], "");
+    let sha = stderr.split("sha256 = \"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("upkeep.toml");
+    std::fs::write(&config, format!("[server]\ndata_dir = \"data\"\n\n[[token]]\nname = \"ci\"\nsha256 = \"{sha}\"\n"))
+        .unwrap();
+    let mut daemon = Daemon::start_on(&config, "0.0.0.0:0");
+    std::fs::write(&config, "[server]\ndata_dir = \"data\"\n").unwrap();
+    daemon.signal(rustix::process::Signal::HUP);
+    let line = daemon.wait_for_log("not reloading");
+    assert!(line.contains("with no [[user]] or [[token]] would open the dashboard and API to the network"), "{line}");
+    let client = reqwest::Client::new();
+    let url = format!("{}/api/v1/checks", daemon.url);
+    assert_eq!(client.get(&url).send().await.unwrap().status(), 401);
+    assert_eq!(client.get(&url).bearer_auth(&token).send().await.unwrap().status(), 200);
+}

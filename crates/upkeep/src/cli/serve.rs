@@ -24,10 +24,8 @@ pub async fn run(path: &Path, args: ServeArgs) -> u8 {
         Err(e) => return report_load_error(&e, false),
     };
     let listen = args.listen.unwrap_or(loaded.server.listen);
-    if !listen.ip().is_loopback() && loaded.access.is_open() {
-        eprintln!(
-            "error: listening on {listen} with no [[user]] or [[token]] would open the dashboard and API to the network"
-        );
+    if let Some(refusal) = open_to_network(listen, &loaded) {
+        eprintln!("error: {refusal}");
         eprintln!("  add a [[user]] (see `upkeep user hash-password`), or listen on 127.0.0.1");
         return EXIT_BAD_INPUT;
     }
@@ -60,8 +58,13 @@ pub async fn serve_with_url(
     // Signal handlers first, so a signal sent right after the "listening" line is not lost.
     let hangups = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
     let terms = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
-    let reloader =
-        tokio::spawn(reload_on_hangup(hangups, config, Arc::clone(&daemon), listen, loaded.server.data_dir.clone()));
+    let reloader = tokio::spawn(reload_on_hangup(
+        hangups,
+        config,
+        Arc::clone(&daemon),
+        (listen, loaded.server.listen),
+        loaded.server.data_dir.clone(),
+    ));
     let app = upkeep_web::router(Arc::clone(&daemon));
     let _ = url.set(format!("http://{address}"));
     eprintln!("upkeep: watching {} checks; listening on http://{address}", loaded.checks.len());
@@ -83,6 +86,14 @@ pub async fn serve_with_url(
     Ok(())
 }
 
+/// Why serving `loaded` on `listen` is refused: a non-loopback address with no user or token
+/// would open the dashboard and API to anyone on the network. Checked at start and on reload.
+fn open_to_network(listen: std::net::SocketAddr, loaded: &upkeep_probe::Loaded) -> Option<String> {
+    (!listen.ip().is_loopback() && loaded.access.is_open()).then(|| {
+        format!("listening on {listen} with no [[user]] or [[token]] would open the dashboard and API to the network")
+    })
+}
+
 async fn stopped(mut term: tokio::signal::unix::Signal) {
     tokio::select! {
         _ = term.recv() => {}
@@ -94,13 +105,17 @@ async fn reload_on_hangup(
     mut hangups: tokio::signal::unix::Signal,
     config: PathBuf,
     daemon: Arc<Daemon>,
-    listen: std::net::SocketAddr,
+    (listen, configured_listen): (std::net::SocketAddr, std::net::SocketAddr),
     data_dir: PathBuf,
 ) {
     while hangups.recv().await.is_some() {
         match upkeep_probe::load_file(&config, &Env::Process) {
             Ok(loaded) => {
-                if loaded.server.listen != listen {
+                if let Some(refusal) = open_to_network(listen, &loaded) {
+                    eprintln!("upkeep: not reloading: {refusal}; the old config keeps running");
+                    continue;
+                }
+                if loaded.server.listen != configured_listen {
                     eprintln!("upkeep: `listen` changed; restart to move to {}", loaded.server.listen);
                 }
                 if loaded.server.data_dir != data_dir {

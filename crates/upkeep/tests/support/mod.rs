@@ -55,10 +55,15 @@ impl Drop for Daemon {
 
 impl Daemon {
     pub fn start(config: &Path) -> Daemon {
+        Daemon::start_on(config, "127.0.0.1:0")
+    }
+
+    /// As [`Daemon::start`], listening on `listen` (its URL always points at 127.0.0.1).
+    pub fn start_on(config: &Path, listen: &str) -> Daemon {
         let mut child = Command::new(env!("CARGO_BIN_EXE_upkeep"))
             .arg("-c")
             .arg(config)
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", listen])
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -72,7 +77,7 @@ impl Daemon {
         });
         let mut daemon = Daemon { child, url: String::new(), log };
         let line = daemon.wait_for_log("listening on ");
-        daemon.url = line.split("listening on ").nth(1).unwrap().trim().to_string();
+        daemon.url = line.split("listening on ").nth(1).unwrap().trim().replace("0.0.0.0", "127.0.0.1");
         daemon
     }
 
