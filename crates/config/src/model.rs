@@ -126,9 +126,14 @@ pub fn parse_config(source: Source, env: &Env) -> (Config, Diagnostics) {
         }
     }
     for table in array_of_tables(&mut top, &mut d, "user") {
+        let start = table.span.start;
         if let Some(user) = crate::access::read_user(table, &mut d) {
             if config.access.users.iter().any(|u| u.name == user.name) {
-                d.error(top.span(), format!("two users are named `{}`", user.name), None);
+                d.error(
+                    start..start + 1,
+                    format!("two users are named `{}`", user.name),
+                    Some("each [[user]] needs its own `name`".into()),
+                );
             }
             config.access.users.push(user);
         }
@@ -223,13 +228,10 @@ fn read_server(mut t: TableReader, base_dir: &std::path::Path, d: &mut Diagnosti
         server.data_dir = base_dir.join(dir.get_ref());
     }
     if let Some(store) = t.string(d, "store") {
+        let span = store.span();
         let url = store.into_inner();
         if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
-            d.error(
-                t.span(),
-                "`store` must be a postgres:// URL",
-                Some("leave it out to use SQLite in data_dir".into()),
-            );
+            d.error(span, "`store` must be a postgres:// URL", Some("leave it out to use SQLite in data_dir".into()));
         }
         server.store = Some(url);
     }

@@ -179,7 +179,9 @@ impl TableReader {
     }
 
     /// A table of string values, such as HTTP headers; order kept.
-    pub fn string_map(&mut self, d: &mut Diagnostics, key: &'static str) -> Option<Vec<(String, String)>> {
+    /// A table of strings, e.g. `headers = { Accept = "application/json" }`; each value keeps its
+    /// place in the file for errors about it.
+    pub fn string_map(&mut self, d: &mut Diagnostics, key: &'static str) -> Option<Vec<(String, Spanned<String>)>> {
         let node = self.node(key)?.clone();
         let NodeValue::Table(table) = &node.value else {
             self.wrong_type(d, key, &node, "a table", "{ name = \"value\" }");
@@ -188,7 +190,7 @@ impl TableReader {
         let mut out = Vec::new();
         for (k, v) in &table.entries {
             match &v.value {
-                NodeValue::String(s) => out.push((k.name.clone(), s.clone())),
+                NodeValue::String(s) => out.push((k.name.clone(), Spanned::new(v.span.clone(), s.clone()))),
                 _ => d.error(
                     v.span.clone(),
                     format!("`{key}.{}` in {} must be a string, not {}", k.name, self.context, v.type_name()),

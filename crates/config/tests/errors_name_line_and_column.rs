@@ -103,3 +103,27 @@ fn applies_defaults_and_resolves_data_dir_next_to_the_file() {
     assert_eq!(config.checks[0].every, std::time::Duration::from_secs(60));
     assert_eq!(config.checks[0].timeout, std::time::Duration::from_secs(3));
 }
+
+#[test]
+fn access_and_store_mistakes_point_at_themselves() {
+    let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$2m7cVfG6Wm0nJ7fWcG1w0bJ3y0CwZ4nB5K2c7VQ1xQk";
+    let text = format!(
+        "[server]\nstore = \"mysql://db/upkeep\"\n\n[[user]]\nname = \"alice\"\npassword_hash = \"{hash}\"\n\n[[user]]\nname = \"alice\"\npassword_hash = \"{hash}\"\n"
+    );
+    assert_eq!(
+        errors(&text, Env::fixed([])),
+        ["upkeep.toml:2:9: `store` must be a postgres:// URL", "upkeep.toml:8:1: two users are named `alice`"]
+    );
+}
+
+#[test]
+fn wrong_types_name_the_key_and_what_it_must_be() {
+    let text = "[[check]]\nname = \"api\"\nkind = \"tcp\"\ncritical = \"yes\"\nevery = 30\n";
+    assert_eq!(
+        errors(text, Env::fixed([])),
+        [
+            "upkeep.toml:4:12: `critical` in check \"api\" must be true or false, not a string",
+            "upkeep.toml:5:9: `every` in check \"api\" must be a duration in quotes, not an integer",
+        ]
+    );
+}

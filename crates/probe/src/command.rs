@@ -36,7 +36,8 @@ impl Command {
 
     pub fn build(t: &mut TableReader, d: &mut Diagnostics, spec: &Spec<'_>) -> Option<Self> {
         let node = t.node("command").cloned();
-        let env = t.string_map(d, "env").unwrap_or_default();
+        let env: Vec<(String, String)> =
+            t.string_map(d, "env").unwrap_or_default().into_iter().map(|(k, v)| (k, v.into_inner())).collect();
         let cwd = t.string(d, "cwd").map(|c| c.into_inner());
         let argv = match node.map(|n| n.value) {
             Some(upkeep_config::NodeValue::String(line)) => {

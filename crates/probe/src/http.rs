@@ -112,12 +112,16 @@ impl Http {
         for (name, value) in headers {
             match (
                 reqwest::header::HeaderName::from_bytes(name.as_bytes()),
-                reqwest::header::HeaderValue::from_str(&value),
+                reqwest::header::HeaderValue::from_str(value.get_ref()),
             ) {
                 (Ok(n), Ok(v)) => {
                     header_map.append(n, v);
                 }
-                _ => d.error(t.span(), format!("header `{name}` is not a valid HTTP header"), None),
+                _ => d.error(
+                    value.span(),
+                    format!("header `{name}` is not a valid HTTP header"),
+                    Some("a name of letters, digits and `-`, and a value of visible ASCII".into()),
+                ),
             }
         }
         let key = ClientKey { verify_tls, max_redirects: if follow { max_redirects } else { 0 } };

@@ -28,7 +28,11 @@ impl Sqlite {
             .with_fields(&[
                 Field::new("journal_mode", Type::String, "wal, delete, truncate, ..."),
                 Field::new("wal_size", Type::Size, "size of the -wal file (0 when there is none)"),
-                Field::new("quick_check", Type::String, "\"ok\", or the first problem PRAGMA quick_check found"),
+                Field::new(
+                    "quick_check",
+                    Type::String,
+                    "\"ok\" (any problem fails the check and is named in its message)",
+                ),
             ])
             .with_dynamic(database::ROW)
     }

@@ -124,3 +124,9 @@ every = "1d"
 "#;
     assert_eq!(errors(toml), ["upkeep.toml:7:8: heartbeat id `nightly` is already used by check `nightly`"]);
 }
+
+#[test]
+fn a_bad_header_points_at_its_value() {
+    let toml = "[[check]]\nname = \"api\"\nkind = \"http\"\nurl = \"http://127.0.0.1/\"\nheaders = { \"X-Token\" = \"a\\nb\" }\n";
+    assert_eq!(errors(toml), ["upkeep.toml:5:25: header `X-Token` is not a valid HTTP header"]);
+}

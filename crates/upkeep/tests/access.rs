@@ -246,3 +246,28 @@ async fn a_reload_that_would_open_the_dashboard_on_the_network_is_refused() {
     assert_eq!(client.get(&url).send().await.unwrap().status(), 401);
     assert_eq!(client.get(&url).bearer_auth(&token).send().await.unwrap().status(), 200);
 }
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "");
+    let daemon = Daemon::start(&config);
+    let client = reqwest::Client::new();
+    for path in ["/up", "/health", "/login", "/no-such-page", "/api/v1/checks"] {
+        let response = client.get(format!("{}{path}", daemon.url)).send().await.unwrap();
+        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        assert_eq!(header("x-frame-options").as_deref(), Some("DENY"), "{path}");
+        assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"), "{path}");
+        assert_eq!(header("referrer-policy").as_deref(), Some("no-referrer"), "{path}");
+        let csp = header("content-security-policy").unwrap_or_default();
+        assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        // Plain HTTP: no HSTS, which would pin a browser to an https that is not there.
+        assert_eq!(header("strict-transport-security"), None, "{path}");
+    }
+    let behind_tls =
+        client.get(format!("{}/up", daemon.url)).header("x-forwarded-proto", "https").send().await.unwrap();
+    assert_eq!(
+        behind_tls.headers().get("strict-transport-security").and_then(|v| v.to_str().ok()),
+        Some("max-age=31536000; includeSubDomains")
+    );
+}

@@ -100,6 +100,13 @@ async fn the_api_serves_checks_results_and_its_openapi_document() {
     for path in ["/health", "/api/v1/checks", "/api/v1/checks/{name}", "/api/v1/checks/{name}/results", "/ping/{id}"] {
         assert!(spec["paths"].get(path).is_some(), "{path} is not documented");
     }
+    // A client generated from the document knows the API wants a bearer token or a session.
+    assert_eq!(spec["components"]["securitySchemes"]["token"]["scheme"], "bearer");
+    assert_eq!(
+        spec["paths"]["/api/v1/checks/{name}"]["get"]["security"],
+        serde_json::json!([{"token": []}, {"session": []}])
+    );
+    assert!(spec["paths"]["/health"]["get"].get("security").is_none());
 }
 
 #[tokio::test]

@@ -8,6 +8,25 @@ pub async fn document() -> Json<Value> {
 }
 
 fn spec() -> Value {
+    let mut doc = paths_and_schemas();
+    doc["components"]["securitySchemes"] = json!({
+        "token": {"type": "http", "scheme": "bearer", "description": "a [[token]] of upkeep.toml (`upkeep token new`)"},
+        "session": {"type": "apiKey", "in": "cookie", "name": crate::auth::SESSION_COOKIE, "description": "a dashboard sign-in"}
+    });
+    // The API wants a token or a session (unless no [[user]] or [[token]] is configured at all).
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for (_, item) in paths.iter_mut().filter(|(path, _)| path.starts_with("/api/v1/checks")) {
+            for operation in item.as_object_mut().into_iter().flat_map(|ops| ops.values_mut()) {
+                operation["security"] = json!([{"token": []}, {"session": []}]);
+                operation["responses"]["401"] = json!({"description": "a token or a dashboard session is needed"});
+            }
+        }
+    }
+    doc["paths"]["/metrics"]["get"]["security"] = json!([{}, {"token": []}]);
+    doc
+}
+
+fn paths_and_schemas() -> Value {
     let name = json!({"name": "name", "in": "path", "required": true, "schema": {"type": "string"}});
     let error = json!({"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
     json!({
