@@ -62,8 +62,14 @@ impl Job {
     async fn run(self) {
         let cadence = self.check.cadence();
         let started = Instant::now();
+        // The first run comes within a few seconds (so a new daemon shows data at once); later
+        // ones keep the check's stable phase within its interval (so checks stay spread out).
+        let mut phase = match &cadence {
+            Cadence::Every(every) => Some((started + jitter(&self.check.name, *every), *every)),
+            Cadence::Cron(_) => None,
+        };
         let mut due = match &cadence {
-            Cadence::Every(every) => started + jitter(&self.check.name, *every),
+            Cadence::Every(every) => started + jitter(&self.check.name, (*every).min(FIRST_RUN_SPREAD)),
             Cadence::Cron(_) => match self.cron_due() {
                 Some(due) => due,
                 None => return,
@@ -87,7 +93,11 @@ impl Job {
                 return;
             }
             due = match &cadence {
-                Cadence::Every(every) => next_due(due, *every, Instant::now()),
+                Cadence::Every(every) => match phase.take() {
+                    Some((on_phase, _)) if on_phase > Instant::now() => on_phase,
+                    Some((on_phase, every)) => next_due(on_phase, every, Instant::now()),
+                    None => next_due(due, *every, Instant::now()),
+                },
                 Cadence::Cron(_) => match self.cron_due() {
                     Some(due) => due,
                     None => return,
@@ -106,6 +116,9 @@ impl Job {
         Some(Instant::now() + wait)
     }
 }
+
+/// How soon after start every interval check has run once.
+const FIRST_RUN_SPREAD: Duration = Duration::from_secs(5);
 
 /// A stable offset in `[0, every)` from the check's name: the same check keeps its phase across
 /// restarts, and many checks spread evenly over the interval.

@@ -1,0 +1,109 @@
+//! `upkeep demo`, the README's first command: the sample shop comes up with Upkeep watching it,
+//! everything is healthy, breaking the shop shows in `/health`, fixing it heals, and the printed
+//! login works.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use support::eventually;
+
+struct Demo {
+    child: Child,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The value after `label` on the first banner line that has it, waiting up to 60 s.
+fn banner_value(lines: &mpsc::Receiver<String>, seen: &mut Vec<String>, label: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(line) = seen.iter().find(|l| l.trim_start().starts_with(label)) {
+            return line.trim_start()[label.len()..].trim().to_string();
+        }
+        match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) => seen.push(line),
+            Err(_) => panic!("the demo never printed {label:?}; it printed {seen:#?}"),
+        }
+    }
+}
+
+async fn health(client: &reqwest::Client, base: &str) -> (u16, serde_json::Value) {
+    let response = client.get(format!("{base}/health")).send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_demo_watches_its_shop_break_and_heal() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_upkeep"))
+        .args(["demo", "--port", "0", "--dir"])
+        .arg(dir.path().join("demo"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _demo = Demo { child };
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let dashboard = banner_value(&lines, &mut seen, "Dashboard:");
+    let base = dashboard.trim_end_matches('/').to_string();
+    let login = banner_value(&lines, &mut seen, "Login:");
+    let password = login.split('`').nth(3).unwrap().to_string();
+    let shop = banner_value(&lines, &mut seen, "Sample app:");
+    let shop = shop.split_whitespace().next().unwrap().trim_end_matches('/').to_string();
+    let client = reqwest::Client::new();
+
+    // Every check of the demo passes once each has run (the heartbeat too, before its first ping).
+    let configured = std::fs::read_to_string(dir.path().join("demo/upkeep.toml")).unwrap().matches("[[check]]").count();
+    eventually("every check of the demo to pass", async || {
+        let (status, body) = health(&client, &base).await;
+        let checks = body["checks"].as_object().cloned().unwrap_or_default();
+        let passing = checks.values().filter(|c| c["status"] == "ok").count();
+        (status == 200 && body["status"] == "healthy" && passing == configured).then_some(())
+    })
+    .await;
+
+    client.get(format!("{shop}/break")).send().await.unwrap();
+    let broken = eventually("the broken shop to show", async || {
+        let (status, body) = health(&client, &base).await;
+        (status == 503 && body["checks"]["shop"]["status"] == "error").then_some(body)
+    })
+    .await;
+    assert!(broken["checks"]["shop"]["message"].as_str().is_some(), "{broken}");
+
+    client.get(format!("{shop}/fix")).send().await.unwrap();
+    eventually("the shop to heal", async || {
+        let (_, body) = health(&client, &base).await;
+        (body["checks"]["shop"]["status"] == "ok").then_some(())
+    })
+    .await;
+
+    // The printed login signs in.
+    let form = client.get(format!("{base}/login")).send().await.unwrap();
+    let cookie = form.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let page = form.text().await.unwrap();
+    let csrf = page.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let signed_in = no_redirects
+        .post(format!("{base}/login"))
+        .header("cookie", cookie)
+        .form(&[("user", "demo"), ("password", password.as_str()), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+}
