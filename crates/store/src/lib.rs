@@ -101,26 +101,3 @@ pub struct LogCursor {
     pub inode: u64,
     pub offset: u64,
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn keeps_pings_and_cursors_across_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
-        let early = Ping { at: jiff::Timestamp::from_second(1_000).unwrap(), ok: true };
-        let late = Ping { at: jiff::Timestamp::from_second(2_000).unwrap(), ok: false };
-        store.record_ping("nightly", &late, Some("exit 3")).await.unwrap();
-        store.record_ping("nightly", &early, None).await.unwrap();
-        store.save_log_cursor("app-log", LogCursor { inode: 7, offset: 10 }).await.unwrap();
-        store.save_log_cursor("app-log", LogCursor { inode: 7, offset: 42 }).await.unwrap();
-        drop(store);
-
-        let store = Store::open(dir.path()).await.unwrap();
-        assert_eq!(store.last_ping("nightly").await.unwrap(), Some(late));
-        assert_eq!(store.last_ping("other").await.unwrap(), None);
-        assert_eq!(store.log_cursor("app-log").await.unwrap(), Some(LogCursor { inode: 7, offset: 42 }));
-    }
-}

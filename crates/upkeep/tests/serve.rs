@@ -206,35 +206,69 @@ async fn sighup_reloads_and_a_bad_config_keeps_the_old_one_running() {
 }
 
 #[tokio::test]
-async fn sigterm_stops_gracefully() {
+async fn sigterm_lets_the_running_check_finish_and_stores_its_result() {
     let dir = tempfile::tempdir().unwrap();
+    let started = dir.path().join("started");
     let config = write_config(
         dir.path(),
-        "[[check]]\nname = \"slow\"\nkind = \"command\"\ncommand = \"sleep 1\"\nevery = \"2s\"\ntimeout = \"2s\"\n",
+        &format!(
+            "[[check]]\nname = \"slow\"\nkind = \"command\"\ncommand = \"touch {} && sleep 1 && echo finished\"\nevery = \"1h\"\ntimeout = \"5s\"\n",
+            started.display()
+        ),
     );
     let mut daemon = Daemon::start(&config);
+    eventually("the check to start its run", async || started.exists().then_some(())).await;
     daemon.signal(rustix::process::Signal::TERM);
     daemon.wait_for_log("stopped");
     let status = daemon.child.wait().unwrap();
     assert!(status.success(), "{status:?}");
+
+    // The run that was in flight at SIGTERM finished and reached the store before the exit.
+    let store = upkeep_store::Store::open(&dir.path().join("data")).await.unwrap();
+    let results = store.results("slow", jiff::Timestamp::UNIX_EPOCH, jiff::Timestamp::now(), 10).await.unwrap();
+    assert_eq!(results.len(), 1, "{results:?}");
+    assert!(results[0].ok, "{:?}", results[0].message);
+    assert!(results[0].latency >= std::time::Duration::from_secs(1), "{:?}", results[0].latency);
 }
 
 #[tokio::test]
-async fn history_survives_kill_9_during_ingest() {
+async fn history_survives_kill_9_during_heavy_ingest() {
     let api = app();
     let dir = tempfile::tempdir().unwrap();
-    let checks: String = (0..20).map(|i| http_check(&format!("c{i}"), &api.addr, "")).collect();
+    // An http check to read back through the API, and 500 file checks a second of ingest.
+    let mut checks = http_check("c0", &api.addr, "");
+    for i in 0..500 {
+        checks += &format!("[[check]]\nname = \"f{i}\"\nkind = \"file\"\npath = \"/\"\nevery = \"1s\"\n\n");
+    }
     let config = write_config(dir.path(), &checks);
     let daemon = Daemon::start(&config);
-    // Results the API returns are committed to the store.
+    // Results the API returns, and those the writer counts, are committed to the store.
     let before = eventually("stored results", async || {
         let json = daemon.json("/api/v1/checks/c0/results").await;
         let runs = json["results"].as_array()?.clone();
         (runs.len() >= 3).then_some(runs)
     })
     .await;
+    let written = eventually("heavy ingest", async || {
+        let (_, metrics) = daemon.get("/metrics").await;
+        let line = metrics.lines().find(|l| l.starts_with("upkeep_store_results_written_total "))?;
+        let written: u64 = line.rsplit(' ').next()?.parse().ok()?;
+        (written >= 1500).then_some(written)
+    })
+    .await;
     daemon.signal(rustix::process::Signal::KILL);
     drop(daemon);
+
+    let store = upkeep_store::Store::open(&dir.path().join("data")).await.unwrap();
+    let mut stored = 0;
+    for i in 0..500 {
+        let check = format!("f{i}");
+        stored +=
+            store.results(&check, jiff::Timestamp::UNIX_EPOCH, jiff::Timestamp::now(), 100_000).await.unwrap().len();
+    }
+    stored += store.results("c0", jiff::Timestamp::UNIX_EPOCH, jiff::Timestamp::now(), 100_000).await.unwrap().len();
+    assert!(stored as u64 >= written, "{stored} results in the store, {written} were committed before kill -9");
+    drop(store);
 
     let daemon = Daemon::start(&config);
     let after = daemon.json("/api/v1/checks/c0/results").await;
