@@ -113,6 +113,12 @@ impl Redis {
         if let Some(io) = crate::error::find_io(e) {
             return describe_io(io, &self.target);
         }
+        if e.kind() == redis::ErrorKind::AuthenticationFailed {
+            return format!(
+                "authentication to Redis at {} failed: the password was refused (check the URL's user and password)",
+                self.target
+            );
+        }
         let text = e.to_string();
         if text.contains("NOAUTH") || text.contains("WRONGPASS") || text.contains("invalid password") {
             return format!("authentication to Redis at {} failed: {text}", self.target);

@@ -421,3 +421,19 @@ async fn redis_url_that_is_not_redis_is_a_config_error() {
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(errors[0].starts_with("upkeep.toml:4:7: `url` is not a Redis URL: "), "{errors:?}");
 }
+
+#[tokio::test]
+async fn redis_reports_a_refused_password() {
+    if !support::service("Redis", "127.0.0.1:6379") {
+        return;
+    }
+    // The machine's Redis has no password, so any password is refused at AUTH.
+    let result = support::run_one(&check("redis", "url = \"redis://:wrong@127.0.0.1:6379\"")).await;
+    assert_eq!(result.status, Status::Error);
+    assert_eq!(
+        result.message.as_deref(),
+        Some(
+            "authentication to Redis at 127.0.0.1:6379 failed: the password was refused (check the URL's user and password)"
+        )
+    );
+}
