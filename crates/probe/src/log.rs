@@ -78,7 +78,7 @@ impl Log {
         let store_error = |e: upkeep_store::StoreError| ProbeError::new(format!("cannot read the log position: {e}"));
         let cursor = match &run.ctx.store {
             Some(store) => store.log_cursor(run.check).await.map_err(store_error)?,
-            None => *self.cursor.lock().unwrap_or_else(|e| e.into_inner()),
+            None => self.cursor.lock().unwrap_or_else(|e| e.into_inner()).clone(),
         };
         let path = self.path.clone();
         let matcher = self.matcher.clone();
@@ -87,16 +87,16 @@ impl Log {
             .await
             .map_err(|e| ProbeError::new(format!("log probe failed: {e}")))??;
         match &run.ctx.store {
-            Some(store) => store.save_log_cursor(run.check, cursor).await.map_err(store_error)?,
-            None => *self.cursor.lock().unwrap_or_else(|e| e.into_inner()) = Some(cursor),
+            Some(store) => store.save_log_cursor(run.check, &cursor).await.map_err(store_error)?,
+            None => *self.cursor.lock().unwrap_or_else(|e| e.into_inner()) = Some(cursor.clone()),
         }
         let mut obs = Observations::new();
         obs.insert("matched", Value::Number(scan.matches as f64));
         obs.insert("lines", Value::Number(scan.lines as f64));
         obs.insert("bytes_read", Value::size(scan.bytes));
-        match scan.last_match {
+        match cursor.last_match {
             Some(line) => obs.insert("last_match", Value::String(line)),
-            None => obs.mark_missing("last_match", "no new line matched"),
+            None => obs.mark_missing("last_match", "no line has matched yet"),
         }
         Ok(obs)
     }
@@ -123,10 +123,11 @@ fn follow(
     let meta = file.metadata().map_err(|e| ProbeError::new(describe_io(&e, &path.display().to_string())))?;
     let (inode, len) = (meta.ino(), meta.len());
     let mut scan = Scan::default();
+    let earlier_match = cursor.as_ref().and_then(|c| c.last_match.clone());
     let (start, skip_partial) = match cursor {
         None => (len.saturating_sub(initial), len > initial),
         Some(c) if c.inode != inode => {
-            finish_rotated(path, c, matcher, max_read, &mut scan);
+            finish_rotated(path, &c, matcher, max_read, &mut scan);
             (0, false)
         }
         Some(c) if c.offset > len => (0, false),
@@ -134,11 +135,12 @@ fn follow(
     };
     let end = read_lines(&mut file, start, len, skip_partial, matcher, max_read, &mut scan)
         .map_err(|e| ProbeError::new(describe_io(&e, &path.display().to_string())))?;
-    Ok((scan, LogCursor { inode, offset: end }))
+    let last_match = scan.last_match.clone().or(earlier_match);
+    Ok((scan, LogCursor { inode, offset: end, last_match }))
 }
 
 /// After a rename rotation, the unread end of the old file is still at `path.1`.
-fn finish_rotated(path: &Path, cursor: LogCursor, matcher: &RegexSet, max_read: u64, scan: &mut Scan) {
+fn finish_rotated(path: &Path, cursor: &LogCursor, matcher: &RegexSet, max_read: u64, scan: &mut Scan) {
     let mut rotated = path.as_os_str().to_owned();
     rotated.push(".1");
     if let Ok(mut old) = std::fs::File::open(&rotated)

@@ -110,6 +110,12 @@ async fn log_counts_only_new_laravel_errors_since_the_last_run() {
     let fourth = run_with(&loaded, "app-log", &ctx).await;
     assert_eq!(obs(&fourth, "matched"), 1.0);
     assert_eq!(obs(&fourth, "last_match"), "[2026-11-25 08:00:03] production.ERROR: half a line finished");
+
+    // A quiet run matches nothing new but still shows the last error it saw.
+    append(&path, "[2026-11-25 08:00:04] production.INFO: all quiet\n");
+    let fifth = run_with(&loaded, "app-log", &ctx).await;
+    assert_eq!((fifth.status, obs(&fifth, "matched")), (Status::Ok, 0.0.into()));
+    assert_eq!(obs(&fifth, "last_match"), "[2026-11-25 08:00:03] production.ERROR: half a line finished");
 }
 
 #[tokio::test]

@@ -79,7 +79,7 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
 
     fn log_cursor<'a>(&'a self, check: &'a str) -> StoreFuture<'a, Option<LogCursor>>;
 
-    fn save_log_cursor<'a>(&'a self, check: &'a str, cursor: LogCursor) -> StoreFuture<'a, ()>;
+    fn save_log_cursor<'a>(&'a self, check: &'a str, cursor: &'a LogCursor) -> StoreFuture<'a, ()>;
 
     fn create_session<'a>(&'a self, token_sha256: &'a str, session: &'a Session) -> StoreFuture<'a, ()>;
 

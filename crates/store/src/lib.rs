@@ -95,9 +95,11 @@ pub struct Ping {
     pub ok: bool,
 }
 
-/// Where a log follower stopped: the file's inode and the byte offset after the last full line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where a log follower stopped: the file's inode and the byte offset after the last full line,
+/// and the last line it matched (in this run or an earlier one).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LogCursor {
     pub inode: u64,
     pub offset: u64,
+    pub last_match: Option<String>,
 }

@@ -16,14 +16,16 @@ async fn keeps_pings_and_cursors_across_reopen() {
     let late = Ping { at: at(2_000), ok: false };
     store.record_ping("nightly", &late, Some("exit 3")).await.unwrap();
     store.record_ping("nightly", &early, None).await.unwrap();
-    store.save_log_cursor("app-log", LogCursor { inode: 7, offset: 10 }).await.unwrap();
-    store.save_log_cursor("app-log", LogCursor { inode: 7, offset: 42 }).await.unwrap();
+    let first = LogCursor { inode: 7, offset: 10, last_match: Some("[2026-11-25] production.ERROR: boom".into()) };
+    store.save_log_cursor("app-log", &first).await.unwrap();
+    let later = LogCursor { offset: 42, ..first.clone() };
+    store.save_log_cursor("app-log", &later).await.unwrap();
     drop(store);
 
     let store = Store::open(dir.path()).await.unwrap();
     assert_eq!(store.last_ping("nightly").await.unwrap(), Some(late));
     assert_eq!(store.last_ping("other").await.unwrap(), None);
-    assert_eq!(store.log_cursor("app-log").await.unwrap(), Some(LogCursor { inode: 7, offset: 42 }));
+    assert_eq!(store.log_cursor("app-log").await.unwrap(), Some(later));
     assert_eq!(store.log_cursor("other-log").await.unwrap(), None);
 }
 

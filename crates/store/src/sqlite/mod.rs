@@ -73,21 +73,24 @@ impl SqliteStore {
     }
 
     async fn log_cursor(&self, check: &str) -> Result<Option<LogCursor>, StoreError> {
-        let row: Option<(i64, i64)> = sqlx::query_as("SELECT inode, offset FROM log_cursors WHERE check_name = ?")
-            .bind(check)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|(inode, offset)| LogCursor { inode: inode as u64, offset: offset as u64 }))
+        let row: Option<(i64, i64, Option<String>)> =
+            sqlx::query_as("SELECT inode, offset, last_match FROM log_cursors WHERE check_name = ?")
+                .bind(check)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(inode, offset, last_match)| LogCursor { inode: inode as u64, offset: offset as u64, last_match }))
     }
 
-    async fn save_log_cursor(&self, check: &str, cursor: LogCursor) -> Result<(), StoreError> {
+    async fn save_log_cursor(&self, check: &str, cursor: &LogCursor) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO log_cursors (check_name, inode, offset) VALUES (?, ?, ?)
-             ON CONFLICT (check_name) DO UPDATE SET inode = excluded.inode, offset = excluded.offset",
+            "INSERT INTO log_cursors (check_name, inode, offset, last_match) VALUES (?, ?, ?, ?)
+             ON CONFLICT (check_name) DO UPDATE
+             SET inode = excluded.inode, offset = excluded.offset, last_match = excluded.last_match",
         )
         .bind(check)
         .bind(cursor.inode as i64)
         .bind(cursor.offset as i64)
+        .bind(cursor.last_match.as_deref())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -165,7 +168,7 @@ impl Backend for SqliteStore {
         Box::pin(SqliteStore::log_cursor(self, check))
     }
 
-    fn save_log_cursor<'a>(&'a self, check: &'a str, cursor: LogCursor) -> StoreFuture<'a, ()> {
+    fn save_log_cursor<'a>(&'a self, check: &'a str, cursor: &'a LogCursor) -> StoreFuture<'a, ()> {
         Box::pin(SqliteStore::save_log_cursor(self, check, cursor))
     }
 
