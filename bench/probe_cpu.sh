@@ -88,25 +88,9 @@ wait_http() { for _ in $(seq 100); do curl -fsS -o /dev/null --max-time 1 "$1" 2
 
 # ---------------------------------------------------------------- nginx
 mkdir -p "$TMP/nginx"
-cat >"$TMP/nginx/nginx.conf" <<EOF
-worker_processes 1;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $TMP/nginx/body;
-    proxy_temp_path $TMP/nginx/proxy;
-    fastcgi_temp_path $TMP/nginx/fastcgi;
-    uwsgi_temp_path $TMP/nginx/uwsgi;
-    scgi_temp_path $TMP/nginx/scgi;
-    keepalive_requests 1000000;
-    server {
-        listen 127.0.0.1:$NGINX_PORT;
-        location = /health { default_type application/json; return 200 '{"status":"healthy"}'; }
-    }
-}
-EOF
+# shellcheck source=bench/static_nginx.sh
+source "$BENCH_DIR/static_nginx.sh"
+static_nginx_conf "$TMP/nginx" "$NGINX_PORT" >"$TMP/nginx/nginx.conf"
 nginx -e "$TMP/nginx/error.log" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -g 'daemon off;' &
 PIDS+=($!)
 HEALTH_URL="http://127.0.0.1:$NGINX_PORT/health"

@@ -1,0 +1,31 @@
+# Sourced by the bench scripts: the config of a local nginx that serves a static `/health`
+# (the cheapest possible target, so the figures are the prober's, not the target's).
+#
+#   static_nginx_conf DIR PORT [EXTRA]   prints nginx.conf; DIR holds its pid, log and temp files;
+#                                        EXTRA is more `location` blocks for the server
+static_nginx_conf() {
+    local dir=$1 port=$2 extra=${3:-}
+    cat <<EOF
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $dir/body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    keepalive_requests 100000;
+    server {
+        listen 127.0.0.1:$port;
+        location /health {
+            default_type application/json;
+            return 200 '{"status":"healthy"}';
+        }
+$extra
+    }
+}
+EOF
+}
