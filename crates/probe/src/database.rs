@@ -13,7 +13,7 @@ use upkeep_expr::{Field, Observations, Type, Value};
 pub const FIELDS: &[Field] = &[
     Field::new("latency", Type::Duration, "round trip of SELECT 1"),
     Field::new("connect_time", Type::Duration, "time to open a connection, on runs that opened one"),
-    Field::new("database_size", Type::Size, "size of the database"),
+    Field::new("database_size", Type::Size, "size of the database (read at most once a minute)"),
     Field::new("rows", Type::Number, "rows returned by `query`"),
 ];
 
@@ -119,6 +119,30 @@ impl<C> Default for Kept<C> {
     }
 }
 
+/// The database's size, read at most once a minute: asking for it walks the database's files
+/// (most of the server's cost of a probe), and it changes slowly.
+#[derive(Debug, Default)]
+pub struct SizeCache {
+    last: std::sync::Mutex<Option<(u64, std::time::Instant)>>,
+}
+
+impl SizeCache {
+    const FRESH: Duration = Duration::from_secs(60);
+
+    /// The size read less than a minute ago, or what `read` reads now.
+    pub async fn get<E>(&self, read: impl Future<Output = Result<u64, E>>) -> Result<u64, E> {
+        let last = *self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((size, at)) = last
+            && at.elapsed() < Self::FRESH
+        {
+            return Ok(size);
+        }
+        let size = read.await?;
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((size, std::time::Instant::now()));
+        Ok(size)
+    }
+}
+
 /// A connection that just answered `SELECT 1`, and what that took.
 pub struct Connected<C> {
     pub conn: C,
@@ -175,5 +199,30 @@ impl<C: sqlx::Connection> Kept<C> {
         } else {
             let _ = connected.conn.close().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod size_cache_tests {
+    use super::SizeCache;
+
+    #[tokio::test]
+    async fn the_size_is_read_once_and_reused_while_fresh() {
+        let cache = SizeCache::default();
+        let mut reads = 0;
+        for _ in 0..3 {
+            let size = cache
+                .get(async {
+                    reads += 1;
+                    Ok::<u64, ()>(4096)
+                })
+                .await;
+            assert_eq!(size, Ok(4096));
+        }
+        assert_eq!(reads, 1);
+        // A failed read is reported and not kept.
+        let empty = SizeCache::default();
+        assert_eq!(empty.get(async { Err::<u64, &str>("gone") }).await, Err("gone"));
+        assert_eq!(empty.get(async { Ok::<u64, &str>(7) }).await, Ok(7));
     }
 }

@@ -17,6 +17,7 @@ pub struct Mysql {
     query: Option<String>,
     timeout: Duration,
     kept: database::Kept<MySqlConnection>,
+    size: database::SizeCache,
 }
 
 impl Mysql {
@@ -54,6 +55,7 @@ impl Mysql {
             query,
             timeout: spec.timeout,
             kept: database::Kept::default(),
+            size: database::SizeCache::default(),
         })
     }
 
@@ -64,12 +66,16 @@ impl Mysql {
     pub async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
         let fail = |e: sqlx::Error| ProbeError::new(database::describe(&e, &self.target, self.timeout));
         let mut connected = self.kept.connect(&self.options, select_one).await.map_err(fail)?;
-        let size: u64 = sqlx::query_scalar(
-            "SELECT CAST(COALESCE(SUM(data_length + index_length), 0) AS UNSIGNED) FROM information_schema.tables WHERE table_schema = DATABASE()",
-        )
-        .fetch_one(&mut connected.conn)
-        .await
-        .map_err(fail)?;
+        let size = self
+            .size
+            .get(
+                sqlx::query_scalar(
+                    "SELECT CAST(COALESCE(SUM(data_length + index_length), 0) AS UNSIGNED) FROM information_schema.tables WHERE table_schema = DATABASE()",
+                )
+                .fetch_one(&mut connected.conn),
+            )
+            .await
+            .map_err(fail)?;
         let threads: Option<(String, String)> = sqlx::query_as("SHOW GLOBAL STATUS LIKE 'Threads_connected'")
             .fetch_optional(&mut connected.conn)
             .await

@@ -22,6 +22,7 @@ pub struct Postgres {
     query: Option<String>,
     timeout: Duration,
     kept: database::Kept<PgConnection>,
+    size: database::SizeCache,
 }
 
 impl Postgres {
@@ -55,6 +56,7 @@ impl Postgres {
             query,
             timeout: spec.timeout,
             kept: database::Kept::default(),
+            size: database::SizeCache::default(),
         })
     }
 
@@ -65,15 +67,24 @@ impl Postgres {
     pub async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
         let fail = |e: sqlx::Error| ProbeError::new(database::describe(&e, &self.target, self.timeout));
         let mut connected = self.kept.connect(&self.options, select_one).await.map_err(fail)?;
-        let (size, connections): (i64, i64) = sqlx::query_as(
-            "SELECT pg_database_size(current_database()), (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database())",
-        )
-        .fetch_one(&mut connected.conn)
-        .await
-        .map_err(fail)?;
+        let connections: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+                .fetch_one(&mut connected.conn)
+                .await
+                .map_err(fail)?;
+        let size = self
+            .size
+            .get(async {
+                let size: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
+                    .fetch_one(&mut connected.conn)
+                    .await?;
+                Ok::<u64, sqlx::Error>(size.max(0) as u64)
+            })
+            .await
+            .map_err(fail)?;
         let mut obs = Observations::new();
         connected.observe(&mut obs);
-        obs.insert("database_size", Value::size(size.max(0) as u64));
+        obs.insert("database_size", Value::size(size));
         obs.insert("connections", Value::Number(connections as f64));
         if let Some(query) = &self.query {
             // The query comes from the operator's own config file, not from outside input. It
