@@ -86,9 +86,9 @@ impl Heartbeat {
         // `upkeep check` has watched nothing, so there the missing ping is the answer.
         let (last, since) = match ping {
             Some(ping) if !ping.ok => {
-                let ago = Value::Duration(now.duration_since(ping.at).as_secs_f64().max(0.0));
                 return Err(ProbeError::new(format!(
-                    "the last ping, {ago} ago, reported a failure (/ping/{}/fail)",
+                    "the last ping, {} ago, reported a failure (/ping/{}/fail)",
+                    age(now, ping.at),
                     self.id
                 )));
             }
