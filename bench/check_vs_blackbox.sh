@@ -171,8 +171,8 @@ error_kinds() { # distinct error messages with counts
 port_free "$NGINX_PORT" || die "port $NGINX_PORT is taken; set NGINX_PORT"
 port_free "$BB_PORT" || die "port $BB_PORT is taken; set BB_PORT"
 mkdir -p "$TMP/nginx"
-# shellcheck source=bench/static_nginx.sh
-source "$BENCH_DIR/static_nginx.sh"
+# shellcheck source=bench/peers.sh
+source "$BENCH_DIR/peers.sh"
 static_nginx_conf "$TMP/nginx" "$NGINX_PORT" >"$TMP/nginx/nginx.conf"
 "$NGINX" -e "$TMP/nginx/error.log" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -g 'daemon off;' &
 NGINX_PID=$!
@@ -225,19 +225,7 @@ target_met=$(awk -v w="$h_wall" -v t="$TARGET_WALL" -v ok="$http_all_ok" 'BEGIN 
 
 # ---------------------------------------------------------------- blackbox_exporter
 mkdir -p "$TMP/blackbox"
-cat >"$TMP/blackbox/blackbox.yml" <<'EOF'
-modules:
-  http_2xx:
-    prober: http
-    timeout: 5s
-    http:
-      preferred_ip_protocol: ip4
-  tcp_connect:
-    prober: tcp
-    timeout: 5s
-    tcp:
-      preferred_ip_protocol: ip4
-EOF
+blackbox_conf >"$TMP/blackbox/blackbox.yml"
 "$BLACKBOX" --config.file="$TMP/blackbox/blackbox.yml" --web.listen-address="127.0.0.1:$BB_PORT" \
     >"$TMP/blackbox/out.log" 2>&1 &
 BB_PID=$!

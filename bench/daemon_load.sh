@@ -234,8 +234,8 @@ write_section() {
 port_free "$NGINX_PORT" || die "port $NGINX_PORT is taken; set NGINX_PORT"
 port_free "$UPKEEP_PORT" || die "port $UPKEEP_PORT is taken; set UPKEEP_PORT"
 mkdir -p "$TMP/nginx"
-# shellcheck source=bench/static_nginx.sh
-source "$BENCH_DIR/static_nginx.sh"
+# shellcheck source=bench/peers.sh
+source "$BENCH_DIR/peers.sh"
 static_nginx_conf "$TMP/nginx" "$NGINX_PORT" "        location = /nginx_status { stub_status; allow 127.0.0.1; deny all; }" >"$TMP/nginx/nginx.conf"
 "$NGINX" -e "$TMP/nginx/error.log" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -g 'daemon off;' &
 NGINX_PID=$!

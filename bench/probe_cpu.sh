@@ -88,8 +88,8 @@ wait_http() { for _ in $(seq 100); do curl -fsS -o /dev/null --max-time 1 "$1" 2
 
 # ---------------------------------------------------------------- nginx
 mkdir -p "$TMP/nginx"
-# shellcheck source=bench/static_nginx.sh
-source "$BENCH_DIR/static_nginx.sh"
+# shellcheck source=bench/peers.sh
+source "$BENCH_DIR/peers.sh"
 static_nginx_conf "$TMP/nginx" "$NGINX_PORT" >"$TMP/nginx/nginx.conf"
 nginx -e "$TMP/nginx/error.log" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -g 'daemon off;' &
 PIDS+=($!)
@@ -137,19 +137,7 @@ log "  $up_n probes, ${up_cpu}s CPU, server ${up_server}s"
 
 # ---------------------------------------------------------------- blackbox_exporter
 mkdir -p "$TMP/blackbox"
-cat >"$TMP/blackbox/blackbox.yml" <<'EOF'
-modules:
-  http_2xx:
-    prober: http
-    timeout: 5s
-    http:
-      preferred_ip_protocol: ip4
-  tcp_connect:
-    prober: tcp
-    timeout: 5s
-    tcp:
-      preferred_ip_protocol: ip4
-EOF
+blackbox_conf >"$TMP/blackbox/blackbox.yml"
 prometheus-blackbox-exporter --config.file="$TMP/blackbox/blackbox.yml" --web.listen-address="127.0.0.1:$BB_PORT" \
     >"$TMP/blackbox/out.log" 2>&1 &
 BB_PID=$!
