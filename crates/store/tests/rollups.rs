@@ -187,3 +187,22 @@ async fn a_new_check_counts_from_its_first_run() {
     assert_eq!(got.get("api").map(|s| s.total), Some(360));
     assert!(store.summaries(at("2026-10-01T00:00:00Z"), at("2026-10-02T00:00:00Z"), None).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn each_prune_thins_only_what_the_last_one_left() {
+    let (_dir, store, records) = store_with_history().await;
+    let end = at("2026-11-03T01:00:00Z");
+    store.compact(end, Duration::ZERO).await.unwrap();
+    let (day, long) = (Duration::from_secs(86400), Duration::from_secs(400 * 86400));
+    // Totals before 2026-11-01T11:00, then before 2026-11-02T00:00, become one an hour.
+    store.prune(at("2026-11-02T12:00:00Z"), day, long).await.unwrap();
+    store.prune(end, day, long).await.unwrap();
+    for (from, widened) in [
+        ("2026-11-01T10:30:00Z", "2026-11-01T10:00:00Z"),
+        ("2026-11-01T20:30:00Z", "2026-11-01T20:00:00Z"),
+        ("2026-11-02T09:58:00Z", "2026-11-02T09:58:00Z"),
+    ] {
+        let got = store.summaries(at(from), end, Some("api")).await.unwrap().remove("api");
+        assert_eq!(got, Some(brute_force(&records, at(widened), end)), "window from {from}");
+    }
+}

@@ -147,6 +147,7 @@ impl SqliteStore {
         let (raw_ms, rollup_ms) = (before(raw), before(rollups));
         let mut pruned = Pruned::default();
         let fine_s = (now.as_millisecond() - totals::FINE.as_millis() as i64) / 1000;
+        let thinned_s = self.totals_thinned_until().await?;
         for (_, id) in self.all_ids() {
             let done = sqlx::query("DELETE FROM results WHERE check_id = ? AND at_ms < ?")
                 .bind(id)
@@ -154,8 +155,9 @@ impl SqliteStore {
                 .execute(&self.pool)
                 .await?;
             pruned.results += done.rows_affected();
-            pruned.totals += self.thin_totals(id, fine_s, rollup_ms / 1000).await?;
+            pruned.totals += self.thin_totals(id, thinned_s, fine_s, rollup_ms / 1000).await?;
         }
+        self.set_totals_thinned_until(fine_s.max(thinned_s)).await?;
         let minute_cutoff = (raw_ms - DAY * 1000) / 1000;
         for (tier, cutoff) in [(MINUTE, minute_cutoff), (HOUR, rollup_ms / 1000), (DAY, rollup_ms / 1000)] {
             let done = sqlx::query("DELETE FROM rollups WHERE tier = ? AND start_s < ?")

@@ -10,7 +10,7 @@
 
 use super::SqliteStore;
 use crate::StoreError;
-use crate::rollup::{COUNTERS, Summary};
+use crate::rollup::{COUNTERS, HOUR, Summary};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use std::collections::HashMap;
@@ -110,16 +110,45 @@ impl SqliteStore {
         Ok(rows.iter().map(|row| (row.get(0), summary(row, 1))).collect())
     }
 
-    /// Thins one check's totals: before `fine_s` only the last row of each hour stays; of those
-    /// before `oldest_s` only the newest, moved to time 0 so that it is the baseline of every
-    /// window that starts before retention does (such a window counts from there).
-    pub(crate) async fn thin_totals(&self, id: i64, fine_s: i64, oldest_s: i64) -> Result<u64, StoreError> {
+    /// Up to where an earlier prune thinned the totals: rows before it are one an hour already.
+    pub(crate) async fn totals_thinned_until(&self) -> Result<i64, StoreError> {
+        let value: Option<i64> = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'totals_thinned_until'")
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(value.unwrap_or(0))
+    }
+
+    pub(crate) async fn set_totals_thinned_until(&self, at_s: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ('totals_thinned_until', ?)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(at_s)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Thins one check's totals in `[since_s, fine_s)` (what an earlier prune has not thinned)
+    /// to the last row of each hour; of those before `oldest_s` only the newest stays, moved to
+    /// time 0 so that it is the baseline of every window that starts before retention does
+    /// (such a window counts from there).
+    pub(crate) async fn thin_totals(
+        &self,
+        id: i64,
+        since_s: i64,
+        fine_s: i64,
+        oldest_s: i64,
+    ) -> Result<u64, StoreError> {
+        // From a whole hour before the mark, so the hour it cut through is regrouped whole.
+        let since_s = since_s.div_euclid(HOUR) * HOUR - HOUR;
         let mut tx = self.pool.begin().await?;
         let thinned = sqlx::query(
-            "DELETE FROM totals WHERE check_id = ?1 AND at_s < ?2 AND at_s NOT IN
-               (SELECT MAX(at_s) FROM totals WHERE check_id = ?1 AND at_s < ?2 GROUP BY (at_s - 1) / 3600)",
+            "DELETE FROM totals WHERE check_id = ?1 AND at_s >= ?2 AND at_s < ?3 AND at_s NOT IN
+               (SELECT MAX(at_s) FROM totals WHERE check_id = ?1 AND at_s >= ?2 AND at_s < ?3 GROUP BY (at_s - 1) / 3600)",
         )
         .bind(id)
+        .bind(since_s)
         .bind(fine_s)
         .execute(&mut *tx)
         .await?;
