@@ -14,16 +14,43 @@ pub struct Diagnostic {
     pub hint: Option<String>,
 }
 
-/// Every problem found in one file, reported together.
+/// Every problem found in one file, reported together. Everything printed is masked: values
+/// that came from `${VAR}` show as `${VAR}`, and passwords in URLs and secret-named keys as
+/// `***`, because these messages end up in terminals, logs and CI output.
 #[derive(Clone, Debug)]
 pub struct Diagnostics {
     source: Source,
     items: Vec<Diagnostic>,
+    /// (variable, value) for every `${VAR}` replaced in the file.
+    interpolated: Vec<(String, String)>,
 }
+
+/// A line longer than this is shown as a window around the column in question.
+const MAX_SHOWN_LINE: usize = 160;
 
 impl Diagnostics {
     pub fn new(source: Source) -> Self {
-        Diagnostics { source, items: Vec::new() }
+        Diagnostics { source, items: Vec::new(), interpolated: Vec::new() }
+    }
+
+    /// Records that `${name}` was replaced by `value`, so no message prints the value.
+    pub fn interpolated(&mut self, name: String, value: String) {
+        // Very short values ("1", "on") are no secret and would mask half of every message.
+        if value.len() >= 4 && !self.interpolated.iter().any(|(_, v)| *v == value) {
+            self.interpolated.push((name, value));
+            self.interpolated.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
+        }
+    }
+
+    /// `text` as it may be printed.
+    pub fn mask(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (name, value) in &self.interpolated {
+            if out.contains(value.as_str()) {
+                out = out.replace(value.as_str(), &format!("${{{name}}}"));
+            }
+        }
+        crate::secrets::mask_line(&out)
     }
 
     pub fn error(&mut self, span: Range<usize>, message: impl Into<String>, hint: Option<String>) {
@@ -62,7 +89,7 @@ impl Diagnostics {
             .iter()
             .map(|d| {
                 let (line, col) = self.source.line_col(d.span.start);
-                format!("{}:{line}:{col}: {}", self.source.path.display(), d.message)
+                format!("{}:{line}:{col}: {}", self.source.path.display(), self.mask(&d.message))
             })
             .collect()
     }
@@ -73,7 +100,8 @@ impl Diagnostics {
             .iter()
             .map(|d| {
                 let (line, col) = self.source.line_col(d.span.start);
-                (self.source.path.display().to_string(), line, col, d.message.clone(), d.hint.clone())
+                let hint = d.hint.as_deref().map(|h| self.mask(h));
+                (self.source.path.display().to_string(), line, col, self.mask(&d.message), hint)
             })
             .collect()
     }
@@ -86,14 +114,14 @@ impl fmt::Display for Diagnostics {
                 writeln!(f)?;
             }
             let (line, col) = self.source.line_col(d.span.start);
-            writeln!(f, "{}:{line}:{col}: {}", self.source.path.display(), d.message)?;
-            let text = self.source.line_text(line);
+            writeln!(f, "{}:{line}:{col}: {}", self.source.path.display(), self.mask(&d.message))?;
             let (end_line, end_col) = self.source.line_col(d.span.end.max(d.span.start + 1));
             let width = if end_line == line { end_col.saturating_sub(col).max(1) } else { 1 };
-            writeln!(f, "    {text}")?;
-            write!(f, "    {}{}", " ".repeat(col - 1), "^".repeat(width))?;
+            let (text, col) = window(self.source.line_text(line), col);
+            writeln!(f, "    {}", self.mask(&text))?;
+            write!(f, "    {}{}", " ".repeat(col - 1), "^".repeat(width.min(MAX_SHOWN_LINE)))?;
             if let Some(hint) = &d.hint {
-                write!(f, " {hint}")?;
+                write!(f, " {}", self.mask(hint))?;
             }
             writeln!(f)?;
         }
@@ -103,3 +131,23 @@ impl fmt::Display for Diagnostics {
 }
 
 impl std::error::Error for Diagnostics {}
+
+/// The part of a long line worth showing around 1-based column `col`, and the column there.
+fn window(line: &str, col: usize) -> (String, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= MAX_SHOWN_LINE {
+        return (line.to_string(), col);
+    }
+    let start = col.saturating_sub(MAX_SHOWN_LINE / 2).min(chars.len().saturating_sub(MAX_SHOWN_LINE));
+    let end = (start + MAX_SHOWN_LINE).min(chars.len());
+    let mut shown: String = chars[start..end].iter().collect();
+    let mut col = col - start;
+    if start > 0 {
+        shown.insert(0, '…');
+        col += 1;
+    }
+    if end < chars.len() {
+        shown.push('…');
+    }
+    (shown, col)
+}

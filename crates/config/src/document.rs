@@ -119,7 +119,12 @@ fn convert(value: &Spanned<DeValue<'_>>, source: &Source, env: &Env, diags: &mut
 
 fn interpolated(text: &str, span: &Range<usize>, source: &Source, env: &Env, diags: &mut Diagnostics) -> String {
     match interpolate(text, env) {
-        Ok(value) => value,
+        Ok(value) => {
+            for (name, secret) in value.substituted {
+                diags.interpolated(name, secret);
+            }
+            value.text
+        }
         Err(e) => {
             diags.error(inner_span(source, span, text, e.offset, e.len), e.message, e.hint);
             text.to_string()

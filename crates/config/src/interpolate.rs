@@ -33,11 +33,20 @@ pub struct InterpolationError {
     pub hint: Option<String>,
 }
 
+/// A string with its variables replaced, and which values came from which variable (so that
+/// messages can show `${DB_PASSWORD}` instead of its value).
+#[derive(Debug, PartialEq)]
+pub struct Interpolated {
+    pub text: String,
+    pub substituted: Vec<(String, String)>,
+}
+
 /// Replaces every `${VAR}` in `text`. Returns the first problem, with its offset.
-pub fn interpolate(text: &str, env: &Env) -> Result<String, InterpolationError> {
+pub fn interpolate(text: &str, env: &Env) -> Result<Interpolated, InterpolationError> {
     if !text.contains('$') {
-        return Ok(text.to_string());
+        return Ok(Interpolated { text: text.to_string(), substituted: Vec::new() });
     }
+    let mut substituted = Vec::new();
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     let mut offset = 0;
@@ -78,7 +87,10 @@ pub fn interpolate(text: &str, env: &Env) -> Result<String, InterpolationError> 
             });
         }
         match env.get(name).or_else(|| default.map(str::to_string)) {
-            Some(value) => out.push_str(&value),
+            Some(value) => {
+                out.push_str(&value);
+                substituted.push((name.to_string(), value));
+            }
             None => {
                 return Err(InterpolationError {
                     offset: offset + at,
@@ -92,7 +104,7 @@ pub fn interpolate(text: &str, env: &Env) -> Result<String, InterpolationError> 
         offset += at + close + 1;
     }
     out.push_str(rest);
-    Ok(out)
+    Ok(Interpolated { text: out, substituted })
 }
 
 #[cfg(test)]
@@ -102,9 +114,11 @@ mod tests {
     #[test]
     fn replaces_variables_defaults_and_escapes() {
         let env = Env::fixed([("DB", "postgres://x")]);
-        assert_eq!(interpolate("url=${DB}/app", &env).unwrap(), "url=postgres://x/app");
-        assert_eq!(interpolate("${NOPE:-fallback}", &env).unwrap(), "fallback");
-        assert_eq!(interpolate("$${DB} costs $5", &env).unwrap(), "${DB} costs $5");
+        let url = interpolate("url=${DB}/app", &env).unwrap();
+        assert_eq!(url.text, "url=postgres://x/app");
+        assert_eq!(url.substituted, [("DB".to_string(), "postgres://x".to_string())]);
+        assert_eq!(interpolate("${NOPE:-fallback}", &env).unwrap().text, "fallback");
+        assert_eq!(interpolate("$${DB} costs $5", &env).unwrap().text, "${DB} costs $5");
     }
 
     #[test]

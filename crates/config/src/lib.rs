@@ -9,19 +9,23 @@
 //! kind needs no change here.
 
 mod access;
+mod cron;
 mod diagnostic;
 mod document;
 mod interpolate;
 mod model;
+mod secrets;
 mod source;
 mod table;
 mod units;
 
 pub use access::{Access, Role, Token, User};
+pub use cron::parse_cron;
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use document::{Node, NodeValue, Table, inner_span};
 pub use interpolate::Env;
-pub use model::{CheckSection, Config, Retention, Server, parse_config};
+pub use model::{CheckSection, Config, MAX_NAME, MIN_EVERY, MIN_TIMEOUT, Retention, Server, parse_config};
+pub use secrets::{MASK, SENSITIVE_PARAMS, mask_line, redact_url};
 pub use source::Source;
 pub use table::TableReader;
 pub use toml::Spanned;

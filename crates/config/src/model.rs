@@ -65,6 +65,14 @@ pub struct Server {
     pub concurrency: usize,
     /// Whether `/metrics` needs an API token (`metrics = "token"`); public by default.
     pub metrics_need_token: bool,
+    /// Query parameters masked wherever a URL is shown, beyond [`crate::SENSITIVE_PARAMS`].
+    pub sensitive_params: Vec<String>,
+    /// HTTP connections served at once (more get only `/up`, `/health` and `/ping`).
+    pub max_connections: usize,
+    /// How long a connection may stay open without sending a request's headers.
+    pub idle_timeout: Duration,
+    /// How long a whole request may take, body included.
+    pub request_timeout: Duration,
 }
 
 /// What every check has, whatever its kind.
@@ -87,6 +95,16 @@ pub struct CheckSection {
 
 const DEFAULT_EVERY: Duration = Duration::from_secs(30);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The shortest `every`: a check more often than once a second is a load test, not a check.
+pub const MIN_EVERY: Duration = Duration::from_secs(1);
+/// The shortest `timeout`: below a millisecond nothing on a network can answer.
+pub const MIN_TIMEOUT: Duration = Duration::from_millis(1);
+/// Retention shorter than this would delete results before they are rolled up.
+const MIN_RAW_RETENTION: Duration = Duration::from_secs(3600);
+const MIN_ROLLUP_RETENTION: Duration = Duration::from_secs(86400);
+/// Names appear in URLs, metric labels and expressions; a longer one is a mistake.
+pub const MAX_NAME: usize = 128;
 
 /// Reads the whole file. Returns the config (as much as could be read) and every problem
 /// found so far; the caller adds the probe kinds' own problems before reporting.
@@ -112,8 +130,10 @@ pub fn parse_config(source: Source, env: &Env) -> (Config, Diagnostics) {
     }
     if let Some(mut table) = sub_table(&mut top, &mut d, "retention") {
         let defaults = Retention::default();
-        config.retention.raw = table.duration(&mut d, "raw").map_or(defaults.raw, Spanned::into_inner);
-        config.retention.rollups = table.duration(&mut d, "rollups").map_or(defaults.rollups, Spanned::into_inner);
+        config.retention.raw =
+            table.duration(&mut d, "raw", MIN_RAW_RETENTION).map_or(defaults.raw, Spanned::into_inner);
+        config.retention.rollups =
+            table.duration(&mut d, "rollups", MIN_ROLLUP_RETENTION).map_or(defaults.rollups, Spanned::into_inner);
         table.finish(&mut d);
     }
     let (every, timeout) = match sub_table(&mut top, &mut d, "defaults") {
@@ -176,6 +196,10 @@ fn default_server(base_dir: &std::path::Path) -> Server {
         store: None,
         concurrency: 256,
         metrics_need_token: false,
+        sensitive_params: Vec::new(),
+        max_connections: 4096,
+        idle_timeout: Duration::from_secs(30),
+        request_timeout: Duration::from_secs(30),
     }
 }
 
@@ -235,6 +259,18 @@ fn read_server(mut t: TableReader, base_dir: &std::path::Path, d: &mut Diagnosti
         }
         server.store = Some(url);
     }
+    if let Some(params) = t.strings(d, "sensitive_params") {
+        server.sensitive_params = params.into_iter().map(Spanned::into_inner).collect();
+    }
+    if let Some(n) = t.integer(d, "max_connections", 1..1_000_001) {
+        server.max_connections = n as usize;
+    }
+    if let Some(idle) = t.duration(d, "idle_timeout", Duration::from_secs(1)) {
+        server.idle_timeout = idle.into_inner();
+    }
+    if let Some(request) = t.duration(d, "request_timeout", Duration::from_secs(1)) {
+        server.request_timeout = request.into_inner();
+    }
     if let Some(n) = t.integer(d, "concurrency", 1..100_001) {
         server.concurrency = n as usize;
     }
@@ -250,8 +286,8 @@ fn read_server(mut t: TableReader, base_dir: &std::path::Path, d: &mut Diagnosti
 }
 
 fn read_defaults(mut t: TableReader, d: &mut Diagnostics) -> (Duration, Duration) {
-    let every = t.duration(d, "every").map_or(DEFAULT_EVERY, Spanned::into_inner);
-    let timeout = t.duration(d, "timeout").map_or(DEFAULT_TIMEOUT.min(every), Spanned::into_inner);
+    let every = t.duration(d, "every", MIN_EVERY).map_or(DEFAULT_EVERY, Spanned::into_inner);
+    let timeout = t.duration(d, "timeout", MIN_TIMEOUT).map_or(DEFAULT_TIMEOUT.min(every), Spanned::into_inner);
     t.finish(d);
     (every, timeout)
 }
@@ -260,8 +296,14 @@ fn read_check(table: Table, every: Duration, timeout: Duration, d: &mut Diagnost
     let mut t = TableReader::new(table, "a check");
     let name = t.required_string(d, "name", "\"api\"");
     if let Some(name) = &name {
-        t.set_context(format!("check \"{}\"", name.get_ref()));
-        if !valid_name(name.get_ref()) {
+        t.set_context(format!("check \"{}\"", shorten(name.get_ref())));
+        if name.get_ref().len() > MAX_NAME {
+            d.error(
+                name.span(),
+                format!("a check name is at most {MAX_NAME} characters; this one has {}", name.get_ref().len()),
+                None,
+            );
+        } else if !valid_name(name.get_ref()) {
             d.error(
                 name.span(),
                 format!("check name `{}` cannot be used in expressions and URLs", name.get_ref()),
@@ -270,19 +312,19 @@ fn read_check(table: Table, every: Duration, timeout: Duration, d: &mut Diagnost
         }
     }
     let kind = t.required_string(d, "kind", "\"http\"");
-    let every_set = t.duration(d, "every");
+    let every_set = t.duration(d, "every", MIN_EVERY);
     let schedule = t.string(d, "schedule");
     if let Some(cron) = &schedule
-        && let Err(e) = croner::Cron::from_str(cron.get_ref())
+        && let Err(e) = crate::cron::parse_cron(cron.get_ref(), jiff::Timestamp::now())
     {
         d.error(
             cron.span(),
-            format!("`schedule` is not a valid cron expression: {e}"),
+            format!("`schedule`: {e}"),
             Some("five fields: minute hour day-of-month month day-of-week, e.g. \"0 2 * * *\"".into()),
         );
     }
     let every = every_set.as_ref().map_or(every, |s| *s.get_ref());
-    let timeout_set = t.duration(d, "timeout");
+    let timeout_set = t.duration(d, "timeout", MIN_TIMEOUT);
     let timeout = timeout_set.as_ref().map_or(timeout.min(every), |s| *s.get_ref());
     if let Some(set) = &timeout_set
         && schedule.is_none()
@@ -310,6 +352,14 @@ fn read_check(table: Table, every: Duration, timeout: Duration, d: &mut Diagnost
         critical,
         settings: t,
     })
+}
+
+/// A name as shown in messages: a pasted megabyte is cut short.
+fn shorten(name: &str) -> String {
+    match name.char_indices().nth(40) {
+        Some((at, _)) => format!("{}…", &name[..at]),
+        None => name.to_string(),
+    }
 }
 
 fn fmt_duration(d: Duration) -> String {

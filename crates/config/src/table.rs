@@ -113,8 +113,20 @@ impl TableReader {
         }
     }
 
-    pub fn duration(&mut self, d: &mut Diagnostics, key: &'static str) -> Option<Spanned<Duration>> {
-        self.with_str(d, key, "a duration", "\"30s\"", units::parse_duration)
+    /// A duration of at least `floor`: every key names its own, because a value that rounds to
+    /// nothing (`every = "0.0000001s"`) would make the scheduler spin.
+    pub fn duration(&mut self, d: &mut Diagnostics, key: &'static str, floor: Duration) -> Option<Spanned<Duration>> {
+        let value = self.with_str(d, key, "a duration", "\"30s\"", units::parse_duration)?;
+        if *value.get_ref() < floor {
+            let floor = upkeep_expr::Value::duration(floor);
+            d.error(
+                value.span(),
+                format!("`{key}` in {} must be at least {floor}", self.context),
+                Some(format!("for example: {key} = \"{floor}\"")),
+            );
+            return None;
+        }
+        Some(value)
     }
 
     pub fn size(&mut self, d: &mut Diagnostics, key: &'static str) -> Option<Spanned<u64>> {

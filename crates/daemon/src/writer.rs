@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use upkeep_probe::{CheckResult, Status};
-use upkeep_store::{ResultRecord, Store};
+use upkeep_store::{ResultRecord, Store, observations};
 
 const MAX_BATCH: usize = 2_000;
 const LINGER: Duration = Duration::from_millis(250);
@@ -38,8 +38,8 @@ fn record(result: &CheckResult, live: &Live, metrics: &Metrics) -> ResultRecord 
         at: result.at,
         ok,
         latency: result.latency,
-        message: result.message.clone(),
-        observations: (!result.observations.is_empty()).then(|| result.observations.to_json()),
+        message: observations::bound_message(result.message.clone()),
+        observations: (!result.observations.is_empty()).then(|| observations::bound(result.observations.to_json())),
     };
     live.update(record.clone());
     record

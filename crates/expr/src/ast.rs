@@ -71,8 +71,9 @@ pub enum ExprKind {
     Field(FieldRef),
     List(Vec<Expr>),
     Not(Box<Expr>),
-    And(Box<Expr>, Box<Expr>),
-    Or(Box<Expr>, Box<Expr>),
+    /// `a and b and ...`: one node for the whole chain, so a long chain is not a deep tree.
+    And(Vec<Expr>),
+    Or(Vec<Expr>),
     Compare(CompareOp, Box<Expr>, Box<Expr>),
     Contains(Box<Expr>, Box<Expr>),
     In(Box<Expr>, Box<Expr>),

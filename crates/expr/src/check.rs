@@ -86,7 +86,18 @@ impl Checker<'_> {
     /// The type of `expr`, or `None` after recording why it has none.
     fn infer(&mut self, expr: &Expr) -> Option<Type> {
         match &expr.kind {
-            ExprKind::Literal(value) => Some(literal_type(value)),
+            ExprKind::Literal(value) => {
+                if let Value::Duration(n) | Value::Size(n) | Value::Percent(n) = value
+                    && *n < 0.0
+                {
+                    return self.error(
+                        expr.span,
+                        format!("{} cannot be negative", literal_type(value)),
+                        Some("latencies, sizes and percentages are zero or more".into()),
+                    );
+                }
+                Some(literal_type(value))
+            }
             ExprKind::Field(field) => self.field(field, expr.span),
             ExprKind::List(items) => {
                 for item in items {
@@ -100,10 +111,11 @@ impl Checker<'_> {
                 self.condition(inner, "`not`");
                 Some(Type::Bool)
             }
-            ExprKind::And(l, r) | ExprKind::Or(l, r) => {
+            ExprKind::And(terms) | ExprKind::Or(terms) => {
                 let word = if matches!(expr.kind, ExprKind::And(..)) { "`and`" } else { "`or`" };
-                self.condition(l, word);
-                self.condition(r, word);
+                for term in terms {
+                    self.condition(term, word);
+                }
                 Some(Type::Bool)
             }
             ExprKind::Compare(op, l, r) => {
@@ -134,6 +146,13 @@ impl Checker<'_> {
             }
             ExprKind::In(l, r) => {
                 self.infer(l);
+                if matches!(&r.kind, ExprKind::List(items) if items.is_empty()) {
+                    self.error(
+                        r.span,
+                        "`in []` is never true",
+                        Some("list the values, e.g. status in [200, 204]".into()),
+                    );
+                }
                 match self.infer(r) {
                     Some(Type::List | Type::Dynamic) | None => {}
                     Some(other) => {

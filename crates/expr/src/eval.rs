@@ -65,8 +65,22 @@ fn eval(expr: &Expr, obs: &Observations) -> Result<Value, EvalError> {
         ExprKind::Field(field) => lookup(field, obs),
         ExprKind::List(items) => Ok(Value::List(items.iter().map(|i| eval(i, obs)).collect::<Result<_, _>>()?)),
         ExprKind::Not(inner) => Ok(Value::Bool(!truth(inner, obs)?)),
-        ExprKind::And(l, r) => Ok(Value::Bool(truth(l, obs)? && truth(r, obs)?)),
-        ExprKind::Or(l, r) => Ok(Value::Bool(truth(l, obs)? || truth(r, obs)?)),
+        ExprKind::And(terms) => {
+            for term in terms {
+                if !truth(term, obs)? {
+                    return Ok(Value::Bool(false));
+                }
+            }
+            Ok(Value::Bool(true))
+        }
+        ExprKind::Or(terms) => {
+            for term in terms {
+                if truth(term, obs)? {
+                    return Ok(Value::Bool(true));
+                }
+            }
+            Ok(Value::Bool(false))
+        }
         ExprKind::Compare(op, l, r) => {
             let (lv, rv) = (eval(l, obs)?, eval(r, obs)?);
             compare(*op, &lv, &rv).map(Value::Bool)

@@ -8,6 +8,8 @@ use std::fmt;
 
 /// Nesting deeper than this is refused rather than risking the stack on hostile input.
 const MAX_DEPTH: usize = 64;
+/// Longer expressions are refused: one condition is a line, not a program.
+pub const MAX_LENGTH: usize = 4096;
 
 /// A syntax error with the span it concerns and, where we can tell, how to fix it.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,6 +39,13 @@ impl std::error::Error for ParseError {}
 
 /// Parses an expression. Never panics, whatever the input.
 pub fn parse(src: &str) -> Result<Expr, ParseError> {
+    if src.len() > MAX_LENGTH {
+        return Err(ParseError::new(
+            Span::new(0, 1),
+            format!("the expression is {} bytes long; at most {MAX_LENGTH} are allowed", src.len()),
+            Some("split it into several `expect` entries, or use `in [...]` for many values".into()),
+        ));
+    }
     let tokens = lex(src)?;
     let mut parser = Parser { tokens, pos: 0, src_len: src.len(), depth: 0 };
     if parser.tokens.is_empty() {
@@ -102,25 +111,35 @@ impl Parser {
     }
 
     fn or(&mut self) -> Result<Expr, ParseError> {
-        let mut left = self.and()?;
-        while self.peek() == Some(&Tok::Or) {
-            self.pos += 1;
-            let right = self.and()?;
-            let span = left.span.to(right.span);
-            left = Expr { kind: ExprKind::Or(Box::new(left), Box::new(right)), span };
-        }
-        Ok(left)
+        let first = self.and()?;
+        self.chain(first, Tok::Or, Self::and, ExprKind::Or)
     }
 
     fn and(&mut self) -> Result<Expr, ParseError> {
-        let mut left = self.not()?;
-        while self.peek() == Some(&Tok::And) {
-            self.pos += 1;
-            let right = self.not()?;
-            let span = left.span.to(right.span);
-            left = Expr { kind: ExprKind::And(Box::new(left), Box::new(right)), span };
+        let first = self.not()?;
+        self.chain(first, Tok::And, Self::not, ExprKind::And)
+    }
+
+    /// `first op term op term ...` as one node, however long.
+    fn chain(
+        &mut self,
+        first: Expr,
+        op: Tok,
+        term: fn(&mut Self) -> Result<Expr, ParseError>,
+        node: fn(Vec<Expr>) -> ExprKind,
+    ) -> Result<Expr, ParseError> {
+        if self.peek() != Some(&op) {
+            return Ok(first);
         }
-        Ok(left)
+        let mut span = first.span;
+        let mut terms = vec![first];
+        while self.peek() == Some(&op) {
+            self.pos += 1;
+            let next = term(self)?;
+            span = span.to(next.span);
+            terms.push(next);
+        }
+        Ok(Expr { kind: node(terms), span })
     }
 
     fn not(&mut self) -> Result<Expr, ParseError> {
@@ -340,7 +359,8 @@ mod tests {
     #[test]
     fn parses_precedence_of_and_over_or() {
         let expr = parse("a == 1 or b == 2 and c == 3").unwrap();
-        assert!(matches!(expr.kind, ExprKind::Or(_, ref right) if matches!(right.kind, ExprKind::And(_, _))));
+        let ExprKind::Or(terms) = expr.kind else { panic!("not an `or`") };
+        assert!(matches!(terms.as_slice(), [_, right] if matches!(&right.kind, ExprKind::And(t) if t.len() == 2)));
     }
 
     #[test]
@@ -384,9 +404,22 @@ mod tests {
 
     #[test]
     fn refuses_hostile_nesting_without_overflowing() {
-        let deep = "(".repeat(10_000) + "true" + &")".repeat(10_000);
+        let deep = "(".repeat(2_000) + "true" + &")".repeat(2_000);
         assert!(parse(&deep).unwrap_err().message.contains("nested too deeply"));
-        let nots = "not ".repeat(10_000) + "true";
+        let nots = "not ".repeat(1_000) + "true";
         assert!(parse(&nots).is_err());
+    }
+
+    /// A long `or` chain was a left-deep tree that overflowed the stack of every pass over it
+    /// (issue 22, defect 2); now it is one node, and an over-long expression is refused.
+    #[test]
+    fn long_chains_are_flat_and_overlong_expressions_refused() {
+        let chain = vec!["true"; 500].join(" or ");
+        assert!(chain.len() < MAX_LENGTH);
+        let ExprKind::Or(terms) = parse(&chain).unwrap().kind else { panic!("not an `or`") };
+        assert_eq!(terms.len(), 500);
+        let long = vec!["true"; 3600].join(" or ");
+        let err = parse(&long).unwrap_err();
+        assert!(err.message.contains("at most 4096"), "{}", err.message);
     }
 }

@@ -93,3 +93,44 @@ proptest! {
         }
     }
 }
+
+/// Issue 22, defect 2: a long `or` chain was a left-deep tree, and the type checker and the
+/// evaluator recursed down it until a worker's stack overflowed. Now a chain is one node: the
+/// longest expression the parser accepts compiles and evaluates on half a tokio worker's stack, and anything
+/// longer is refused with a message.
+#[test]
+fn the_longest_expressions_run_on_a_small_stack() {
+    let chain = vec!["status == 1"; 260].join(" or ");
+    let mixed = vec!["(status == 1 and latency < 1ms)"; 110].join(" or ");
+    let nested = "(".repeat(60) + &vec!["not exists"; 200].join(" and ") + &")".repeat(60);
+    let worker = std::thread::Builder::new().stack_size(1 << 20).spawn(move || {
+        for src in [chain, mixed, nested] {
+            assert!(src.len() <= 4096, "{}", src.len());
+            let program = compile(&src, &schema()).unwrap_or_else(|e| panic!("{e:?}"));
+            assert_eq!(program.eval(&observations()).unwrap(), false);
+            let _ = program.explain(&observations());
+        }
+    });
+    worker.unwrap().join().unwrap();
+    let too_long = vec!["status == 1"; 3600].join(" or ");
+    let err = compile(&too_long, &schema()).unwrap_err().remove(0);
+    assert!(err.message.contains("at most 4096"), "{}", err.message);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Extreme sizes and nesting never panic (nor overflow the stack: proptest runs this on its
+    /// own thread with the default stack).
+    #[test]
+    fn extreme_sizes_and_nesting_never_panic(
+        depth in 0usize..3000,
+        terms in 0usize..4000,
+        open in prop_oneof![Just("("), Just("not "), Just("["), Just("p95(")],
+    ) {
+        let src = open.repeat(depth) + &vec!["exists"; terms.max(1)].join(" or ");
+        if let Ok(program) = compile(&src, &schema()) {
+            let _ = program.eval(&observations());
+        }
+    }
+}

@@ -31,7 +31,7 @@ pub struct Check {
 
 impl Check {
     /// Builds a check from its config section, reporting every problem into `d`.
-    pub fn build(section: CheckSection, d: &mut Diagnostics) -> Option<Check> {
+    pub fn build(section: CheckSection, server: &upkeep_config::Server, d: &mut Diagnostics) -> Option<Check> {
         let CheckSection {
             name,
             kind,
@@ -61,6 +61,7 @@ impl Check {
             every,
             schedule: schedule.as_ref().map(|s| s.get_ref().as_str()),
             reads,
+            sensitive_params: &server.sensitive_params,
         };
         let probe = Probe::build(kind_name, &mut settings, d, &spec);
         settings.finish(d);

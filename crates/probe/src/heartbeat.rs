@@ -2,6 +2,9 @@
 //! `/ping/{id}` when it runs; the check fails when a ping is late or reported a failure.
 //!
 //! Pings arrive through the daemon and are kept in the store; this probe only judges them.
+//! The id is a secret (whoever knows it can ping), so messages, which viewers and `/health`
+//! show, never contain it; only the target does, shown to responders and admins.
+//!
 //! Due times come from `every` (a ping at least that often) or `schedule` (a cron expression:
 //! a ping after each scheduled time), each with `grace` for the job to finish.
 
@@ -39,7 +42,7 @@ impl Heartbeat {
 
     pub fn build(t: &mut TableReader, d: &mut Diagnostics, spec: &Spec<'_>) -> Option<Self> {
         let id = t.string(d, "id");
-        let grace = t.duration(d, "grace").map_or(Duration::from_secs(300), |g| g.into_inner());
+        let grace = t.duration(d, "grace", Duration::from_secs(1)).map_or(Duration::from_secs(300), |g| g.into_inner());
         let id = match id {
             Some(id) if valid_id(id.get_ref()) => id.into_inner(),
             Some(id) => {
@@ -87,9 +90,8 @@ impl Heartbeat {
         let (last, since) = match ping {
             Some(ping) if !ping.ok => {
                 return Err(ProbeError::new(format!(
-                    "the last ping, {} ago, reported a failure (/ping/{}/fail)",
-                    age(now, ping.at),
-                    self.id
+                    "the last ping, {} ago, reported a failure (/fail)",
+                    age(now, ping.at)
                 )));
             }
             Some(ping) => (ping.at, format!("last ping {} ago", age(now, ping.at))),
@@ -99,11 +101,10 @@ impl Heartbeat {
                     .await
                     .map_err(|e| ProbeError::new(format!("cannot read the check's history: {e}")))?;
                 let watching = first.first().map_or(now, |(at, _, _)| *at);
-                let since =
-                    format!("no ping received yet at /ping/{}; watching since {} ago", self.id, age(now, watching));
+                let since = format!("no ping received yet; watching since {} ago", age(now, watching));
                 (watching, since)
             }
-            None => return Err(ProbeError::new(format!("no ping received yet at /ping/{}", self.id))),
+            None => return Err(ProbeError::new("no ping received yet")),
         };
         match &self.due {
             Due::Every(period) => {

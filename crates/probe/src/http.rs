@@ -8,13 +8,16 @@ use crate::kind::{Run, Spec};
 use crate::tls::days_left;
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use upkeep_config::{Diagnostics, TableReader};
 use upkeep_expr::{Field, Observations, Schema, Type, Value};
 
 #[derive(Debug)]
 pub struct Http {
     url: reqwest::Url,
+    /// The URL as it may be shown: no password, no token in the query.
+    shown: String,
+    sensitive_params: Vec<String>,
     method: reqwest::Method,
     headers: reqwest::header::HeaderMap,
     body: Option<String>,
@@ -88,7 +91,7 @@ impl Http {
             _ => {
                 d.error(
                     url.span(),
-                    format!("`url` is not an http(s) URL: `{}`", url.get_ref()),
+                    format!("`url` is not an http(s) URL: `{}`", upkeep_config::redact_url(url.get_ref(), &[])),
                     Some("for example: url = \"https://app.example.com/health\"".into()),
                 );
                 return None;
@@ -133,6 +136,8 @@ impl Http {
             }
         };
         Some(Http {
+            shown: upkeep_config::redact_url(parsed.as_str(), spec.sensitive_params),
+            sensitive_params: spec.sensitive_params.to_vec(),
             url: parsed,
             method,
             headers: header_map,
@@ -146,7 +151,7 @@ impl Http {
     }
 
     pub fn target(&self) -> String {
-        self.url.to_string()
+        self.shown.clone()
     }
 
     pub async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
@@ -162,7 +167,7 @@ impl Http {
         let mut response = request.send().await.map_err(|e| self.describe(&e, run))?;
         let mut obs = Observations::new();
         obs.insert("status", Value::Number(f64::from(response.status().as_u16())));
-        obs.insert("url", Value::String(response.url().to_string()));
+        obs.insert("url", Value::String(upkeep_config::redact_url(response.url().as_str(), &self.sensitive_params)));
         self.observe_tls(&response, run, &mut obs);
         if self.keep_headers {
             let headers: serde_json::Map<String, serde_json::Value> = response
@@ -177,9 +182,25 @@ impl Http {
                 .collect();
             obs.insert("header", Value::Json(serde_json::Value::Object(headers)));
         }
+        let status = response.status().as_u16();
         let mut body = Vec::new();
         let mut truncated = false;
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.describe(&e, run))? {
+        // The body must finish a little before the check's own timeout, so a body that trickles
+        // forever is reported as such, with its status, rather than as no answer at all.
+        let deadline = started + run.timeout.saturating_sub((run.timeout / 20).min(Duration::from_millis(250)));
+        loop {
+            let chunk = match tokio::time::timeout_at(deadline.into(), response.chunk()).await {
+                Ok(chunk) => chunk.map_err(|e| self.describe(&e, run))?,
+                Err(_) => {
+                    return Err(ProbeError::new(format!(
+                        "{} answered {status} but its body did not finish within {} ({} read)",
+                        self.shown,
+                        Value::duration(run.timeout),
+                        Value::size(body.len() as u64)
+                    )));
+                }
+            };
+            let Some(chunk) = chunk else { break };
             if body.len() as u64 + chunk.len() as u64 > self.max_body {
                 truncated = true;
                 break;
@@ -219,12 +240,12 @@ impl Http {
         if e.is_timeout() {
             return ProbeError::new(format!(
                 "no answer from {} within {} (timeout)",
-                self.url,
+                self.shown,
                 Value::duration(run.timeout)
             ));
         }
         if e.is_redirect() {
-            return ProbeError::new(format!("too many redirects from {}", self.url));
+            return ProbeError::new(format!("too many redirects from {}", self.shown));
         }
         if let Some(io) = find_io(e) {
             return ProbeError::new(crate::error::describe_io(io, &target));
@@ -236,7 +257,7 @@ impl Http {
         if chain.to_ascii_lowercase().contains("certificate") {
             return ProbeError::new(format!("TLS certificate of {host} rejected: {}", last_cause(e)));
         }
-        ProbeError::new(format!("request to {} failed: {}", self.url, last_cause(e)))
+        ProbeError::new(format!("request to {} failed: {}", self.shown, last_cause(e)))
     }
 }
 

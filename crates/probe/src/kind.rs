@@ -18,6 +18,8 @@ pub struct Spec<'a> {
     /// The observation roots that the check's conditions read (`body`, `json`, `writable`...),
     /// so a probe can skip work nobody asked for.
     pub reads: Vec<String>,
+    /// Query parameters to mask wherever a URL is shown, beyond the usual ones.
+    pub sensitive_params: &'a [String],
 }
 
 impl Spec<'_> {

@@ -35,7 +35,7 @@ pub fn load_config(source: Source, env: &Env) -> Result<Loaded, Diagnostics> {
     let mut checks: Vec<Arc<Check>> = Vec::with_capacity(config.checks.len());
     for section in config.checks {
         let span = section.name.span();
-        let Some(check) = Check::build(section, &mut d) else { continue };
+        let Some(check) = Check::build(section, &config.server, &mut d) else { continue };
         // Two heartbeats on one id would silently share every ping.
         if let Some(id) = check.heartbeat_id()
             && let Some(other) = checks.iter().find(|c| c.heartbeat_id() == Some(id))

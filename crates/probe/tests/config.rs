@@ -130,3 +130,97 @@ fn a_bad_header_points_at_its_value() {
     let toml = "[[check]]\nname = \"api\"\nkind = \"http\"\nurl = \"http://127.0.0.1/\"\nheaders = { \"X-Token\" = \"a\\nb\" }\n";
     assert_eq!(errors(toml), ["upkeep.toml:5:25: header `X-Token` is not a valid HTTP header"]);
 }
+
+/// Issue 22: what `config validate` accepted but the daemon could not live with, each refused
+/// at its line and column.
+#[test]
+fn values_that_would_break_the_daemon_are_refused() {
+    let toml = r#"[[check]]
+name = "spin"
+kind = "tcp"
+address = "127.0.0.1:1"
+every = "0.0000000000000000001s"
+timeout = "0.0000001s"
+
+[[check]]
+name = "never"
+kind = "heartbeat"
+schedule = "0 0 30 2 *"
+
+[[check]]
+name = "disk"
+kind = "disk"
+path = "/"
+expect = ['used_percent > -5%', 'used_percent in []']
+"#;
+    assert_eq!(
+        errors(toml),
+        [
+            "upkeep.toml:5:9: `every` in check \"spin\" must be at least 1s",
+            "upkeep.toml:6:11: `timeout` in check \"spin\" must be at least 1ms",
+            "upkeep.toml:11:12: `schedule`: `0 0 30 2 *` never fires (no time matches it in the next 5 years)",
+            "upkeep.toml:17:27: in `expect` of a disk check: a percentage cannot be negative",
+            "upkeep.toml:17:50: in `expect` of a disk check: `in []` is never true",
+        ]
+    );
+}
+
+/// A 3,600-term `or` chain overflowed the stack of `config validate`, of `serve` at start and
+/// of the daemon on SIGHUP. Now it is a config error at its place, for all of them alike (they
+/// share this loader), and the longest accepted chain loads.
+#[test]
+fn an_overlong_expression_is_a_config_error_not_a_crash() {
+    let chain = |n: usize| vec!["status == 200"; n].join(" or ");
+    let toml = format!(
+        "[[check]]\nname = \"api\"\nkind = \"http\"\nurl = \"http://127.0.0.1:1/\"\nexpect = ['{}']\n",
+        chain(3600)
+    );
+    assert_eq!(
+        errors(&toml),
+        ["upkeep.toml:5:12: in `expect` of a http check: the expression is 61196 bytes long; at most 4096 are allowed"]
+    );
+    let fits = toml.replace(&chain(3600), &chain(240));
+    assert_eq!(errors(&fits), Vec::<String>::new());
+}
+
+#[test]
+fn extreme_names_and_nesting_are_refused_with_short_messages() {
+    let name = "a".repeat(100_000);
+    let toml = format!("[[check]]\nname = \"{name}\"\nkind = \"disk\"\npath = \"/\"\n");
+    let found = errors(&toml);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("upkeep.toml:2:8: a check name is at most 128 characters"), "{}", &found[0][..200]);
+    // Printed with its line, the message stays short enough to read.
+    let shown =
+        upkeep_probe::load_config(upkeep_config::Source::new("upkeep.toml", toml), &upkeep_config::Env::Process)
+            .unwrap_err()
+            .to_string();
+    assert!(shown.len() < 2_000, "{} bytes", shown.len());
+    // Deeply nested TOML is refused by the parser, not by the stack.
+    let deep = format!("x = {}1{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    assert!(!errors(&deep).is_empty());
+}
+
+/// Issue 22, defect 5: a config error never prints a password, whether it was written in the
+/// file or came from the environment.
+#[test]
+fn config_errors_mask_secrets() {
+    let toml = r#"[[check]]
+name = "files"
+kind = "http"
+url = "ftp://app:hunter2-in-file@127.0.0.1/app"
+
+[[check]]
+name = "api"
+kind = "http"
+url = "${API_URL}"
+"#;
+    let env = upkeep_config::Env::fixed([("API_URL", "ftp://example.com/from-the-env")]);
+    let shown = match upkeep_probe::load_config(upkeep_config::Source::new("upkeep.toml", toml), &env) {
+        Err(d) => d.to_string(),
+        Ok(_) => panic!("should be invalid"),
+    };
+    assert!(!shown.contains("hunter2-in-file") && !shown.contains("from-the-env"), "{shown}");
+    assert!(shown.contains("url = \"ftp://app:***@127.0.0.1/app\""), "{shown}");
+    assert!(shown.contains("`url` is not an http(s) URL: `${API_URL}`"), "{shown}");
+}

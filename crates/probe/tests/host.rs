@@ -212,7 +212,7 @@ async fn heartbeat_goes_late_after_period_plus_grace() {
     let loaded = load("[[check]]\nname = \"worker\"\nkind = \"heartbeat\"\nevery = \"1h\"\ngrace = \"10m\"\n");
 
     let result = run_with(&loaded, "worker", &ctx).await;
-    assert_eq!(result.message.as_deref(), Some("no ping received yet at /ping/worker"));
+    assert_eq!(result.message.as_deref(), Some("no ping received yet"));
 
     store.record_ping("worker", &Ping { at: clock.now(), ok: true }, None).await.unwrap();
     clock.advance(Duration::from_secs(70 * 60));
@@ -226,7 +226,7 @@ async fn heartbeat_goes_late_after_period_plus_grace() {
 
     store.record_ping("worker", &Ping { at: clock.now(), ok: false }, None).await.unwrap();
     let result = run_with(&loaded, "worker", &ctx).await;
-    assert_eq!(result.message.as_deref(), Some("the last ping, 0ms ago, reported a failure (/ping/worker/fail)"));
+    assert_eq!(result.message.as_deref(), Some("the last ping, 0ms ago, reported a failure (/fail)"));
 }
 
 #[tokio::test]
@@ -260,12 +260,12 @@ async fn a_new_heartbeat_in_the_daemon_is_late_only_a_period_after_watching_bega
     let late = run_with(&loaded, "worker", &ctx).await;
     assert_eq!(
         late.message.as_deref(),
-        Some("no ping received yet at /ping/worker; watching since 1h11m ago; expected every 1h (grace 10m)")
+        Some("no ping received yet; watching since 1h11m ago; expected every 1h (grace 10m)")
     );
 
     // A one-shot `upkeep check` watched nothing: no ping is simply no ping.
     let once = run_with(&loaded, "worker", &Context::new(Some(store.clone()), clock.clone())).await;
-    assert_eq!(once.message.as_deref(), Some("no ping received yet at /ping/worker"));
+    assert_eq!(once.message.as_deref(), Some("no ping received yet"));
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@
 //! run against both.
 
 mod backend;
+pub mod observations;
 pub mod rollup;
 mod sqlite;
 

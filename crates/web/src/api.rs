@@ -1,9 +1,11 @@
 //! `/api/v1/checks...`: the same facts the dashboard shows, as JSON for scripts.
 
 use crate::AppState;
-use axum::Json;
+use crate::auth::{Principal, target_for};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -20,12 +22,17 @@ fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e4).round() / 10.0
 }
 
-fn summary_json(daemon: &Daemon, check: &Check) -> Value {
+/// A path parameter, or a JSON 400 saying what is wrong with it.
+fn path(path: Result<Path<String>, PathRejection>) -> Result<String, (StatusCode, Json<Value>)> {
+    path.map(|Path(name)| name).map_err(|e| problem(StatusCode::BAD_REQUEST, e.body_text()))
+}
+
+fn summary_json(daemon: &Daemon, check: &Check, principal: &Principal) -> Value {
     let live = daemon.live().get(&check.name);
     json!({
         "name": check.name,
         "kind": check.kind,
-        "target": check.target(),
+        "target": target_for(check, principal),
         "component": check.component,
         "critical": check.critical,
         "depends_on": check.depends_on,
@@ -37,23 +44,33 @@ fn summary_json(daemon: &Daemon, check: &Check) -> Value {
     })
 }
 
-pub async fn checks(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+pub async fn checks(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+) -> impl axum::response::IntoResponse {
     let daemon = &state.daemon;
-    let (status, body) = state.rendered.get_or_render("checks", daemon.live().version(), || {
-        let list = Value::Array(daemon.checks().iter().map(|c| summary_json(daemon, c)).collect());
+    // Viewers and responders see different targets (heartbeat ids), so each has its own copy.
+    let key = if principal.role() >= upkeep_config::Role::Responder { "checks" } else { "checks-viewer" };
+    let (status, body) = state.rendered.get_or_render(key, daemon.live().version(), || {
+        let list = Value::Array(daemon.checks().iter().map(|c| summary_json(daemon, c, &principal)).collect());
         (StatusCode::OK, serde_json::to_vec(&list).unwrap_or_default())
     });
     (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body)
 }
 
-pub async fn check(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult {
+pub async fn check(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    name: Result<Path<String>, PathRejection>,
+) -> ApiResult {
+    let name = path(name)?;
     let daemon = &state.daemon;
     let checks = daemon.checks();
     let check = checks
         .iter()
         .find(|c| c.name == name)
         .ok_or_else(|| problem(StatusCode::NOT_FOUND, format!("no check named {name}")))?;
-    let mut body = summary_json(daemon, check);
+    let mut body = summary_json(daemon, check, &principal);
     let now = daemon.clock().now();
     let mut windows = serde_json::Map::new();
     for (label, secs) in [("24h", 86_400), ("7d", 7 * 86_400), ("30d", 30 * 86_400)] {
@@ -88,8 +105,23 @@ pub struct Range {
     limit: Option<u32>,
 }
 
-/// Raw results, newest first. `from`/`to` are RFC 3339 times (default: the last hour).
-pub async fn results(State(state): State<AppState>, Path(name): Path<String>, Query(range): Query<Range>) -> ApiResult {
+/// The most results one request returns.
+const MAX_LIMIT: u32 = 10_000;
+/// A response stops growing at about this size; `next_to` says where the next page starts.
+const MAX_RESPONSE_BYTES: usize = 4 << 20;
+/// Results read from the store at a time, so one request never holds more than a page of rows.
+const PAGE: u32 = 200;
+
+/// Raw results, newest first. `from`/`to` are RFC 3339 times (default: the last hour). A
+/// response holds at most `limit` results and about 4 MiB; when it stops short, `next_to` is
+/// the `to` of the next page.
+pub async fn results(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+    range: Result<Query<Range>, QueryRejection>,
+) -> ApiResult {
+    let name = path(name)?;
+    let Query(range) = range.map_err(|e| problem(StatusCode::BAD_REQUEST, e.body_text()))?;
     let daemon = &state.daemon;
     if !daemon.checks().iter().any(|c| c.name == name) {
         return Err(problem(StatusCode::NOT_FOUND, format!("no check named {name}")));
@@ -106,23 +138,58 @@ pub async fn results(State(state): State<AppState>, Path(name): Path<String>, Qu
     if from > to {
         return Err(problem(StatusCode::BAD_REQUEST, "`from` is after `to`"));
     }
-    let limit = range.limit.unwrap_or(1000).min(10_000);
-    let rows = daemon
-        .store()
-        .results(&name, from, to, limit)
-        .await
-        .map_err(|e| problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
-    let list = rows
-        .into_iter()
-        .map(|r| {
-            json!({
+    let limit = match range.limit {
+        None => 1000,
+        Some(n @ 1..=MAX_LIMIT) => n,
+        Some(n) => {
+            return Err(problem(StatusCode::BAD_REQUEST, format!("`limit` is {n}; it must be 1 to {MAX_LIMIT}")));
+        }
+    };
+    let (list, next_to) = results_page(daemon, &name, from, to, limit).await?;
+    Ok(Json(json!({
+        "check": name,
+        "from": from.to_string(),
+        "to": to.to_string(),
+        "results": Value::Array(list),
+        "next_to": next_to.map(|t| t.to_string()),
+    })))
+}
+
+/// Up to `limit` results of `[from, to)` within the response budget, and where the rest begin.
+async fn results_page(
+    daemon: &Daemon,
+    name: &str,
+    from: jiff::Timestamp,
+    mut to: jiff::Timestamp,
+    limit: u32,
+) -> Result<(Vec<Value>, Option<jiff::Timestamp>), (StatusCode, Json<Value>)> {
+    let (mut list, mut bytes) = (Vec::new(), 0usize);
+    while (list.len() as u32) < limit {
+        let want = PAGE.min(limit - list.len() as u32);
+        let rows = daemon
+            .store()
+            .results(name, from, to, want)
+            .await
+            .map_err(|e| problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+        let exhausted = (rows.len() as u32) < want;
+        for r in rows {
+            let item = json!({
                 "at": r.at.to_string(),
                 "status": if r.ok { "ok" } else { "error" },
                 "latency_ms": ms(r.latency),
                 "message": r.message,
                 "observations": r.observations,
-            })
-        })
-        .collect();
-    Ok(Json(json!({"check": name, "from": from.to_string(), "to": to.to_string(), "results": Value::Array(list)})))
+            });
+            bytes += item.to_string().len();
+            if bytes > MAX_RESPONSE_BYTES && !list.is_empty() {
+                return Ok((list, Some(to)));
+            }
+            to = r.at;
+            list.push(item);
+        }
+        if exhausted {
+            return Ok((list, None));
+        }
+    }
+    Ok((list, Some(to)))
 }

@@ -39,6 +39,15 @@ impl Principal {
     }
 }
 
+/// What a check probes, as this caller may see it: a heartbeat's URL holds its id, which lets
+/// anyone ping it, so only responders and admins see it.
+pub fn target_for(check: &upkeep_probe::Check, principal: &Principal) -> String {
+    match check.heartbeat_id() {
+        Some(_) if principal.role() < Role::Responder => "/ping/… (shown to responders)".to_string(),
+        _ => check.target(),
+    }
+}
+
 pub fn sha256_hex(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
@@ -60,8 +69,16 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// The token of `Authorization: Bearer <token>`; the scheme's name is case-insensitive (RFC 7235).
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
+    let (scheme, token) = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim_start().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// What only its reader may see is not kept by browsers or proxies.
+fn private(mut response: Response) -> Response {
+    response.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    response
 }
 
 fn token_principal(access: &Access, token: &str) -> Option<Principal> {
@@ -107,7 +124,7 @@ pub async fn api(State(state): State<AppState>, mut request: Request, next: Next
     match identify(&state, request.headers()).await {
         Some(principal) if principal.role() >= Role::Viewer => {
             request.extensions_mut().insert(principal);
-            next.run(request).await
+            private(next.run(request).await)
         }
         Some(_) => {
             (StatusCode::FORBIDDEN, axum::Json(serde_json::json!({"error": "this token's role may not do that"})))
@@ -137,7 +154,7 @@ pub async fn dashboard(State(state): State<AppState>, mut request: Request, next
     match principal {
         Some(principal) => {
             request.extensions_mut().insert(principal);
-            next.run(request).await
+            private(next.run(request).await)
         }
         None => {
             let next_path = request.uri().path();
@@ -156,6 +173,15 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(header::COOKIE, "a=1; upkeep_session=abc; b=2".parse().unwrap());
         assert_eq!(cookie(&headers, SESSION_COOKIE), Some("abc"));
+        for (written, read) in [
+            ("Bearer upk_1", Some("upk_1")),
+            ("bearer upk_2", Some("upk_2")),
+            ("BEARER  upk_3 ", Some("upk_3")),
+            ("Basic dXNlcg==", None),
+        ] {
+            headers.insert(header::AUTHORIZATION, written.parse().unwrap());
+            assert_eq!(bearer(&headers), read, "{written}");
+        }
         assert_eq!(cookie(&headers, "missing"), None);
         assert!(same("abc", "abc") && !same("abc", "abd") && !same("abc", "ab"));
         assert_eq!(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");

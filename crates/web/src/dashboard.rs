@@ -105,7 +105,7 @@ pub async fn overview(State(state): State<AppState>, Extension(principal): Exten
             if live.as_ref().is_some_and(|l| !l.result.ok) { "failing" } else { "" },
             name = escape(&check.name),
             kind = check.kind,
-            target = escape(&check.target()),
+            target = escape(&crate::auth::target_for(check, &principal)),
             badge = status_badge(live.as_ref().map(|l| l.result.ok)),
             message = escape(&message),
         ));
@@ -191,7 +191,7 @@ pub async fn check_page(
         name = escape(&name),
         badge = status_badge(live.as_ref().map(|l| l.result.ok)),
         kind = check.kind,
-        target = escape(&check.target()),
+        target = escape(&crate::auth::target_for(check, &principal)),
         expect = if expect.is_empty() { "success".to_string() } else { expect.join(", ") },
         message = escape(live.as_ref().and_then(|l| l.result.message.as_deref()).unwrap_or("")),
         p95_line = sparkline(&p95, 480, 60, "ms"),

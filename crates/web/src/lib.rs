@@ -15,9 +15,11 @@ mod health;
 mod html;
 mod login;
 mod openapi;
+mod password;
 mod ping;
 mod rate_limit;
 mod render_cache;
+mod server;
 mod svg;
 
 use axum::Router;
@@ -27,19 +29,22 @@ use axum::routing::get;
 use std::sync::Arc;
 use upkeep_daemon::Daemon;
 
-pub use login::{hash_password, new_token};
+pub use login::new_token;
+pub use password::hash_password;
+pub use server::{Limits, serve};
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub daemon: Arc<Daemon>,
     limiter: Arc<rate_limit::RateLimiter>,
+    verifier: Arc<password::Verifier>,
     rendered: Arc<render_cache::RenderCache>,
 }
 
 pub fn router(daemon: Arc<Daemon>) -> Router {
     use axum::middleware::from_fn_with_state;
-    let state = AppState { daemon, limiter: Arc::default(), rendered: Arc::default() };
+    let state = AppState { daemon, limiter: Arc::default(), verifier: Arc::default(), rendered: Arc::default() };
     let api = Router::new()
         .route("/api/v1/checks", get(api::checks))
         .route("/api/v1/checks/{name}", get(api::check))

@@ -1,12 +1,13 @@
-//! Signing in to the dashboard: a form protected by a CSRF token, argon2 password checks off
-//! the async runtime, rate limiting per client address and per user name, and a session in the
-//! store behind an HttpOnly, SameSite=Strict cookie.
+//! Signing in to the dashboard: a form protected by a CSRF token, argon2 password checks on a
+//! bounded pool off the async runtime (see `password.rs`), rate limiting that counts an attempt
+//! before it is verified (see `rate_limit.rs`), and a session in the store behind an HttpOnly,
+//! SameSite=Strict cookie.
 
 use crate::AppState;
 use crate::auth::{Principal, SESSION_COOKIE, cookie, sha256_hex};
 use crate::html::{escape, page};
-use crate::rate_limit::RateLimiter;
-use argon2::password_hash::PasswordVerifier;
+use crate::password::{DECOY_HASH, random_hex};
+use crate::rate_limit;
 use axum::Extension;
 use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -19,18 +20,23 @@ use upkeep_store::Session;
 const CSRF_COOKIE: &str = "upkeep_csrf";
 const SESSION_LENGTH: Duration = Duration::from_secs(12 * 3600);
 
-fn random_hex() -> String {
-    hex::encode(rand::random::<[u8; 32]>())
-}
-
 fn secure(headers: &HeaderMap) -> &'static str {
     if headers.get("x-forwarded-proto").is_some_and(|p| p.as_bytes() == b"https") { "; Secure" } else { "" }
 }
 
-/// Only local paths: never an open redirect.
-fn safe_next(next: Option<&str>) -> String {
+/// Only a path on this site: never an open redirect. Browsers drop tabs and newlines from
+/// URLs (`/\t/evil.example` becomes `//evil.example`), so any control character refuses it, as
+/// does a backslash (read as `/`) or a second leading slash.
+pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_string(),
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && !path.chars().any(char::is_control) =>
+        {
+            path.to_string()
+        }
         _ => "/".to_string(),
     }
 }
@@ -66,7 +72,8 @@ fn render(
          <button type=\"submit\">Sign in</button></form>",
         escape(&safe_next(next))
     );
-    let mut response = (status, Html(page("Sign in", 0, "", &body))).into_response();
+    let mut response =
+        (status, [(header::CACHE_CONTROL, "no-store")], Html(page("Sign in", 0, "", &body))).into_response();
     let cookie = format!("{CSRF_COOKIE}={csrf}; HttpOnly; SameSite=Strict; Path=/{}", secure(headers));
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
@@ -98,34 +105,26 @@ pub async fn sign_in(
         );
     }
     let ip = connect.map_or_else(|| "unknown".to_string(), |Extension(ConnectInfo(addr))| addr.ip().to_string());
-    let keys = vec![format!("ip:{ip}"), format!("user:{}", form.user)];
-    let limiter: &RateLimiter = &state.limiter;
-    if let Err(wait) = limiter.check(&keys, std::time::Instant::now()) {
-        let mut response = render(
-            &state,
-            &headers,
-            form.next.as_deref(),
-            Some(&format!("Too many failed sign-ins. Try again in {} minutes.", wait.as_secs().div_ceil(60))),
-            StatusCode::TOO_MANY_REQUESTS,
-        );
-        if let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
-        return response;
+    let keys = rate_limit::keys(&ip, &form.user);
+    let limiter = &state.limiter;
+    if let Err(wait) = limiter.reserve(&keys, std::time::Instant::now()) {
+        let minutes = wait.as_secs().div_ceil(60);
+        let message = format!("Too many sign-in attempts. Try again in {minutes} minute{}.", plural(minutes));
+        return refused(&state, &headers, form.next.as_deref(), &message, wait);
     }
     let access = state.daemon.access();
     let user = access.users.iter().find(|u| u.name == form.user).cloned();
     // Verify against a real hash even for unknown users, so timing does not reveal who exists.
     let hash = user.as_ref().map_or_else(|| DECOY_HASH.clone(), |u| u.password_hash.clone());
-    let password = form.password;
-    let verified = tokio::task::spawn_blocking(move || {
-        argon2::password_hash::phc::PasswordHash::new(&hash)
-            .is_ok_and(|parsed| argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
-    })
-    .await
-    .unwrap_or(false);
+    let verified = match state.verifier.verify(hash, form.password).await {
+        Ok(verified) => verified,
+        Err(crate::password::Busy) => {
+            limiter.release(&keys);
+            let message = "Many people are signing in right now. Try again in a moment.";
+            return refused(&state, &headers, form.next.as_deref(), message, std::time::Duration::from_secs(1));
+        }
+    };
     let Some(user) = user.filter(|_| verified) else {
-        limiter.fail(&keys, std::time::Instant::now());
         return render(
             &state,
             &headers,
@@ -195,14 +194,17 @@ pub fn nav(principal: &Principal) -> String {
     }
 }
 
-/// A hash of a random password nobody knows, checked for unknown user names.
-static DECOY_HASH: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| hash_password(&random_hex()).unwrap_or_default());
+/// 429 with `Retry-After`, the form shown again with `message`.
+fn refused(state: &AppState, headers: &HeaderMap, next: Option<&str>, message: &str, wait: Duration) -> Response {
+    let mut response = render(state, headers, next, Some(message), StatusCode::TOO_MANY_REQUESTS);
+    if let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
 
-/// An argon2id hash (PHC string) of `password`, for `[[user]] password_hash`.
-pub fn hash_password(password: &str) -> Result<String, String> {
-    use argon2::password_hash::PasswordHasher;
-    argon2::Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| e.to_string())
+fn plural(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
 
 /// A new API token and its SHA-256, for `[[token]] sha256`.
@@ -210,4 +212,29 @@ pub fn new_token() -> (String, String) {
     let token = format!("upk_{}", random_hex());
     let sha = sha256_hex(&token);
     (token, sha)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    /// Issue 22, defect 6: `next=/%09/evil.example` reached the browser as `/\t/evil.example`,
+    /// which it reads as `//evil.example`; control characters also made the redirect panic.
+    #[test]
+    fn next_is_only_ever_a_path_on_this_site() {
+        assert_eq!(safe_next(Some("/checks/api?x=1")), "/checks/api?x=1");
+        for hostile in [
+            "/\t/evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "/a\nb",
+            "/a\rb",
+            "/\u{7f}",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(hostile)), "/", "{hostile:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
 }

@@ -68,17 +68,12 @@ pub async fn serve_with_url(
     let app = upkeep_web::router(Arc::clone(&daemon));
     let _ = url.set(format!("http://{address}"));
     eprintln!("upkeep: watching {} checks; listening on http://{address}", loaded.checks.len());
-    // Responses go out whole: without TCP_NODELAY a body written after its headers can wait
-    // for the client's delayed ACK (tens of milliseconds).
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!("cannot set TCP_NODELAY: {e}");
-        }
-    });
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(stopped(terms))
-        .await
-        .context("the HTTP server failed")?;
+    let limits = upkeep_web::Limits {
+        max_connections: loaded.server.max_connections,
+        idle_timeout: loaded.server.idle_timeout,
+        request_timeout: loaded.server.request_timeout,
+    };
+    upkeep_web::serve(listener, app, limits, stopped(terms)).await;
     eprintln!("upkeep: stopping; letting running checks finish");
     reloader.abort();
     daemon.shutdown().await;
