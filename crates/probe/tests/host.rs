@@ -185,18 +185,37 @@ async fn command_judges_exit_code_and_json_output() {
 
 #[tokio::test]
 async fn command_is_killed_at_its_timeout() {
-    let started = std::time::Instant::now();
-    let result =
-        run_one("[[check]]\nname = \"hang\"\nkind = \"command\"\ncommand = 'sleep 30'\ntimeout = \"200ms\"\n").await;
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    // `exec` makes the shell become `sleep`, so the pid written is the process that must die.
+    let check = format!(
+        "[[check]]\nname = \"hang\"\nkind = \"command\"\ncommand = 'echo $$ > {} && exec sleep 30'\ntimeout = \"200ms\"\n",
+        pid_file.display()
+    );
+    let result = run_one(&check).await;
     assert_eq!(result.status, Status::Error);
-    assert_eq!(result.message.as_deref(), Some("no answer from sleep 30 within 200ms (timeout)"));
-    assert!(started.elapsed() < Duration::from_secs(10), "the timeout must stop the command");
+    assert!(result.message.as_deref().unwrap().ends_with("within 200ms (timeout)"), "{:?}", result.message);
+    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    // Killed and reaped: the process is gone, not left sleeping (or a zombie) behind the check.
+    let gone = |pid: i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map_or(true, |stat| stat.split(") ").nth(1).is_some_and(|rest| rest.starts_with('Z')))
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !gone(pid) {
+        assert!(std::time::Instant::now() < deadline, "process {pid} outlived its check's timeout");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]
 async fn command_that_cannot_start_says_why() {
     let result = run_one("[[check]]\nname = \"x\"\nkind = \"command\"\ncommand = ['/nonexistent/artisan']\n").await;
     assert_eq!(result.message.as_deref(), Some("command `/nonexistent/artisan` does not exist"));
+}
+
+fn num(result: &upkeep_probe::CheckResult, name: &str) -> f64 {
+    obs(result, name).as_f64().unwrap_or_else(|| panic!("{name} is not a number"))
 }
 
 fn at(rfc3339: &str) -> jiff::Timestamp {
@@ -307,9 +326,28 @@ async fn disk_memory_and_load_read_the_real_machine() {
         let result = run_with(&loaded, name, &ctx).await;
         assert_eq!(result.status, Status::Ok, "{name}: {:?}", result.message);
     }
+    // Each figure is the machine's own, read here independently.
     let disk = run_with(&loaded, "disk", &ctx).await;
     let statvfs = rustix::fs::statvfs("/").unwrap();
     assert_eq!(obs(&disk, "total"), (statvfs.f_blocks * statvfs.f_frsize) as f64);
+    let used = (statvfs.f_blocks - statvfs.f_bfree) as f64;
+    let expected = used / (used + statvfs.f_bavail as f64) * 100.0;
+    assert!((num(&disk, "used_percent") - expected).abs() < 1.0, "{} vs {expected}", num(&disk, "used_percent"));
+
+    let mem = run_with(&loaded, "mem", &ctx).await;
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
+    let kb = |key: &str| -> f64 {
+        let line = meminfo.lines().find(|l| l.starts_with(key)).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse::<f64>().unwrap() * 1024.0
+    };
+    assert_eq!(obs(&mem, "total"), kb("MemTotal:"));
+    let available = kb("MemAvailable:");
+    assert!((num(&mem, "available") - available).abs() < available * 0.1, "{} vs {available}", num(&mem, "available"));
+
+    let load = run_with(&loaded, "load", &ctx).await;
+    assert_eq!(obs(&load, "cpus"), std::thread::available_parallelism().unwrap().get() as f64);
+    let loadavg: f64 = std::fs::read_to_string("/proc/loadavg").unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert!((num(&load, "load1") - loadavg).abs() < 2.0, "{} vs {loadavg}", num(&load, "load1"));
 }
 
 #[tokio::test]

@@ -27,8 +27,12 @@ async fn app() -> SocketAddr {
         .route("/text", get(|| async { "hello, operator" }))
         .route("/moved", get(|| async { (StatusCode::FOUND, [(header::LOCATION, "/health")]).into_response() }))
         .route(
-            "/echo-method",
-            axum::routing::any(|method: axum::http::Method, body: String| async move { format!("{method} {body}") }),
+            "/echo",
+            axum::routing::any(|method: axum::http::Method, headers: axum::http::HeaderMap, body: String| async move {
+                let probe = headers.get("x-probe").and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
+                let token = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
+                format!("{method} {body} x-probe={probe} authorization={token}")
+            }),
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -118,11 +122,48 @@ async fn http_reads_body_and_headers_and_follows_redirects() {
 async fn http_sends_method_body_and_headers() {
     let addr = app().await;
     let result = run_one(&http_check(
-        &format!("http://{addr}/echo-method"),
-        "method = \"post\"\nbody = \"ping\"\nheaders = { \"X-Probe\" = \"upkeep\" }\nexpect = 'body == \"POST ping\"'",
+        &format!("http://{addr}/echo"),
+        "method = \"post\"\nbody = \"ping\"\nheaders = { \"X-Probe\" = \"upkeep\", Authorization = \"Bearer t0k\" }\n\
+         expect = 'body == \"POST ping x-probe=upkeep authorization=Bearer t0k\"'",
     ))
     .await;
     assert_eq!(result.status, Status::Ok, "{:?}", result.message);
+    // Without the headers the server sees none: the expectation above could fail.
+    let bare =
+        run_one(&http_check(&format!("http://{addr}/echo"), "expect = 'body == \"GET  x-probe=- authorization=-\"'"))
+            .await;
+    assert_eq!(bare.status, Status::Ok, "{:?}", bare.message);
+}
+
+/// Issue 22: a server that sends its status and then trickles a body that never ends is a
+/// broken response with a status, not "no answer".
+#[tokio::test]
+async fn a_body_that_never_ends_is_reported_with_its_status() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 1024];
+                let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut request).await;
+                let _ = socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 1000000\r\n\r\nstart").await;
+                loop {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    if socket.write_all(b".").await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let result = run_one(&http_check(&format!("http://{addr}/slow"), "timeout = \"500ms\"")).await;
+    assert_eq!(result.status, Status::Error);
+    let message = result.message.unwrap();
+    assert!(
+        message.starts_with(&format!("http://{addr}/slow answered 200 but its body did not finish within 500ms (")),
+        "{message}"
+    );
 }
 
 #[tokio::test]

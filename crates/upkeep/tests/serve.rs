@@ -50,7 +50,7 @@ async fn heartbeats_are_pinged_over_http_and_judged() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(
         dir.path(),
-        "[[check]]\nname = \"queue-worker\"\nkind = \"heartbeat\"\nid = \"worker-7f3a\"\nevery = \"1s\"\ngrace = \"30s\"\n",
+        "[[check]]\nname = \"queue-worker\"\nkind = \"heartbeat\"\nid = \"worker-7f3a\"\nevery = \"1s\"\ngrace = \"1s\"\n",
     );
     let daemon = Daemon::start(&config);
     // Not pinged yet, but not late either: the daemon only just began watching.
@@ -60,11 +60,19 @@ async fn heartbeats_are_pinged_over_http_and_judged() {
     })
     .await;
     assert_eq!((first["status"].as_str(), first["message"].as_str()), (Some("ok"), None), "{first}");
+    // Then, with no ping within every + grace, late.
+    let late = eventually("the heartbeat to go late", async || {
+        let checks = daemon.json("/api/v1/checks").await;
+        (checks[0]["status"] == "error").then(|| checks[0]["message"].as_str().unwrap_or_default().to_string())
+    })
+    .await;
+    assert!(late.starts_with("no ping received yet; watching since"), "{late}");
 
     let client = reqwest::Client::new();
     let ping = client.post(format!("{}/ping/worker-7f3a", daemon.url)).body("processed 12 jobs").send().await.unwrap();
     assert_eq!(ping.status(), 200);
     assert_eq!(daemon.get("/ping/no-such-id").await.0, 404);
+    // A ping turns it green again (the only way out of "late").
     eventually("the heartbeat to pass", async || {
         (daemon.json("/api/v1/checks").await[0]["status"] == "ok").then_some(())
     })
@@ -83,17 +91,58 @@ async fn the_api_serves_checks_results_and_its_openapi_document() {
     let api = app();
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &http_check("api", &api.addr, "component = \"API\""));
-    let daemon = Daemon::start(&config);
-    let results = eventually("two stored results", async || {
+    let mut daemon = Daemon::start(&config);
+    // A few passing runs, then failing ones.
+    eventually("three passing runs", async || {
         let json = daemon.json("/api/v1/checks/api/results").await;
-        (json["results"].as_array()?.len() >= 2).then_some(json)
+        (json["results"].as_array()?.len() >= 3).then_some(())
     })
     .await;
-    assert_eq!(results["results"][0]["status"], "ok");
-    let detail = daemon.json("/api/v1/checks/api").await;
+    api.healthy.store(false, Ordering::SeqCst);
+    eventually("two failing runs", async || {
+        let json = daemon.json("/api/v1/checks/api/results").await;
+        let failing = json["results"].as_array()?.iter().filter(|r| r["status"] == "error").count();
+        (failing >= 2).then_some(())
+    })
+    .await;
+    // Stop, and come back with the check hourly: after its one run at start, history stands
+    // still, so the windows can be compared with the raw results exactly.
+    daemon.signal(rustix::process::Signal::TERM);
+    daemon.child.wait().unwrap();
+    drop(daemon);
+    api.healthy.store(true, Ordering::SeqCst);
+    let hourly = std::fs::read_to_string(&config).unwrap().replace("every = \"1s\"", "every = \"1h\"");
+    std::fs::write(&config, hourly).unwrap();
+    let daemon = Daemon::start(&config);
+    let (results, detail) = eventually("the windows to count every stored run", async || {
+        let results = daemon.json("/api/v1/checks/api/results?from=2000-01-01T00:00:00Z").await;
+        let results = results["results"].as_array()?.clone();
+        let detail = daemon.json("/api/v1/checks/api").await;
+        (detail["last_run"] != serde_json::Value::Null && detail["windows"]["24h"]["runs"] == results.len())
+            .then_some((results, detail))
+    })
+    .await;
+    let ok = results.iter().filter(|r| r["status"] == "ok").count();
+    assert!(ok >= 3 && results.len() - ok >= 2, "{results:?}");
+    for window in ["24h", "7d", "30d"] {
+        let w = &detail["windows"][window];
+        assert_eq!(w["runs"], results.len(), "{window}");
+        assert_eq!(w["availability"].as_f64(), Some(ok as f64 / results.len() as f64), "{window}");
+        let (p95, p99) = (w["p95_ms"].as_f64().unwrap(), w["p99_ms"].as_f64().unwrap());
+        let slowest = results.iter().map(|r| r["latency_ms"].as_f64().unwrap()).fold(0.0, f64::max);
+        assert!(
+            0.0 < p95 && p95 <= p99 && p99 <= slowest * 2.5 + 0.5,
+            "{window}: p95 {p95}, p99 {p99}, slowest {slowest}"
+        );
+    }
+    // Newest first, and `limit` takes the newest.
+    let times: Vec<&str> = results.iter().map(|r| r["at"].as_str().unwrap()).collect();
+    assert!(times.windows(2).all(|pair| pair[0] > pair[1]), "{times:?}");
+    let two = daemon.json("/api/v1/checks/api/results?from=2000-01-01T00:00:00Z&limit=2").await;
+    assert_eq!(two["results"].as_array().unwrap()[..], results[..2]);
+    assert_eq!(two["next_to"], results[1]["at"]);
     assert_eq!(detail["component"], "API");
     assert_eq!(detail["expect"], serde_json::json!(["status >= 200 and status < 300"]));
-    assert!(detail["windows"]["24h"]["runs"].as_u64().is_some());
 
     let spec = daemon.json("/api/v1/openapi.json").await;
     assert_eq!(spec["openapi"], "3.1.0");
@@ -316,4 +365,96 @@ async fn a_hanging_check_does_not_stall_the_others() {
     let hung = daemon.json("/api/v1/checks/hung").await;
     assert_eq!(hung["status"], "error");
     assert_eq!(hung["message"], format!("no answer from http://{silent_addr}/health within 1s (timeout)"));
+}
+
+/// `serve` refuses to start, with exit code 2 and a message, on a bad config, a store it cannot
+/// open and an address it cannot bind.
+#[test]
+fn serve_exits_2_when_it_cannot_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |config: &std::path::Path, listen: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_upkeep"))
+            .arg("-c")
+            .arg(config)
+            .args(["serve", "--listen", listen])
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8(out.stderr).unwrap())
+    };
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[[check]]\nname = \"api\"\nkind = \"htp\"\n").unwrap();
+    let (code, stderr) = run(&bad, "127.0.0.1:0");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("bad.toml:3:8: unknown check kind `htp`"), "{stderr}");
+
+    // The data directory is a file: the store cannot be opened there.
+    std::fs::write(dir.path().join("not-a-dir"), "").unwrap();
+    let unopenable = dir.path().join("store.toml");
+    std::fs::write(&unopenable, "[server]\ndata_dir = \"not-a-dir\"\n").unwrap();
+    let (code, stderr) = run(&unopenable, "127.0.0.1:0");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("cannot open the store"), "{stderr}");
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let good = write_config(dir.path(), "");
+    let (code, stderr) = run(&good, &taken.local_addr().unwrap().to_string());
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains(&format!("cannot listen on {}", taken.local_addr().unwrap())), "{stderr}");
+}
+
+/// SIGHUP reloads who may come in (users, tokens, `metrics`) and how many probes run at once.
+#[tokio::test]
+async fn sighup_reloads_access_and_concurrency() {
+    let token = |name: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_upkeep")).args(["token", "new", "--name", name]).output().unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        let sha = stderr.split("sha256 = \"").nth(1).unwrap().split('"').next().unwrap().to_string();
+        (String::from_utf8(out.stdout).unwrap().trim().to_string(), sha)
+    };
+    let ((old, old_sha), (new, new_sha)) = (token("old"), token("new"));
+    let dir = tempfile::tempdir().unwrap();
+    let marks = dir.path().join("marks");
+    std::fs::create_dir(&marks).unwrap();
+    // Two slow checks that note whether the other is running while they run.
+    let slow = |name: &str, other: &str| {
+        format!(
+            "[[check]]\nname = \"{name}\"\nkind = \"command\"\nevery = \"1s\"\ntimeout = \"900ms\"\n\
+             command = 'cd {m} && touch {name}.running && (test -e {other}.running && touch overlapped; true) && sleep 0.3 && rm {name}.running && echo x >> {name}.runs'\n\n",
+            m = marks.display()
+        )
+    };
+    let checks = slow("a", "b") + &slow("b", "a");
+    let write = |concurrency: usize, sha: &str, metrics: &str| {
+        let text = format!(
+            "[server]\ndata_dir = \"data\"\nconcurrency = {concurrency}\nmetrics = \"{metrics}\"\n\n\
+             [[token]]\nname = \"t\"\nsha256 = \"{sha}\"\n\n{checks}"
+        );
+        std::fs::write(dir.path().join("upkeep.toml"), text).unwrap();
+    };
+    write(1, &old_sha, "public");
+    let mut daemon = Daemon::start(&dir.path().join("upkeep.toml"));
+    let client = reqwest::Client::new();
+    let url = daemon.url.clone();
+    let status = async |path: &str, token: Option<&str>| {
+        let mut request = client.get(format!("{url}{path}"));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        request.send().await.unwrap().status().as_u16()
+    };
+    let runs =
+        |name: &str| std::fs::read_to_string(marks.join(format!("{name}.runs"))).map_or(0, |t| t.lines().count());
+    eventually("three runs of each", async || (runs("a") >= 3 && runs("b") >= 3).then_some(())).await;
+    assert!(!marks.join("overlapped").exists(), "with concurrency 1 two probes ran at once");
+    assert_eq!(status("/api/v1/checks", Some(&old)).await, 200);
+    assert_eq!(status("/metrics", None).await, 200);
+
+    write(2, &new_sha, "token");
+    daemon.signal(rustix::process::Signal::HUP);
+    daemon.wait_for_log("reloaded");
+    assert_eq!(status("/api/v1/checks", Some(&old)).await, 401);
+    assert_eq!(status("/api/v1/checks", Some(&new)).await, 200);
+    assert_eq!(status("/metrics", None).await, 401);
+    assert_eq!(status("/metrics", Some(&new)).await, 200);
+    eventually("the two checks to overlap", async || marks.join("overlapped").exists().then_some(())).await;
 }

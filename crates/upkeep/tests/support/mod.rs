@@ -44,6 +44,8 @@ pub struct Daemon {
     pub child: Child,
     pub url: String,
     log: mpsc::Receiver<String>,
+    /// Every line the daemon has written to stderr so far.
+    pub logged: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Drop for Daemon {
@@ -60,22 +62,26 @@ impl Daemon {
 
     /// As [`Daemon::start`], listening on `listen` (its URL always points at 127.0.0.1).
     pub fn start_on(config: &Path, listen: &str) -> Daemon {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_upkeep"))
-            .arg("-c")
-            .arg(config)
-            .args(["serve", "--listen", listen])
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
+        Daemon::start_with(config, listen, |_| {})
+    }
+
+    /// As [`Daemon::start_on`], with the command adjusted first (environment, limits).
+    pub fn start_with(config: &Path, listen: &str, adjust: impl FnOnce(&mut Command)) -> Daemon {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_upkeep"));
+        command.arg("-c").arg(config).args(["serve", "--listen", listen]).stderr(Stdio::piped()).stdout(Stdio::null());
+        adjust(&mut command);
+        let mut child = command.spawn().unwrap();
         let (tx, log) = mpsc::channel();
         let stderr = child.stderr.take().unwrap();
+        let logged: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+        let all = Arc::clone(&logged);
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                all.lock().unwrap().push(line.clone());
                 let _ = tx.send(line);
             }
         });
-        let mut daemon = Daemon { child, url: String::new(), log };
+        let mut daemon = Daemon { child, url: String::new(), log, logged };
         let line = daemon.wait_for_log("listening on ");
         daemon.url = line.split("listening on ").nth(1).unwrap().trim().replace("0.0.0.0", "127.0.0.1");
         daemon
@@ -90,6 +96,22 @@ impl Daemon {
             }
         }
         panic!("the daemon never logged {text:?}");
+    }
+
+    /// The daemon's resident memory, from /proc.
+    pub fn rss_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap();
+        kb * 1024
+    }
+
+    /// host:port, for raw sockets.
+    pub fn address(&self) -> String {
+        self.url.trim_start_matches("http://").to_string()
     }
 
     pub fn signal(&self, signal: rustix::process::Signal) {
