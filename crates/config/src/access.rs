@@ -89,16 +89,42 @@ pub fn read_user(table: Table, d: &mut Diagnostics) -> Option<User> {
     let role = role(&mut t, d);
     t.finish(d);
     let hash = hash?;
-    if argon2::PasswordHash::new(hash.get_ref()).map(|h| h.algorithm.as_str().starts_with("argon2")).unwrap_or(false) {
-        Some(User { name: name?.into_inner(), password_hash: hash.into_inner(), role })
-    } else {
-        d.error(
-            hash.span(),
-            "`password_hash` is not an argon2 hash",
-            Some("make one with `upkeep user hash-password`; never put the password itself here".into()),
-        );
-        None
+    match argon2_cost(hash.get_ref()) {
+        Ok(()) => Some(User { name: name?.into_inner(), password_hash: hash.into_inner(), role }),
+        Err(problem) => {
+            d.error(
+                hash.span(),
+                problem,
+                Some("make one with `upkeep user hash-password`; never put the password itself here".into()),
+            );
+            None
+        }
     }
+}
+
+/// The most memory one sign-in's verification may take: verification uses the memory the
+/// hash asks for, and a hash asking for gigabytes would let every sign-in attempt take them.
+const MAX_ARGON2_KIB: u32 = 64 * 1024;
+const MAX_ARGON2_PASSES: u32 = 16;
+const MAX_ARGON2_LANES: u32 = 8;
+
+/// `Ok` for an argon2 hash whose cost is bounded, else what is wrong with it.
+fn argon2_cost(hash: &str) -> Result<(), String> {
+    let parsed = argon2::PasswordHash::new(hash).map_err(|_| "`password_hash` is not an argon2 hash".to_string())?;
+    if !parsed.algorithm.as_str().starts_with("argon2") {
+        return Err("`password_hash` is not an argon2 hash".into());
+    }
+    let params = argon2::Params::try_from(&parsed).map_err(|e| format!("`password_hash` has bad parameters: {e}"))?;
+    if params.m_cost() > MAX_ARGON2_KIB || params.t_cost() > MAX_ARGON2_PASSES || params.p_cost() > MAX_ARGON2_LANES {
+        return Err(format!(
+            "`password_hash` asks for {} MiB, {} passes and {} lanes per sign-in; at most {} MiB, {MAX_ARGON2_PASSES} and {MAX_ARGON2_LANES}",
+            params.m_cost() / 1024,
+            params.t_cost(),
+            params.p_cost(),
+            MAX_ARGON2_KIB / 1024
+        ));
+    }
+    Ok(())
 }
 
 pub fn read_token(table: Table, d: &mut Diagnostics) -> Option<Token> {

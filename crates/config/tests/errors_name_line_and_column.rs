@@ -127,3 +127,20 @@ fn wrong_types_name_the_key_and_what_it_must_be() {
         ]
     );
 }
+
+/// Issue 22: verifying a sign-in takes the memory its hash asks for, so a hash that asks for a
+/// gigabyte is refused at load, not discovered under a burst of sign-ins.
+#[test]
+fn a_password_hash_with_an_unbounded_cost_is_refused() {
+    let zeros = "A".repeat(43);
+    let costly =
+        format!("[[user]]\nname = \"alice\"\npassword_hash = '$argon2id$v=19$m=1048576,t=2,p=1$c29tZXNhbHQ${zeros}'\n");
+    assert_eq!(
+        errors(&costly, Env::fixed([])),
+        [
+            "upkeep.toml:3:17: `password_hash` asks for 1024 MiB, 2 passes and 1 lanes per sign-in; at most 64 MiB, 16 and 8"
+        ]
+    );
+    let usual = costly.replace("m=1048576", "m=19456");
+    assert_eq!(errors(&usual, Env::fixed([])), Vec::<String>::new());
+}

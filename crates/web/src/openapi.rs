@@ -45,7 +45,7 @@ fn paths_and_schemas() -> Value {
             "/ping/{id}/fail": {"get": {"summary": "Heartbeat: the job failed", "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}], "responses": {"200": {"description": "recorded"}, "404": {"description": "no heartbeat check has this id"}}}, "post": {"summary": "Heartbeat: the job failed", "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}], "responses": {"200": {"description": "recorded"}, "404": {"description": "no heartbeat check has this id"}}}},
             "/api/v1/checks": {"get": {"summary": "Every check and its current status", "responses": {"200": {"description": "checks", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/CheckSummary"}}}}}}}},
             "/api/v1/checks/{name}": {"get": {"summary": "One check, with 24h/7d/30d availability and percentiles", "parameters": [name], "responses": {"200": {"description": "the check", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CheckDetail"}}}}, "404": error}}},
-            "/api/v1/checks/{name}/results": {"get": {"summary": "Raw results, newest first", "parameters": [
+            "/api/v1/checks/{name}/results": {"get": {"summary": "Raw results, newest first, a page at a time (at most `limit` results and about 4 MiB)", "parameters": [
                 name,
                 {"name": "from", "in": "query", "schema": {"type": "string", "format": "date-time"}, "description": "default: an hour before `to`"},
                 {"name": "to", "in": "query", "schema": {"type": "string", "format": "date-time"}, "description": "default: now"},
@@ -75,6 +75,7 @@ fn paths_and_schemas() -> Value {
                 "expect": {"type": "array", "items": {"type": "string"}}}}]},
             "Results": {"type": "object", "properties": {
                 "check": {"type": "string"}, "from": {"type": "string", "format": "date-time"}, "to": {"type": "string", "format": "date-time"},
+                "next_to": {"type": ["string", "null"], "format": "date-time", "description": "when the page stopped short (at `limit` or about 4 MiB): the `to` of the next page"},
                 "results": {"type": "array", "items": {"type": "object", "properties": {
                     "at": {"type": "string", "format": "date-time"}, "status": {"enum": ["ok", "error"]},
                     "latency_ms": {"type": "number"}, "message": {"type": ["string", "null"]}, "observations": {"type": ["object", "null"]}}}}}}
