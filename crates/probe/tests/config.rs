@@ -224,3 +224,78 @@ url = "${API_URL}"
     assert!(shown.contains("url = \"ftp://app:***@127.0.0.1/app\""), "{shown}");
     assert!(shown.contains("`url` is not an http(s) URL: `${API_URL}`"), "{shown}");
 }
+
+mod never_panics {
+    use proptest::prelude::*;
+
+    /// A config that uses every common key and several kinds, to mutate.
+    const BASE: &str = r#"[server]
+listen = "127.0.0.1:8080"
+concurrency = 8
+
+[retention]
+raw = "7d"
+
+[[check]]
+name = "api"
+kind = "http"
+url = "https://app.example.com/health?token=x"
+every = "30s"
+timeout = "5s"
+expect = ['status == 200', 'json.status == "healthy"', 'latency < 200ms']
+depends_on = ["db"]
+
+[[check]]
+name = "db"
+kind = "postgres"
+url = "postgres://u:p@127.0.0.1/app"
+expect = 'connections < 80'
+
+[[check]]
+name = "nightly"
+kind = "heartbeat"
+schedule = "0 2 * * *"
+grace = "1h"
+"#;
+
+    fn load(text: &str) {
+        let _ =
+            upkeep_probe::load_config(upkeep_config::Source::new("upkeep.toml", text), &upkeep_config::Env::Process)
+                .map_err(|d| d.to_string());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        /// Any byte-level mutation of a real config: an error, never a panic.
+        #[test]
+        fn mutated_configs_never_panic(edits in proptest::collection::vec((0usize..2000, "\\PC{0,3}"), 1..8)) {
+            let mut text = BASE.to_string();
+            for (at, insert) in edits {
+                let mut at = at % (text.len() + 1);
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                let end = (at + insert.len().min(2)).min(text.len());
+                let end = (end..=text.len()).find(|&e| text.is_char_boundary(e)).unwrap_or(text.len());
+                text.replace_range(at..end, &insert);
+            }
+            load(&text);
+        }
+
+        /// Values of extreme size and nesting in every place a value goes.
+        #[test]
+        fn extreme_values_never_panic(size in 0usize..200_000, which in 0usize..6) {
+            let big = "9".repeat(size);
+            let text = match which {
+                0 => BASE.replace("\"30s\"", &format!("\"{big}s\"")),
+                1 => BASE.replace("\"api\"", &format!("\"{big}\"")),
+                2 => BASE.replace("'connections < 80'", &format!("'connections < {big}'")),
+                3 => format!("{BASE}\nx = {}{}", "[".repeat(size), "]".repeat(size)),
+                4 => format!("{BASE}\ny = {}1{}", "{a=".repeat(size / 4), "}".repeat(size / 4)),
+                _ => BASE.replace("concurrency = 8", &format!("concurrency = {big}")),
+            };
+            load(&text);
+        }
+    }
+}
