@@ -83,6 +83,8 @@ pub struct CheckSection {
     pub every: Duration,
     /// A cron expression, instead of `every` (or, for heartbeats, when pings are due).
     pub schedule: Option<Spanned<String>>,
+    /// The zone `schedule` is read in.
+    pub zone: jiff::tz::TimeZone,
     pub timeout: Duration,
     pub expect: Vec<Spanned<String>>,
     pub component: Option<String>,
@@ -136,12 +138,12 @@ pub fn parse_config(source: Source, env: &Env) -> (Config, Diagnostics) {
             table.duration(&mut d, "rollups", MIN_ROLLUP_RETENTION).map_or(defaults.rollups, Spanned::into_inner);
         table.finish(&mut d);
     }
-    let (every, timeout) = match sub_table(&mut top, &mut d, "defaults") {
+    let defaults = match sub_table(&mut top, &mut d, "defaults") {
         Some(table) => read_defaults(table, &mut d),
-        None => (DEFAULT_EVERY, DEFAULT_TIMEOUT),
+        None => Defaults::default(),
     };
     for table in array_of_tables(&mut top, &mut d, "check") {
-        if let Some(check) = read_check(table, every, timeout, &mut d) {
+        if let Some(check) = read_check(table, &defaults, &mut d) {
             config.checks.push(check);
         }
     }
@@ -285,14 +287,29 @@ fn read_server(mut t: TableReader, base_dir: &std::path::Path, d: &mut Diagnosti
     server
 }
 
-fn read_defaults(mut t: TableReader, d: &mut Diagnostics) -> (Duration, Duration) {
-    let every = t.duration(d, "every", MIN_EVERY).map_or(DEFAULT_EVERY, Spanned::into_inner);
-    let timeout = t.duration(d, "timeout", MIN_TIMEOUT).map_or(DEFAULT_TIMEOUT.min(every), Spanned::into_inner);
-    t.finish(d);
-    (every, timeout)
+/// `[defaults]`: what a check has unless it says otherwise.
+struct Defaults {
+    every: Duration,
+    timeout: Duration,
+    zone: jiff::tz::TimeZone,
 }
 
-fn read_check(table: Table, every: Duration, timeout: Duration, d: &mut Diagnostics) -> Option<CheckSection> {
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults { every: DEFAULT_EVERY, timeout: DEFAULT_TIMEOUT, zone: jiff::tz::TimeZone::system() }
+    }
+}
+
+fn read_defaults(mut t: TableReader, d: &mut Diagnostics) -> Defaults {
+    let every = t.duration(d, "every", MIN_EVERY).map_or(DEFAULT_EVERY, Spanned::into_inner);
+    let timeout = t.duration(d, "timeout", MIN_TIMEOUT).map_or(DEFAULT_TIMEOUT.min(every), Spanned::into_inner);
+    let zone = t.zone(d, "zone").unwrap_or_else(jiff::tz::TimeZone::system);
+    t.finish(d);
+    Defaults { every, timeout, zone }
+}
+
+fn read_check(table: Table, defaults: &Defaults, d: &mut Diagnostics) -> Option<CheckSection> {
+    let (every, timeout) = (defaults.every, defaults.timeout);
     let mut t = TableReader::new(table, "a check");
     let name = t.required_string(d, "name", "\"api\"");
     if let Some(name) = &name {
@@ -323,6 +340,7 @@ fn read_check(table: Table, every: Duration, timeout: Duration, d: &mut Diagnost
             Some("five fields: minute hour day-of-month month day-of-week, e.g. \"0 2 * * *\"".into()),
         );
     }
+    let zone = t.zone(d, "zone").unwrap_or_else(|| defaults.zone.clone());
     let every = every_set.as_ref().map_or(every, |s| *s.get_ref());
     let timeout_set = t.duration(d, "timeout", MIN_TIMEOUT);
     let timeout = timeout_set.as_ref().map_or(timeout.min(every), |s| *s.get_ref());
@@ -345,6 +363,7 @@ fn read_check(table: Table, every: Duration, timeout: Duration, d: &mut Diagnost
         kind: kind?,
         every,
         schedule,
+        zone,
         timeout,
         expect,
         component,

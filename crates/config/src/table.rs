@@ -129,6 +129,22 @@ impl TableReader {
         Some(value)
     }
 
+    /// An IANA time zone (`"Europe/Berlin"`, `"UTC"`).
+    pub fn zone(&mut self, d: &mut Diagnostics, key: &'static str) -> Option<jiff::tz::TimeZone> {
+        let name = self.string(d, key)?;
+        match jiff::tz::TimeZone::get(name.get_ref()) {
+            Ok(zone) => Some(zone),
+            Err(_) => {
+                d.error(
+                    name.span(),
+                    format!("`{}` is not a time zone this machine knows", name.get_ref()),
+                    Some("use an IANA name such as \"Europe/Berlin\", \"America/New_York\" or \"UTC\"".into()),
+                );
+                None
+            }
+        }
+    }
+
     pub fn size(&mut self, d: &mut Diagnostics, key: &'static str) -> Option<Spanned<u64>> {
         if let Some(Node { value: NodeValue::Integer(n), span }) = self.node(key).cloned()
             && n >= 0

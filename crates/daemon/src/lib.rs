@@ -7,22 +7,23 @@
 //! housekeeping: compaction every 10 seconds, retention every hour
 //! ```
 
+mod health;
 mod housekeeping;
 mod live;
 mod metrics;
-mod schedule;
 mod writer;
 
+pub use health::{CheckState, Health, Overall, health};
 pub use live::{Live, LiveCheck};
 pub use metrics::Metrics;
-pub use schedule::{jitter, next_cron, next_due};
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use upkeep_probe::{Check, Clock, Context, Loaded};
+use upkeep_probe::{Check, CheckJob, Clock, Context, Loaded};
+use upkeep_schedule::{Job, RunNow, Scheduler, SchedulerMetrics};
 use upkeep_store::Store;
 
 pub use upkeep_config::Retention;
@@ -37,9 +38,11 @@ pub struct Daemon {
     clock: Clock,
     checks: RwLock<Arc<Vec<Arc<Check>>>>,
     access: RwLock<Arc<upkeep_config::Access>>,
-    scheduler: Mutex<Option<schedule::Scheduler>>,
+    scheduler: Mutex<Option<Scheduler>>,
+    scheduler_metrics: Arc<SchedulerMetrics>,
+    run_now: RunNow,
     /// Taken at shutdown: once the scheduler's clones are gone too, the writer drains and ends.
-    sink: std::sync::Mutex<Option<mpsc::Sender<upkeep_probe::CheckResult>>>,
+    sink: std::sync::Mutex<Option<mpsc::Sender<upkeep_result::CheckResult>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     housekeeping: JoinHandle<()>,
     stop_housekeeping: CancellationToken,
@@ -56,10 +59,12 @@ impl Daemon {
     ) -> Result<Arc<Daemon>, upkeep_store::StoreError> {
         let live = Arc::new(Live::default());
         live.restore(&store, &loaded.checks).await?;
-        let metrics = Arc::new(Metrics::new());
+        let mut metrics = Metrics::new();
+        let scheduler_metrics = SchedulerMetrics::register(metrics.registry());
+        let metrics = Arc::new(metrics);
         for check in loaded.checks.iter() {
             if let Some(latest) = live.get(&check.name) {
-                metrics.restore(&check.name, latest.result.ok);
+                metrics.restore(&check.name, latest.result.is_ok());
             }
         }
         let (sink, results) = mpsc::channel(QUEUE);
@@ -76,6 +81,8 @@ impl Daemon {
             checks: RwLock::new(Arc::new(Vec::new())),
             access: RwLock::new(Arc::new(loaded.access.clone())),
             scheduler: Mutex::new(None),
+            scheduler_metrics,
+            run_now: RunNow::default(),
             sink: std::sync::Mutex::new(Some(sink)),
             writer: Mutex::new(Some(writer)),
             housekeeping,
@@ -105,13 +112,20 @@ impl Daemon {
         let Some(sink) = self.sink.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
             return; // shutting down
         };
-        let ctx = Context::new(Some(self.store.clone()), self.clock.clone()).long_running();
-        *slot = Some(schedule::Scheduler::start(
-            loaded.checks.clone(),
-            ctx,
+        let state: Arc<dyn upkeep_probe::ProbeState> = Arc::new(self.store.clone());
+        let ctx = Context::new(Some(state), self.clock.clone()).long_running();
+        let jobs: Vec<Arc<dyn Job>> = loaded
+            .checks
+            .iter()
+            .map(|check| Arc::new(CheckJob { check: Arc::clone(check), ctx: ctx.clone() }) as Arc<dyn Job>)
+            .collect();
+        *slot = Some(Scheduler::start(
+            jobs,
+            self.clock.clone(),
             loaded.server.concurrency,
             sink,
-            Arc::clone(&self.metrics),
+            Arc::clone(&self.scheduler_metrics),
+            &self.run_now,
         ));
     }
 
@@ -152,5 +166,10 @@ impl Daemon {
 
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// Runs a job now (a heartbeat after a ping, a backup on request).
+    pub fn run_now(&self) -> &RunNow {
+        &self.run_now
     }
 }

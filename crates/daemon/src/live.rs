@@ -4,12 +4,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use upkeep_probe::Check;
-use upkeep_store::{ResultRecord, Store, StoreError};
+use upkeep_result::CheckResult;
+use upkeep_store::{Store, StoreError};
 
 /// A check's latest result and since when its status has been what it is.
 #[derive(Clone, Debug)]
 pub struct LiveCheck {
-    pub result: ResultRecord,
+    pub result: CheckResult,
     pub since: jiff::Timestamp,
 }
 
@@ -46,11 +47,11 @@ impl Live {
         self.version.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
-    pub fn update(&self, result: ResultRecord) {
+    pub fn update(&self, result: CheckResult) {
         let _bump = Bump(self);
         let mut map = self.checks.write().unwrap_or_else(|e| e.into_inner());
         let since = match map.get(&result.check) {
-            Some(previous) if previous.result.ok == result.ok => previous.since,
+            Some(previous) if previous.result.status == result.status => previous.since,
             _ => result.at,
         };
         map.insert(result.check.clone(), LiveCheck { result, since });

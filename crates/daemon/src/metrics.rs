@@ -26,7 +26,6 @@ pub struct Metrics {
     registry: Registry,
     up: Family<CheckLabels, Gauge>,
     duration: HistogramFamily,
-    lag: Histogram,
     written: Counter,
     write_errors: Counter,
     /// Checks with series, so removed checks' series can be dropped.
@@ -56,13 +55,11 @@ impl Metrics {
             "Each run's latency as the probe measures it (request, query round trip, handshake)",
             duration.clone(),
         );
-        let lag = Histogram::new([0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0]);
-        registry.register("scheduler_lag_seconds", "How late each check run started after it was due", lag.clone());
         let written = Counter::default();
         registry.register("store_results_written", "Check results written to the store", written.clone());
         let write_errors = Counter::default();
         registry.register("store_write_errors", "Failed store writes (retried)", write_errors.clone());
-        Metrics { registry, up, duration, lag, written, write_errors, known: Default::default() }
+        Metrics { registry, up, duration, written, write_errors, known: Default::default() }
     }
 
     pub fn record(&self, check: &str, ok: bool, latency: Duration) {
@@ -78,8 +75,9 @@ impl Metrics {
         self.up.get_or_create(&CheckLabels { check: check.to_string() }).set(i64::from(ok));
     }
 
-    pub fn lag(&self, lag: Duration) {
-        self.lag.observe(lag.as_secs_f64());
+    /// For components that register metrics of their own.
+    pub fn registry(&mut self) -> &mut Registry {
+        &mut self.registry
     }
 
     pub fn written(&self, n: usize) {

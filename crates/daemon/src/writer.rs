@@ -7,8 +7,8 @@ use crate::metrics::Metrics;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
-use upkeep_probe::{CheckResult, Status};
-use upkeep_store::{ResultRecord, Store, observations};
+use upkeep_result::CheckResult;
+use upkeep_store::Store;
 
 const MAX_BATCH: usize = 2_000;
 const LINGER: Duration = Duration::from_millis(250);
@@ -30,23 +30,15 @@ pub async fn run(mut results: mpsc::Receiver<CheckResult>, store: Store, live: A
     write(&store, &metrics, &mut batch).await;
 }
 
-fn record(result: &CheckResult, live: &Live, metrics: &Metrics) -> ResultRecord {
-    let ok = result.status == Status::Ok;
-    metrics.record(&result.check, ok, result.latency);
-    let record = ResultRecord {
-        check: result.check.clone(),
-        at: result.at,
-        ok,
-        latency: result.latency,
-        message: observations::bound_message(result.message.clone()),
-        observations: (!result.observations.is_empty()).then(|| observations::bound(result.observations.to_json())),
-    };
-    live.update(record.clone());
-    record
+fn record(result: &CheckResult, live: &Live, metrics: &Metrics) -> CheckResult {
+    metrics.record(&result.check, result.is_ok(), result.latency);
+    let kept = result.kept();
+    live.update(kept.clone());
+    kept
 }
 
 /// Writes the batch, retrying with backoff until it is stored.
-async fn write(store: &Store, metrics: &Metrics, batch: &mut Vec<ResultRecord>) {
+async fn write(store: &Store, metrics: &Metrics, batch: &mut Vec<CheckResult>) {
     if batch.is_empty() {
         return;
     }

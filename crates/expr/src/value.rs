@@ -197,6 +197,16 @@ impl Observations {
         self.values.is_empty()
     }
 
+    /// Observations read back as JSON (from the store): each field a JSON value, typed when an
+    /// expression reads it.
+    pub fn from_json(json: serde_json::Value) -> Self {
+        let values = match json {
+            serde_json::Value::Object(fields) => fields.into_iter().map(|(k, v)| (k, Value::Json(v))).collect(),
+            _ => BTreeMap::new(),
+        };
+        Observations { values, missing: BTreeMap::new() }
+    }
+
     /// All observations as one JSON object, in base units.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::Value::Object(self.values.iter().map(|(name, value)| (name.clone(), value.to_json())).collect())

@@ -1,19 +1,15 @@
-//! A check: one configured probe plus its `expect` conditions, and what running it means.
+//! A check: one configured probe plus its `expect` conditions, what running it means, and the
+//! job that runs it on the scheduler.
 
 use crate::context::Context;
-use crate::kind::{self, Probe, Run, Spec};
-use crate::result::{CheckResult, Status};
+use crate::kind::{Run, Spec};
+use crate::kinds::{self, Probe};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use upkeep_config::{CheckSection, Diagnostics};
 use upkeep_expr::{Observations, Program, Value};
-
-/// How often a check runs.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Cadence {
-    Every(Duration),
-    /// A cron expression, validated at load.
-    Cron(String),
-}
+use upkeep_result::{CheckResult, Status};
+use upkeep_schedule::{Cadence, Job, JobFuture};
 
 #[derive(Debug)]
 pub struct Check {
@@ -21,6 +17,8 @@ pub struct Check {
     pub kind: &'static str,
     pub every: Duration,
     pub schedule: Option<String>,
+    /// When the scheduler runs it: the configured `every` or `schedule`, as its kind sees it.
+    pub cadence: Cadence,
     pub timeout: Duration,
     pub component: Option<String>,
     pub depends_on: Vec<String>,
@@ -37,6 +35,7 @@ impl Check {
             kind,
             every,
             schedule,
+            zone,
             timeout,
             expect,
             component,
@@ -44,14 +43,19 @@ impl Check {
             critical,
             mut settings,
         } = section;
-        let Some(kind_name) = kind::canonical(kind.get_ref()) else {
-            let hint = upkeep_expr::closest_name(kind.get_ref(), kind::KINDS.iter().map(|k| k.to_string()))
+        let Some(kind_name) = kinds::canonical(kind.get_ref()) else {
+            let hint = upkeep_expr::closest_name(kind.get_ref(), kinds::KINDS.iter().map(|k| k.to_string()))
                 .map(|s| format!("did you mean `{s}`?"))
-                .unwrap_or_else(|| format!("kinds: {}", kind::KINDS.join(", ")));
+                .unwrap_or_else(|| format!("kinds: {}", kinds::KINDS.join(", ")));
             d.error(kind.span(), format!("unknown check kind `{}`", kind.get_ref()), Some(hint));
             return None;
         };
-        let schema = kind::schema(kind_name).unwrap_or_default();
+        let configured = match &schedule {
+            // A schedule was validated as it was read; one that does not parse was reported.
+            Some(cron) => Cadence::cron(cron.get_ref(), zone).ok()?,
+            None => Cadence::Every(every),
+        };
+        let schema = kinds::schema(kind_name).unwrap_or_default();
         let programs = compile_expect(&expect, kind_name, &schema, d);
         let mut reads: Vec<String> = programs.iter().flat_map(|p| p.fields().iter().map(|f| f.root.clone())).collect();
         reads.dedup();
@@ -60,40 +64,36 @@ impl Check {
             timeout,
             every,
             schedule: schedule.as_ref().map(|s| s.get_ref().as_str()),
+            cadence: &configured,
             reads,
             sensitive_params: &server.sensitive_params,
         };
         let probe = Probe::build(kind_name, &mut settings, d, &spec);
         settings.finish(d);
+        let probe = probe?;
         Some(Check {
             name: name.into_inner(),
             kind: kind_name,
             every,
             schedule: schedule.map(|s| s.into_inner()),
+            cadence: probe.cadence(configured),
             timeout,
             component,
             depends_on: depends_on.into_iter().map(|s| s.into_inner()).collect(),
             critical,
             expect: programs,
-            probe: probe?,
+            probe,
         })
-    }
-
-    /// When the scheduler runs this check: a cron schedule, else every `every`. A heartbeat's
-    /// `every`/`schedule` say when pings are due, so it is judged every minute (or more often).
-    pub fn cadence(&self) -> Cadence {
-        if self.kind == "heartbeat" {
-            return Cadence::Every(self.every.min(Duration::from_secs(60)));
-        }
-        match &self.schedule {
-            Some(cron) => Cadence::Cron(cron.clone()),
-            None => Cadence::Every(self.every),
-        }
     }
 
     /// The id its pings arrive under at `/ping/{id}`, when this is a heartbeat check.
     pub fn heartbeat_id(&self) -> Option<&str> {
         self.probe.heartbeat_id()
+    }
+
+    /// Whether it keeps state between runs (a log position, pings), kept in the store.
+    pub fn keeps_state(&self) -> bool {
+        self.probe.keeps_state()
     }
 
     /// What the check probes (a URL, an address, a path), for tables and messages.
@@ -124,7 +124,7 @@ impl Check {
             Some(Value::Duration(secs)) => Duration::from_secs_f64(*secs),
             _ => elapsed,
         };
-        CheckResult { check: self.name.clone(), kind: self.kind, at, status, latency, message, observations }
+        CheckResult { check: self.name.clone(), at, status, latency, message, observations }
     }
 
     /// Every unmet condition, explained and joined by `; `; `None` when all hold.
@@ -142,6 +142,27 @@ impl Check {
     }
 }
 
+/// A check as a job on the scheduler: checks are the first kind of job.
+#[derive(Debug)]
+pub struct CheckJob {
+    pub check: Arc<Check>,
+    pub ctx: Context,
+}
+
+impl Job for CheckJob {
+    fn name(&self) -> &str {
+        &self.check.name
+    }
+
+    fn cadence(&self) -> Cadence {
+        self.check.cadence.clone()
+    }
+
+    fn run(&self) -> JobFuture<'_> {
+        Box::pin(self.check.run(&self.ctx))
+    }
+}
+
 fn compile_expect(
     expect: &[upkeep_config::Spanned<String>],
     kind: &str,
@@ -149,7 +170,7 @@ fn compile_expect(
     d: &mut Diagnostics,
 ) -> Vec<Program> {
     if expect.is_empty() {
-        return kind::default_expect(kind).iter().filter_map(|src| upkeep_expr::compile(src, schema).ok()).collect();
+        return kinds::default_expect(kind).iter().filter_map(|src| upkeep_expr::compile(src, schema).ok()).collect();
     }
     let mut programs = Vec::new();
     for source in expect {

@@ -1,12 +1,15 @@
-//! What a probe may use besides its own settings: the store (for heartbeat pings and log
-//! cursors) and the clock.
+//! What a probe may use besides its own settings: the state it keeps between runs, and the
+//! clock.
 
-use crate::clock::Clock;
-use upkeep_store::Store;
+use crate::state::ProbeState;
+use std::sync::Arc;
+use upkeep_schedule::Clock;
 
 #[derive(Clone, Debug, Default)]
 pub struct Context {
-    pub store: Option<Store>,
+    /// Where heartbeat pings and log positions are kept; `None` when nothing is (`upkeep
+    /// check` without a usable `data_dir`).
+    pub state: Option<Arc<dyn ProbeState>>,
     pub clock: Clock,
     /// Whether this is the daemon rather than a one-shot `upkeep check`: probes keep
     /// connections open for their next run (a one-shot run closes them cleanly instead), and a
@@ -15,8 +18,8 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(store: Option<Store>, clock: Clock) -> Self {
-        Context { store, clock, long_running: false }
+    pub fn new(state: Option<Arc<dyn ProbeState>>, clock: Clock) -> Self {
+        Context { state, clock, long_running: false }
     }
 
     /// For the daemon (see the `long_running` field).

@@ -1,13 +1,50 @@
-//! The registry of probe kinds. A new kind is one module plus one line in `kinds!` below.
-//!
-//! Every kind provides the same items: `KIND` (its name in config), `schema()` (the fields it
-//! observes, for type-checking `expect`), `DEFAULT_EXPECT` (used when `expect` is not written),
-//! `build` (reads its own config keys), `target` (what it probes, for messages) and `observe`.
+//! What a probe kind is: the [`Kind`] trait every kind implements, and the [`kinds!`] macro
+//! that registers them (its one invocation is in `kinds/mod.rs`). A new kind is one file in
+//! `kinds/` plus one line there.
 
 use crate::error::ProbeError;
+use std::future::Future;
 use std::time::Duration;
 use upkeep_config::{Diagnostics, TableReader};
 use upkeep_expr::{Observations, Schema};
+use upkeep_schedule::Cadence;
+
+/// A kind of probe: how it reads its config, what it observes, and the hooks through which it
+/// differs from the rest (each with the default most kinds want).
+pub trait Kind: Sized + Send + Sync + std::fmt::Debug + 'static {
+    /// Its name in config (`kind = "http"`).
+    const KIND: &'static str;
+    /// The conditions it is judged by when a check writes no `expect`.
+    const DEFAULT_EXPECT: &'static [&'static str] = &[];
+
+    /// The fields it observes, for type-checking `expect`.
+    fn schema() -> Schema;
+
+    /// Reads its own config keys, reporting every problem into `d`.
+    fn build(t: &mut TableReader, d: &mut Diagnostics, spec: &Spec<'_>) -> Option<Self>;
+
+    /// What it probes (a URL, an address, a path), for tables and messages; with no secrets.
+    fn target(&self) -> String;
+
+    /// One observation, bounded by the run's timeout.
+    fn observe(&self, run: &Run<'_>) -> impl Future<Output = Result<Observations, ProbeError>> + Send;
+
+    /// The id its pings arrive under at `/ping/{id}`; only heartbeats have one.
+    fn heartbeat_id(&self) -> Option<&str> {
+        None
+    }
+
+    /// How often the scheduler runs it, given the cadence its config asks for.
+    fn cadence(&self, configured: Cadence) -> Cadence {
+        configured
+    }
+
+    /// Whether it remembers something between runs (a log position, pings received), which
+    /// lives in the store.
+    fn keeps_state(&self) -> bool {
+        false
+    }
+}
 
 /// What a kind's `build` may know about the check it is part of.
 pub struct Spec<'a> {
@@ -15,6 +52,8 @@ pub struct Spec<'a> {
     pub timeout: Duration,
     pub every: Duration,
     pub schedule: Option<&'a str>,
+    /// The cadence as configured (`every`, or `schedule` in its zone).
+    pub cadence: &'a Cadence,
     /// The observation roots that the check's conditions read (`body`, `json`, `writable`...),
     /// so a probe can skip work nobody asked for.
     pub reads: Vec<String>,
@@ -35,106 +74,75 @@ pub struct Run<'a> {
     pub ctx: &'a crate::context::Context,
 }
 
+/// Registers kinds: `Variant => module::Type`, one line each. It makes [`Probe`], the enum
+/// of configured probes, and the lookups by name that config loading uses.
 macro_rules! kinds {
-    ($($variant:ident => $module:ident :: $ty:ident),* $(,)?) => {
+    ($($variant:ident => $($module:ident)::+),* $(,)?) => {
         /// A configured probe of one kind (boxed: some kinds hold large driver options).
         #[derive(Debug)]
         pub enum Probe {
-            $($variant(Box<crate::$module::$ty>)),*
+            $($variant(Box<$($module)::+>)),*
         }
 
         /// The names of every kind, as written in config.
-        pub const KINDS: &[&str] = &[$(crate::$module::$ty::KIND),*];
+        pub const KINDS: &[&str] = &[$(<$($module)::+ as $crate::kind::Kind>::KIND),*];
 
         /// The kind's name as the `&'static str` the registry holds.
         pub fn canonical(kind: &str) -> Option<&'static str> {
             KINDS.iter().copied().find(|k| *k == kind)
         }
 
-        pub fn schema(kind: &str) -> Option<Schema> {
-            $(if kind == crate::$module::$ty::KIND { return Some(crate::$module::$ty::schema()); })*
+        pub fn schema(kind: &str) -> Option<upkeep_expr::Schema> {
+            $(if kind == <$($module)::+ as $crate::kind::Kind>::KIND {
+                return Some(<$($module)::+ as $crate::kind::Kind>::schema());
+            })*
             None
         }
 
         pub fn default_expect(kind: &str) -> &'static [&'static str] {
-            $(if kind == crate::$module::$ty::KIND { return crate::$module::$ty::DEFAULT_EXPECT; })*
+            $(if kind == <$($module)::+ as $crate::kind::Kind>::KIND {
+                return <$($module)::+ as $crate::kind::Kind>::DEFAULT_EXPECT;
+            })*
             &[]
         }
 
         impl Probe {
-            pub fn build(kind: &str, t: &mut TableReader, d: &mut Diagnostics, spec: &Spec<'_>) -> Option<Probe> {
-                $(if kind == crate::$module::$ty::KIND {
-                    return crate::$module::$ty::build(t, d, spec).map(|p| Probe::$variant(Box::new(p)));
+            pub fn build(
+                kind: &str,
+                t: &mut upkeep_config::TableReader,
+                d: &mut upkeep_config::Diagnostics,
+                spec: &$crate::kind::Spec<'_>,
+            ) -> Option<Probe> {
+                $(if kind == <$($module)::+ as $crate::kind::Kind>::KIND {
+                    return <$($module)::+ as $crate::kind::Kind>::build(t, d, spec).map(|p| Probe::$variant(Box::new(p)));
                 })*
                 None
             }
 
-            /// The id pinged at `/ping/{id}`, for heartbeat checks.
-            pub fn heartbeat_id(&self) -> Option<&str> {
-                match self {
-                    Probe::Heartbeat(h) => Some(h.id()),
-                    _ => None,
-                }
-            }
-
             pub fn target(&self) -> String {
-                match self {
-                    $(Probe::$variant(p) => p.target()),*
-                }
+                match self { $(Probe::$variant(p) => $crate::kind::Kind::target(&**p)),* }
             }
 
-            pub async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
-                match self {
-                    $(Probe::$variant(p) => p.observe(run).await),*
-                }
+            pub fn heartbeat_id(&self) -> Option<&str> {
+                match self { $(Probe::$variant(p) => $crate::kind::Kind::heartbeat_id(&**p)),* }
+            }
+
+            pub fn cadence(&self, configured: upkeep_schedule::Cadence) -> upkeep_schedule::Cadence {
+                match self { $(Probe::$variant(p) => $crate::kind::Kind::cadence(&**p, configured)),* }
+            }
+
+            pub fn keeps_state(&self) -> bool {
+                match self { $(Probe::$variant(p) => $crate::kind::Kind::keeps_state(&**p)),* }
+            }
+
+            pub async fn observe(
+                &self,
+                run: &$crate::kind::Run<'_>,
+            ) -> Result<upkeep_expr::Observations, $crate::error::ProbeError> {
+                match self { $(Probe::$variant(p) => $crate::kind::Kind::observe(&**p, run).await),* }
             }
         }
     };
 }
 
-kinds! {
-    Http => http::Http,
-    Tcp => tcp::Tcp,
-    Tls => tls::Tls,
-    Dns => dns::Dns,
-    Postgres => postgres::Postgres,
-    Mysql => mysql::Mysql,
-    Sqlite => sqlite::Sqlite,
-    Redis => redis::Redis,
-    Disk => disk::Disk,
-    Memory => memory::Memory,
-    Load => load_avg::Load,
-    File => file::File,
-    Log => log::Log,
-    Command => command::Command,
-    Heartbeat => heartbeat::Heartbeat,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_default_expectation_compiles_against_its_kind() {
-        for kind in KINDS {
-            let schema = schema(kind).expect("every kind has a schema");
-            for source in default_expect(kind) {
-                if let Err(e) = upkeep_expr::compile(source, &schema) {
-                    panic!("default expect `{source}` of {kind} does not compile: {e:?}");
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn no_field_is_named_like_an_operator() {
-        const KEYWORDS: &[&str] = &["and", "or", "not", "contains", "matches", "in", "true", "false", "null"];
-        for kind in KINDS {
-            let schema = schema(kind).expect("every kind has a schema");
-            for field in schema.fields().iter().chain(schema.dynamic_roots()) {
-                let root = field.name.split('.').next().unwrap_or_default();
-                assert!(!KEYWORDS.contains(&root), "{kind} field `{}` cannot be written in an expression", field.name);
-            }
-        }
-    }
-}
+pub(crate) use kinds;

@@ -2,39 +2,26 @@
 //!
 //! A [`Check`] is a config `[[check]]` made real: a probe of one kind plus the compiled `expect`
 //! conditions. Running it yields a [`CheckResult`] — `(check, time, status, latency,
-//! observations)` — the one record that health, SLOs, alerts and the status page all read.
-//! Each kind lives in its own module and is registered once in [`kind`].
+//! observations)` — the one record that health, SLOs, alerts and the status page all read; as a
+//! [`CheckJob`] it runs on the scheduler. Each kind lives in its own file under `kinds/` and is
+//! registered once in `kinds/mod.rs`; what a probe keeps between runs it reaches through
+//! [`ProbeState`].
 
 mod check;
-mod clock;
 mod context;
 mod error;
 pub mod kind;
+pub mod kinds;
 mod load;
-mod result;
 mod run;
+mod state;
 
-mod command;
-mod database;
-mod disk;
-mod dns;
-mod file;
-mod heartbeat;
-mod http;
-mod load_avg;
-mod log;
-mod memory;
-mod mysql;
-mod postgres;
-mod redis;
-mod sqlite;
-mod tcp;
-mod tls;
-
-pub use check::{Cadence, Check};
-pub use clock::Clock;
+pub use check::{Check, CheckJob};
 pub use context::Context;
 pub use error::ProbeError;
+pub use kind::{Kind, Run, Spec};
 pub use load::{LoadError, Loaded, load_config, load_file};
-pub use result::{CheckResult, Status};
 pub use run::run_checks;
+pub use state::{LogCursor, Ping, ProbeState, StateFuture};
+pub use upkeep_result::{CheckResult, Status};
+pub use upkeep_schedule::Clock;

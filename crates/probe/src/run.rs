@@ -3,9 +3,9 @@
 
 use crate::check::Check;
 use crate::context::Context;
-use crate::result::CheckResult;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
+use upkeep_result::CheckResult;
 
 /// Runs `checks` once and returns their results in the same order.
 pub async fn run_checks(checks: &[Arc<Check>], ctx: &Context, concurrency: usize) -> Vec<CheckResult> {
@@ -31,9 +31,8 @@ pub async fn run_checks(checks: &[Arc<Check>], ctx: &Context, concurrency: usize
 fn crashed(check: &Check, ctx: &Context) -> CheckResult {
     CheckResult {
         check: check.name.clone(),
-        kind: check.kind,
         at: ctx.clock.now(),
-        status: crate::result::Status::Error,
+        status: upkeep_result::Status::Error,
         latency: std::time::Duration::ZERO,
         message: Some("the probe crashed; this is a bug in upkeep, please report it".into()),
         observations: Default::default(),

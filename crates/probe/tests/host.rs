@@ -76,7 +76,7 @@ async fn log_fixture() -> (tempfile::TempDir, std::path::PathBuf, upkeep_probe::
     append(&path, "[2026-11-24 23:59:00] production.ERROR: old news\n");
     let loaded = load(&format!("[[check]]\nname = \"app-log\"\nkind = \"log\"\npath = \"{}\"\n", path.display()));
     let store = Store::open(&dir.path().join("data")).await.unwrap();
-    (dir, path, loaded, Context::new(Some(store), Clock::System))
+    (dir, path, loaded, Context::new(Some(std::sync::Arc::new(store)), Clock::System))
 }
 
 #[tokio::test]
@@ -153,7 +153,7 @@ async fn log_position_survives_a_restart_through_the_store() {
     drop(ctx);
     append(&path, "CRITICAL after restart\n");
     let store = Store::open(&dir.path().join("data")).await.unwrap();
-    let restarted = Context::new(Some(store), Clock::System);
+    let restarted = Context::new(Some(std::sync::Arc::new(store)), Clock::System);
     let result = run_with(&loaded, "app-log", &restarted).await;
     assert_eq!(obs(&result, "lines"), 1.0);
     assert_eq!(obs(&result, "matched"), 1.0);
@@ -227,7 +227,7 @@ async fn heartbeat_goes_late_after_period_plus_grace() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).await.unwrap();
     let clock = Clock::manual(at("2026-11-25T10:00:00Z"));
-    let ctx = Context::new(Some(store.clone()), clock.clone());
+    let ctx = Context::new(Some(std::sync::Arc::new(store.clone())), clock.clone());
     let loaded = load("[[check]]\nname = \"worker\"\nkind = \"heartbeat\"\nevery = \"1h\"\ngrace = \"10m\"\n");
 
     let result = run_with(&loaded, "worker", &ctx).await;
@@ -253,22 +253,14 @@ async fn a_new_heartbeat_in_the_daemon_is_late_only_a_period_after_watching_bega
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).await.unwrap();
     let clock = Clock::manual(at("2026-11-25T10:00:00Z"));
-    let ctx = Context::new(Some(store.clone()), clock.clone()).long_running();
+    let ctx = Context::new(Some(std::sync::Arc::new(store.clone())), clock.clone()).long_running();
     let loaded = load("[[check]]\nname = \"worker\"\nkind = \"heartbeat\"\nevery = \"1h\"\ngrace = \"10m\"\n");
 
     // The daemon's first run: nothing to be late for yet. Its result starts the history.
     let first = run_with(&loaded, "worker", &ctx).await;
     assert_eq!(first.status, Status::Ok, "{:?}", first.message);
     assert_eq!(obs(&first, "age"), 0.0);
-    let record = upkeep_store::ResultRecord {
-        check: "worker".into(),
-        at: clock.now(),
-        ok: true,
-        latency: Duration::ZERO,
-        message: None,
-        observations: None,
-    };
-    store.write(&[record]).await.unwrap();
+    store.write(&[first.clone()]).await.unwrap();
 
     clock.advance(Duration::from_secs(70 * 60));
     let waiting = run_with(&loaded, "worker", &ctx).await;
@@ -283,7 +275,8 @@ async fn a_new_heartbeat_in_the_daemon_is_late_only_a_period_after_watching_bega
     );
 
     // A one-shot `upkeep check` watched nothing: no ping is simply no ping.
-    let once = run_with(&loaded, "worker", &Context::new(Some(store.clone()), clock.clone())).await;
+    let once =
+        run_with(&loaded, "worker", &Context::new(Some(std::sync::Arc::new(store.clone())), clock.clone())).await;
     assert_eq!(once.message.as_deref(), Some("no ping received yet"));
 }
 
@@ -295,7 +288,7 @@ async fn heartbeat_on_a_cron_schedule_wants_a_ping_after_each_due_time() {
     let tz = jiff::tz::TimeZone::system();
     let local = |s: &str| s.parse::<jiff::civil::DateTime>().unwrap().to_zoned(tz.clone()).unwrap().timestamp();
     let clock = Clock::manual(local("2026-11-25T02:30:00"));
-    let ctx = Context::new(Some(store.clone()), clock.clone());
+    let ctx = Context::new(Some(std::sync::Arc::new(store.clone())), clock.clone());
     let loaded = load(
         "[[check]]\nname = \"backup\"\nkind = \"heartbeat\"\nid = \"nightly-backup-7f3a\"\nschedule = \"0 2 * * *\"\ngrace = \"1h\"\n",
     );

@@ -30,8 +30,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
+use upkeep_result::Status;
 use upkeep_store::rollup::{self, BUCKETS, DAY, HOUR, MINUTE, Summary};
-use upkeep_store::{ResultRecord, Store};
+use upkeep_store::{CheckResult, Store};
 
 /// Seconds between runs of every check, synthetic and real.
 const EVERY_S: i64 = 10;
@@ -187,13 +188,13 @@ async fn run() {
             let ok = !(i == 1 && (k / 3) % 33 == 0);
             raw_latencies[i].push(latency_us);
             raw_ok[i] += u64::from(ok);
-            batch.push(ResultRecord {
+            batch.push(CheckResult {
                 check: name.clone(),
                 at,
-                ok,
+                status: Status::from_ok(ok),
                 latency: Duration::from_micros(latency_us),
                 message: (!ok).then(|| "HTTP 503".to_string()),
-                observations: None,
+                observations: Default::default(),
             });
             if batch.len() == 2000 {
                 store.write(&batch).await.expect("Store::write");
@@ -247,15 +248,15 @@ async fn run() {
 
     // ------------------------------------------------------------ 2. the bulk: 31 days, `checks` checks
     let names: Vec<String> = (0..checks).map(|i| format!("c-{i:04}")).collect();
-    let first_results: Vec<ResultRecord> = names
+    let first_results: Vec<CheckResult> = names
         .iter()
-        .map(|name| ResultRecord {
+        .map(|name| CheckResult {
             check: name.clone(),
             at: now - jiff::SignedDuration::from_secs(30),
-            ok: true,
+            status: Status::Ok,
             latency: Duration::from_millis(3),
             message: None,
-            observations: None,
+            observations: Default::default(),
         })
         .collect();
     store.write(&first_results).await.expect("Store::write of one result per check");

@@ -5,7 +5,7 @@
 //! Methods return boxed futures so that the trait can sit behind `dyn`: one allocation per call,
 //! nothing next to the query it stands for.
 
-use crate::{CheckStatus, LogCursor, Ping, Pruned, ResultRecord, Session, StoreError, Summary};
+use crate::{CheckResult, CheckStatus, LogCursor, Ping, Pruned, Session, StoreError, Summary};
 use jiff::Timestamp;
 use std::collections::HashMap;
 use std::future::Future;
@@ -18,7 +18,7 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     /// Writes a batch of results atomically. A result whose status differs from its check's
     /// previous one records a transition; failures and transitions keep their message and
     /// observations.
-    fn write<'a>(&'a self, batch: &'a [ResultRecord]) -> StoreFuture<'a, ()>;
+    fn write<'a>(&'a self, batch: &'a [CheckResult]) -> StoreFuture<'a, ()>;
 
     /// Every check's current status, as of the last write (no I/O: kept in memory, rebuilt from
     /// the store at open).
@@ -31,10 +31,10 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
         from: Timestamp,
         to: Timestamp,
         limit: u32,
-    ) -> StoreFuture<'a, Vec<ResultRecord>>;
+    ) -> StoreFuture<'a, Vec<CheckResult>>;
 
     /// The latest stored result of each check, for rebuilding in-memory state at start.
-    fn latest_results(&self) -> StoreFuture<'_, Vec<ResultRecord>>;
+    fn latest_results(&self) -> StoreFuture<'_, Vec<CheckResult>>;
 
     /// Status changes of one check in `[from, to)`, oldest first: (when, ok, message).
     fn transitions<'a>(

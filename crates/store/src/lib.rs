@@ -9,17 +9,18 @@
 //! run against both.
 
 mod backend;
-pub mod observations;
+mod probe_state;
 pub mod rollup;
 mod sqlite;
 
 pub use backend::{Backend, StoreFuture};
 pub use rollup::Summary;
 pub use sqlite::FINE_TOTALS;
+pub use upkeep_probe::{LogCursor, Ping};
+pub use upkeep_result::CheckResult;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -54,17 +55,6 @@ impl std::ops::Deref for Store {
     }
 }
 
-/// One check run, as stored.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ResultRecord {
-    pub check: String,
-    pub at: jiff::Timestamp,
-    pub ok: bool,
-    pub latency: Duration,
-    pub message: Option<String>,
-    pub observations: Option<serde_json::Value>,
-}
-
 /// A check's current status and since when.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CheckStatus {
@@ -87,20 +77,4 @@ pub struct Session {
     pub user: String,
     pub csrf: String,
     pub expires: jiff::Timestamp,
-}
-
-/// A heartbeat ping: when it arrived and whether it reported success.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Ping {
-    pub at: jiff::Timestamp,
-    pub ok: bool,
-}
-
-/// Where a log follower stopped: the file's inode and the byte offset after the last full line,
-/// and the last line it matched (in this run or an earlier one).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LogCursor {
-    pub inode: u64,
-    pub offset: u64,
-    pub last_match: Option<String>,
 }

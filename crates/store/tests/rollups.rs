@@ -3,27 +3,28 @@
 //! long-term numbers.
 
 use std::time::Duration;
-use upkeep_store::{ResultRecord, Store, Summary};
+use upkeep_result::Status;
+use upkeep_store::{CheckResult, Store, Summary};
 
 fn at(s: &str) -> jiff::Timestamp {
     s.parse().unwrap()
 }
 
 /// Two days and an hour of a check every 10 s, failing from day 1 10:00 to 10:05.
-fn history() -> Vec<ResultRecord> {
+fn history() -> Vec<CheckResult> {
     let start = at("2026-11-01T00:00:00Z");
     let outage = (at("2026-11-02T10:00:00Z"), at("2026-11-02T10:05:00Z"));
     (0..(49 * 360))
         .map(|i| {
             let t = start + jiff::SignedDuration::from_secs(i * 10);
             let ok = !(t >= outage.0 && t < outage.1);
-            ResultRecord {
+            CheckResult {
                 check: "api".into(),
                 at: t,
-                ok,
+                status: Status::from_ok(ok),
                 latency: Duration::from_millis(if i % 2 == 0 { 10 } else { 120 }),
                 message: (!ok).then(|| "expected status == 200, got 503".into()),
-                observations: None,
+                observations: Default::default(),
             }
         })
         .collect()
@@ -31,15 +32,15 @@ fn history() -> Vec<ResultRecord> {
 
 /// What the raw results say about `[from, to)`; a window from running totals does not know
 /// its largest latency.
-fn brute_force(records: &[ResultRecord], from: jiff::Timestamp, to: jiff::Timestamp) -> Summary {
+fn brute_force(records: &[CheckResult], from: jiff::Timestamp, to: jiff::Timestamp) -> Summary {
     let mut s = Summary::default();
     for r in records.iter().filter(|r| r.at >= from && r.at < to) {
-        s.record(r.ok, r.latency);
+        s.record(r.is_ok(), r.latency);
     }
     Summary { latency_max_us: None, ..s }
 }
 
-async fn store_with_history() -> (tempfile::TempDir, Store, Vec<ResultRecord>) {
+async fn store_with_history() -> (tempfile::TempDir, Store, Vec<CheckResult>) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).await.unwrap();
     let records = history();
@@ -153,7 +154,7 @@ async fn pruning_raw_results_keeps_long_term_numbers_and_survives_reopen() {
     assert_eq!(store.statuses().len(), 1);
     // Failures keep their message; healthy runs do not repeat it.
     let recent = store.results("api", at("2026-11-02T10:04:50Z"), at("2026-11-02T10:05:20Z"), 10).await.unwrap();
-    let details: Vec<(bool, Option<&str>)> = recent.iter().map(|r| (r.ok, r.message.as_deref())).collect();
+    let details: Vec<(bool, Option<&str>)> = recent.iter().map(|r| (r.is_ok(), r.message.as_deref())).collect();
     assert_eq!(details, [(true, None), (true, None), (false, Some("expected status == 200, got 503"))]);
     let _ = records;
 }

@@ -276,7 +276,7 @@ async fn sigterm_lets_the_running_check_finish_and_stores_its_result() {
     let store = upkeep_store::Store::open(&dir.path().join("data")).await.unwrap();
     let results = store.results("slow", jiff::Timestamp::UNIX_EPOCH, jiff::Timestamp::now(), 10).await.unwrap();
     assert_eq!(results.len(), 1, "{results:?}");
-    assert!(results[0].ok, "{:?}", results[0].message);
+    assert!(results[0].is_ok(), "{:?}", results[0].message);
     assert!(results[0].latency >= std::time::Duration::from_secs(1), "{:?}", results[0].latency);
 }
 

@@ -8,7 +8,6 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::time::Duration;
 use upkeep_daemon::Daemon;
 use upkeep_probe::Check;
 
@@ -18,9 +17,7 @@ fn problem(status: StatusCode, message: impl Into<String>) -> (StatusCode, Json<
     (status, Json(json!({"error": message.into()})))
 }
 
-fn ms(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1e4).round() / 10.0
-}
+use upkeep_result::latency_ms as ms;
 
 /// A path parameter, or a JSON 400 saying what is wrong with it.
 fn path(path: Result<Path<String>, PathRejection>) -> Result<String, (StatusCode, Json<Value>)> {
@@ -36,7 +33,7 @@ fn summary_json(daemon: &Daemon, check: &Check, principal: &Principal) -> Value 
         "component": check.component,
         "critical": check.critical,
         "depends_on": check.depends_on,
-        "status": match &live { Some(l) if l.result.ok => "ok", Some(_) => "error", None => "pending" },
+        "status": upkeep_daemon::CheckState::of(live.as_ref()).as_str(),
         "since": live.as_ref().map(|l| l.since.to_string()),
         "last_run": live.as_ref().map(|l| l.result.at.to_string()),
         "latency_ms": live.as_ref().map(|l| ms(l.result.latency)),
@@ -93,7 +90,8 @@ pub async fn check(
         );
     }
     body["windows"] = Value::Object(windows);
-    body["observations"] = daemon.live().get(&check.name).and_then(|l| l.result.observations).unwrap_or(Value::Null);
+    body["observations"] =
+        daemon.live().get(&check.name).map_or(Value::Null, |l| l.result.to_json()["observations"].take());
     body["expect"] = check.expect.iter().map(|p| Value::String(p.source().to_string())).collect();
     Ok(Json(body))
 }
@@ -173,13 +171,10 @@ async fn results_page(
             .map_err(|e| problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
         let exhausted = (rows.len() as u32) < want;
         for r in rows {
-            let item = json!({
-                "at": r.at.to_string(),
-                "status": if r.ok { "ok" } else { "error" },
-                "latency_ms": ms(r.latency),
-                "message": r.message,
-                "observations": r.observations,
-            });
+            let mut item = r.to_json();
+            if let Some(fields) = item.as_object_mut() {
+                fields.remove("check");
+            }
             bytes += item.to_string().len();
             if bytes > MAX_RESPONSE_BYTES && !list.is_empty() {
                 return Ok((list, Some(to)));

@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use std::collections::HashMap;
-use upkeep_daemon::Daemon;
+use upkeep_daemon::{CheckState, Daemon};
 use upkeep_store::Summary;
 use upkeep_store::rollup::{DAY, HOUR, MINUTE};
 
@@ -71,11 +71,11 @@ async fn load_bars(daemon: &Daemon, only: Option<&str>) -> Result<(Bars, Bars, B
     ))
 }
 
-fn status_badge(ok: Option<bool>) -> &'static str {
-    match ok {
-        Some(true) => "<span class=\"badge ok\">ok</span>",
-        Some(false) => "<span class=\"badge error\">failing</span>",
-        None => "<span class=\"badge pending\">pending</span>",
+fn status_badge(state: CheckState) -> &'static str {
+    match state {
+        CheckState::Ok => "<span class=\"badge ok\">ok</span>",
+        CheckState::Failing => "<span class=\"badge error\">failing</span>",
+        CheckState::Pending => "<span class=\"badge pending\">pending</span>",
     }
 }
 
@@ -87,7 +87,7 @@ pub async fn overview(State(state): State<AppState>, Extension(principal): Exten
     };
     let now = daemon.clock().now();
     let checks = daemon.checks();
-    let failing = checks.iter().filter(|c| daemon.live().get(&c.name).is_some_and(|l| !l.result.ok)).count();
+    let failing = upkeep_daemon::health(&checks, daemon.live()).failing();
     let mut rows = String::new();
     for check in checks.iter() {
         let live = daemon.live().get(&check.name);
@@ -102,11 +102,11 @@ pub async fn overview(State(state): State<AppState>, Extension(principal): Exten
             "<tr class=\"{}\" data-check=\"{name}\"><td><a href=\"/checks/{name}\">{name}</a><br><small>{kind} · {target}</small></td>\
              <td>{badge} {since}</td><td>{spark}<br><small>{latency}</small></td><td>{bars24}<br><small>{pct24}</small></td>\
              <td>{bars90}<br><small>{pct90}</small></td><td class=\"message\">{message}</td></tr>",
-            if live.as_ref().is_some_and(|l| !l.result.ok) { "failing" } else { "" },
+            if CheckState::of(live.as_ref()) == CheckState::Failing { "failing" } else { "" },
             name = escape(&check.name),
             kind = check.kind,
             target = escape(&crate::auth::target_for(check, &principal)),
-            badge = status_badge(live.as_ref().map(|l| l.result.ok)),
+            badge = status_badge(CheckState::of(live.as_ref())),
             message = escape(&message),
         ));
     }
@@ -153,20 +153,20 @@ pub async fn check_page(
         .map(|(_, s)| s.as_ref().and_then(|s| s.quantile(0.95)).map(|d| d.as_secs_f64() * 1000.0))
         .collect();
     let minute_line = latency_line(&slots(minutes.get(&name), now, MINUTE, 60));
-    let day_ago = now - jiff::SignedDuration::from_hours(24 * 7);
+    let week_ago = now - jiff::SignedDuration::from_hours(24 * 7);
     let recent = daemon
         .store()
         .results(&name, now - jiff::SignedDuration::from_hours(24), now + jiff::SignedDuration::from_secs(1), 50)
         .await
         .unwrap_or_default();
     let changes =
-        daemon.store().transitions(&name, day_ago, now + jiff::SignedDuration::from_secs(1)).await.unwrap_or_default();
+        daemon.store().transitions(&name, week_ago, now + jiff::SignedDuration::from_secs(1)).await.unwrap_or_default();
     let mut history = String::new();
     for r in &recent {
         history.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"message\">{}</td></tr>",
             r.at.strftime("%Y-%m-%d %H:%M:%S"),
-            status_badge(Some(r.ok)),
+            status_badge(if r.is_ok() { CheckState::Ok } else { CheckState::Failing }),
             upkeep_expr::Value::duration(r.latency),
             escape(r.message.as_deref().unwrap_or(""))
         ));
@@ -189,7 +189,7 @@ pub async fn check_page(
          <section><h2>Status changes, last 7 days</h2><ul class=\"timeline\">{timeline}</ul></section>\
          <section><h2>Recent runs</h2><table><thead><tr><th>Time</th><th>Status</th><th>Latency</th><th>Message</th></tr></thead><tbody>{history}</tbody></table></section>",
         name = escape(&name),
-        badge = status_badge(live.as_ref().map(|l| l.result.ok)),
+        badge = status_badge(CheckState::of(live.as_ref())),
         kind = check.kind,
         target = escape(&crate::auth::target_for(check, &principal)),
         expect = if expect.is_empty() { "success".to_string() } else { expect.join(", ") },

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::http::header;
 use axum::response::IntoResponse;
 use serde_json::{Map, Value, json};
+use upkeep_daemon::Overall;
 
 pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let version = state.daemon.live().version();
@@ -19,28 +20,25 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
 
 fn render(state: &AppState) -> (StatusCode, Value) {
     let daemon = &state.daemon;
+    let health = upkeep_daemon::health(&daemon.checks(), daemon.live());
     let mut checks = Map::new();
-    let (mut critical_down, mut other_down) = (false, false);
-    for check in daemon.checks().iter() {
-        let Some(live) = daemon.live().get(&check.name) else { continue };
+    for (check, live) in &health.checks {
+        let Some(live) = live else { continue };
         let r = &live.result;
-        if !r.ok {
-            if check.critical { critical_down = true } else { other_down = true }
-        }
         checks.insert(
             check.name.clone(),
             json!({
-                "status": if r.ok { "ok" } else { "error" },
-                "response_time_ms": (r.latency.as_secs_f64() * 1e4).round() / 10.0,
+                "status": r.status,
+                "response_time_ms": upkeep_result::latency_ms(r.latency),
                 "message": r.message,
             }),
         );
     }
-    let (status, code) = match (critical_down, other_down) {
-        (true, _) => ("unhealthy", StatusCode::SERVICE_UNAVAILABLE),
-        (false, true) => ("degraded", StatusCode::OK),
-        _ => ("healthy", StatusCode::OK),
+    let code = match health.overall {
+        Overall::Unhealthy => StatusCode::SERVICE_UNAVAILABLE,
+        Overall::Degraded | Overall::Healthy => StatusCode::OK,
     };
-    let body = json!({"status": status, "timestamp": daemon.clock().now().to_string(), "checks": checks});
+    let body =
+        json!({"status": health.overall.as_str(), "timestamp": daemon.clock().now().to_string(), "checks": checks});
     (code, body)
 }

@@ -10,7 +10,7 @@ mod totals;
 
 pub use totals::FINE as FINE_TOTALS;
 
-use crate::{Backend, CheckStatus, LogCursor, Ping, Pruned, ResultRecord, Session, StoreError, StoreFuture, Summary};
+use crate::{Backend, CheckResult, CheckStatus, LogCursor, Ping, Pruned, Session, StoreError, StoreFuture, Summary};
 use jiff::Timestamp;
 use sqlx::sqlite::{
     SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -98,7 +98,7 @@ impl SqliteStore {
 }
 
 impl Backend for SqliteStore {
-    fn write<'a>(&'a self, batch: &'a [ResultRecord]) -> StoreFuture<'a, ()> {
+    fn write<'a>(&'a self, batch: &'a [CheckResult]) -> StoreFuture<'a, ()> {
         Box::pin(SqliteStore::write(self, batch))
     }
 
@@ -112,11 +112,11 @@ impl Backend for SqliteStore {
         from: Timestamp,
         to: Timestamp,
         limit: u32,
-    ) -> StoreFuture<'a, Vec<ResultRecord>> {
+    ) -> StoreFuture<'a, Vec<CheckResult>> {
         Box::pin(SqliteStore::results(self, check, from, to, limit))
     }
 
-    fn latest_results(&self) -> StoreFuture<'_, Vec<ResultRecord>> {
+    fn latest_results(&self) -> StoreFuture<'_, Vec<CheckResult>> {
         Box::pin(SqliteStore::latest_results(self))
     }
 

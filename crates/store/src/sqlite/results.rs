@@ -3,10 +3,11 @@
 
 use super::SqliteStore;
 use crate::rollup::{self, COUNTERS, Summary};
-use crate::{CheckStatus, ResultRecord, StoreError};
+use crate::{CheckResult, CheckStatus, StoreError};
 use sqlx::{Row, SqlitePool};
 use std::collections::HashMap;
 use std::time::Duration;
+use upkeep_result::Status;
 
 /// Derived from the tables at open, so nothing important lives only here.
 #[derive(Debug, Default)]
@@ -56,7 +57,7 @@ impl SqliteStore {
 
     /// Writes a batch in one transaction. A result whose status differs from the check's last
     /// one records a transition; its message and observations are kept, as are a failure's.
-    pub(super) async fn write(&self, batch: &[ResultRecord]) -> Result<(), StoreError> {
+    pub(super) async fn write(&self, batch: &[CheckResult]) -> Result<(), StoreError> {
         let mut ids = Vec::with_capacity(batch.len());
         for record in batch {
             ids.push(self.check_id(&record.check).await?);
@@ -70,23 +71,24 @@ impl SqliteStore {
                 Some(status) => Some(*status),
                 None => self.cache.lock().unwrap_or_else(|e| e.into_inner()).status.get(&id).copied(),
             };
-            let transition = previous.is_none_or(|(ok, _)| ok != record.ok);
-            let keep_detail = transition || !record.ok;
+            let ok = record.is_ok();
+            let transition = previous.is_none_or(|(was, _)| was != ok);
+            let keep_detail = transition || !ok;
             sqlx::query("INSERT OR REPLACE INTO results (check_id, at_ms, ok, latency_us, message, observations) VALUES (?, ?, ?, ?, ?, ?)")
                 .bind(id)
                 .bind(at_ms)
-                .bind(record.ok)
+                .bind(ok)
                 .bind(record.latency.as_micros().min(i64::MAX as u128) as i64)
-                .bind(if keep_detail { record.message.as_deref() } else { None })
-                .bind(if keep_detail { record.observations.as_ref().map(|o| o.to_string()) } else { None })
+                .bind(if keep_detail { upkeep_result::bound_message(record.message.clone()) } else { None })
+                .bind(if keep_detail { record.kept_observations().map(|o| o.to_string()) } else { None })
                 .execute(&mut *tx)
                 .await?;
             if transition {
                 sqlx::query("INSERT OR REPLACE INTO transitions (check_id, at_ms, ok, message) VALUES (?, ?, ?, ?)")
                     .bind(id)
                     .bind(at_ms)
-                    .bind(record.ok)
-                    .bind(record.message.as_deref())
+                    .bind(ok)
+                    .bind(upkeep_result::bound_message(record.message.clone()))
                     .execute(&mut *tx)
                     .await?;
                 sqlx::query(
@@ -94,12 +96,12 @@ impl SqliteStore {
                      ON CONFLICT (check_id) DO UPDATE SET ok = excluded.ok, since_ms = excluded.since_ms, last_ms = excluded.last_ms",
                 )
                 .bind(id)
-                .bind(record.ok)
+                .bind(ok)
                 .bind(at_ms)
                 .bind(at_ms)
                 .execute(&mut *tx)
                 .await?;
-                changed.insert(id, (record.ok, at_ms));
+                changed.insert(id, (ok, at_ms));
             }
         }
         tx.commit().await?;
@@ -130,7 +132,7 @@ impl SqliteStore {
         from: jiff::Timestamp,
         to: jiff::Timestamp,
         limit: u32,
-    ) -> Result<Vec<ResultRecord>, StoreError> {
+    ) -> Result<Vec<CheckResult>, StoreError> {
         let Some(id) = self.known_id(check) else {
             return Ok(Vec::new());
         };
@@ -146,19 +148,23 @@ impl SqliteStore {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|row| ResultRecord {
+            .map(|row| CheckResult {
                 check: check.to_string(),
                 at: ts(row.get(0)),
-                ok: row.get(1),
+                status: Status::from_ok(row.get(1)),
                 latency: Duration::from_micros(row.get::<i64, _>(2).max(0) as u64),
                 message: row.get(3),
-                observations: row.get::<Option<String>, _>(4).and_then(|o| serde_json::from_str(&o).ok()),
+                observations: row
+                    .get::<Option<String>, _>(4)
+                    .and_then(|o| serde_json::from_str(&o).ok())
+                    .map(upkeep_expr::Observations::from_json)
+                    .unwrap_or_default(),
             })
             .collect())
     }
 
     /// The latest stored result of each check, for rebuilding in-memory state at start.
-    pub(super) async fn latest_results(&self) -> Result<Vec<ResultRecord>, StoreError> {
+    pub(super) async fn latest_results(&self) -> Result<Vec<CheckResult>, StoreError> {
         let mut out = Vec::new();
         for (name, _) in self.all_ids() {
             let far = jiff::Timestamp::MAX;

@@ -30,9 +30,9 @@ pub async fn run(path: &Path, args: CheckArgs) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    let store = if checks.iter().any(|c| matches!(c.kind, "log" | "heartbeat")) {
+    let state: Option<Arc<dyn upkeep_probe::ProbeState>> = if checks.iter().any(|c| c.keeps_state()) {
         match upkeep_store::Store::open(&loaded.server.data_dir).await {
-            Ok(store) => Some(store),
+            Ok(store) => Some(Arc::new(store)),
             Err(e) => {
                 eprintln!("warning: {e}; log positions will not be kept and heartbeats cannot be judged");
                 None
@@ -41,16 +41,29 @@ pub async fn run(path: &Path, args: CheckArgs) -> u8 {
     } else {
         None
     };
-    let ctx = Context::new(store, Clock::System);
+    let ctx = Context::new(state, Clock::System);
     let started = Instant::now();
     let results = upkeep_probe::run_checks(&checks, &ctx, loaded.server.concurrency).await;
+    let kinds: Vec<&str> = checks.iter().map(|c| c.kind).collect();
     if args.json {
-        let list: Vec<serde_json::Value> = results.iter().map(|r| r.to_json()).collect();
+        let list: Vec<serde_json::Value> = results.iter().zip(&kinds).map(|(r, kind)| json(r, kind)).collect();
         println!("{}", serde_json::Value::Array(list));
     } else {
-        print!("{}", table::render(&results, started.elapsed(), paint()));
+        print!("{}", table::render(&results, &kinds, started.elapsed(), paint()));
     }
     if results.iter().all(|r| r.is_ok()) { EXIT_OK } else { EXIT_UNHEALTHY }
+}
+
+/// `{"name", "kind", "status", "latency_ms", "message", "observations", "at"}`: the result's one
+/// JSON shape, named as the check command's contract says.
+fn json(result: &upkeep_probe::CheckResult, kind: &str) -> serde_json::Value {
+    let mut json = result.to_json();
+    if let Some(fields) = json.as_object_mut() {
+        fields.remove("check");
+        fields.insert("name".into(), result.check.clone().into());
+        fields.insert("kind".into(), kind.into());
+    }
+    json
 }
 
 /// The named checks, in the order given; all checks when no names are given.

@@ -6,13 +6,14 @@ use std::time::Duration;
 use upkeep_expr::Value;
 use upkeep_probe::CheckResult;
 
-pub fn render(results: &[CheckResult], elapsed: Duration, colour: bool) -> String {
+pub fn render(results: &[CheckResult], kinds: &[&str], elapsed: Duration, colour: bool) -> String {
     let rows: Vec<[String; 5]> = results
         .iter()
-        .map(|r| {
+        .zip(kinds)
+        .map(|(r, kind)| {
             [
                 r.check.clone(),
-                r.kind.to_string(),
+                kind.to_string(),
                 r.status.as_str().to_string(),
                 Value::duration(r.latency).to_string(),
                 r.message.clone().unwrap_or_default(),

@@ -2,7 +2,7 @@
 //! free, unlike `free`'s "free" column), and swap use.
 
 use crate::error::ProbeError;
-use crate::kind::{Run, Spec};
+use crate::kind::{Kind, Run, Spec};
 use procfs::Current;
 use upkeep_config::{Diagnostics, TableReader};
 use upkeep_expr::{Field, Observations, Schema, Type, Value};
@@ -10,11 +10,10 @@ use upkeep_expr::{Field, Observations, Schema, Type, Value};
 #[derive(Debug)]
 pub struct Memory;
 
-impl Memory {
-    pub const KIND: &'static str = "memory";
-    pub const DEFAULT_EXPECT: &'static [&'static str] = &[];
+impl Kind for Memory {
+    const KIND: &'static str = "memory";
 
-    pub fn schema() -> Schema {
+    fn schema() -> Schema {
         Schema::new(&[
             Field::new("used_percent", Type::Percent, "memory in use: (total - available) / total"),
             Field::new("available", Type::Size, "memory available for new work without swapping"),
@@ -23,15 +22,15 @@ impl Memory {
         ])
     }
 
-    pub fn build(_t: &mut TableReader, _d: &mut Diagnostics, _spec: &Spec<'_>) -> Option<Self> {
+    fn build(_t: &mut TableReader, _d: &mut Diagnostics, _spec: &Spec<'_>) -> Option<Self> {
         Some(Memory)
     }
 
-    pub fn target(&self) -> String {
+    fn target(&self) -> String {
         "memory".into()
     }
 
-    pub async fn observe(&self, _run: &Run<'_>) -> Result<Observations, ProbeError> {
+    async fn observe(&self, _run: &Run<'_>) -> Result<Observations, ProbeError> {
         let info =
             procfs::Meminfo::current().map_err(|e| ProbeError::new(format!("cannot read /proc/meminfo: {e}")))?;
         let total = info.mem_total as f64;

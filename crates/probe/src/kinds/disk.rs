@@ -1,7 +1,7 @@
 //! `disk`: how full the filesystem holding `path` is, by blocks and by inodes (`df` and `df -i`).
 
 use crate::error::{ProbeError, describe_io};
-use crate::kind::{Run, Spec};
+use crate::kind::{Kind, Run, Spec};
 use std::path::PathBuf;
 use upkeep_config::{Diagnostics, TableReader};
 use upkeep_expr::{Field, Observations, Schema, Type, Value};
@@ -11,11 +11,10 @@ pub struct Disk {
     path: PathBuf,
 }
 
-impl Disk {
-    pub const KIND: &'static str = "disk";
-    pub const DEFAULT_EXPECT: &'static [&'static str] = &[];
+impl Kind for Disk {
+    const KIND: &'static str = "disk";
 
-    pub fn schema() -> Schema {
+    fn schema() -> Schema {
         Schema::new(&[
             Field::new("used_percent", Type::Percent, "space used, as df reports it (reserved blocks count as used)"),
             Field::new("free", Type::Size, "space available to unprivileged users"),
@@ -24,16 +23,16 @@ impl Disk {
         ])
     }
 
-    pub fn build(t: &mut TableReader, d: &mut Diagnostics, _spec: &Spec<'_>) -> Option<Self> {
+    fn build(t: &mut TableReader, d: &mut Diagnostics, _spec: &Spec<'_>) -> Option<Self> {
         let path = t.string(d, "path").map_or_else(|| "/".to_string(), |p| p.into_inner());
         Some(Disk { path: PathBuf::from(path) })
     }
 
-    pub fn target(&self) -> String {
+    fn target(&self) -> String {
         self.path.display().to_string()
     }
 
-    pub async fn observe(&self, _run: &Run<'_>) -> Result<Observations, ProbeError> {
+    async fn observe(&self, _run: &Run<'_>) -> Result<Observations, ProbeError> {
         let path = self.path.clone();
         // statvfs can block for a long time on a hung network mount: keep it off the runtime.
         let stat = tokio::task::spawn_blocking(move || rustix::fs::statvfs(&path))

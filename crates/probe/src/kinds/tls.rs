@@ -5,8 +5,8 @@
 //! read and described (`certificate expired 3 days ago`), instead of a bare handshake error.
 
 use crate::error::{ProbeError, describe_io};
-use crate::kind::{Run, Spec};
-use crate::tcp::has_port;
+use crate::kind::{Kind, Run, Spec};
+use crate::kinds::tcp::has_port;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
@@ -23,11 +23,10 @@ pub struct Tls {
     roots: Arc<rustls::RootCertStore>,
 }
 
-impl Tls {
-    pub const KIND: &'static str = "tls";
-    pub const DEFAULT_EXPECT: &'static [&'static str] = &[];
+impl Kind for Tls {
+    const KIND: &'static str = "tls";
 
-    pub fn schema() -> Schema {
+    fn schema() -> Schema {
         Schema::new(&[
             Field::new("days_left", Type::Number, "whole days until the certificate expires (negative once expired)"),
             Field::new("issuer", Type::String, "the certificate's issuer"),
@@ -38,7 +37,7 @@ impl Tls {
         ])
     }
 
-    pub fn build(t: &mut TableReader, d: &mut Diagnostics, _spec: &Spec<'_>) -> Option<Self> {
+    fn build(t: &mut TableReader, d: &mut Diagnostics, _spec: &Spec<'_>) -> Option<Self> {
         let address = t.required_string(d, "address", "\"app.example.com:443\"");
         let server_name = t.string(d, "server_name");
         let verify = t.bool(d, "verify").unwrap_or(true);
@@ -71,11 +70,11 @@ impl Tls {
         Some(Tls { address: address_text, server_name, verify, roots: Arc::new(roots) })
     }
 
-    pub fn target(&self) -> String {
+    fn target(&self) -> String {
         self.address.clone()
     }
 
-    pub async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
+    async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
         let started = Instant::now();
         let verifier = Arc::new(RecordingVerifier::new(Arc::clone(&self.roots))?);
         let config = rustls::ClientConfig::builder_with_provider(provider())

@@ -2,7 +2,7 @@
 //! named server.
 
 use crate::error::ProbeError;
-use crate::kind::{Run, Spec};
+use crate::kind::{Kind, Run, Spec};
 use hickory_resolver::Resolver;
 use hickory_resolver::config::{NameServerConfigGroup, ResolverConfig, ResolverOpts};
 use hickory_resolver::name_server::TokioConnectionProvider;
@@ -20,11 +20,10 @@ pub struct Dns {
     server: Option<SocketAddr>,
 }
 
-impl Dns {
-    pub const KIND: &'static str = "dns";
-    pub const DEFAULT_EXPECT: &'static [&'static str] = &[];
+impl Kind for Dns {
+    const KIND: &'static str = "dns";
 
-    pub fn schema() -> Schema {
+    fn schema() -> Schema {
         Schema::new(&[
             Field::new("records", Type::List, "the answers, as text (addresses, MX hosts, TXT strings)"),
             Field::new("count", Type::Number, "how many answers"),
@@ -32,7 +31,7 @@ impl Dns {
         ])
     }
 
-    pub fn build(t: &mut TableReader, d: &mut Diagnostics, spec: &Spec<'_>) -> Option<Self> {
+    fn build(t: &mut TableReader, d: &mut Diagnostics, spec: &Spec<'_>) -> Option<Self> {
         let name = t.required_string(d, "host", "\"app.example.com\"");
         let record_type = t.string(d, "record_type");
         let server = t.string(d, "server");
@@ -110,14 +109,14 @@ impl Dns {
         Some(Dns { name: name?.into_inner(), record_type, resolver, server })
     }
 
-    pub fn target(&self) -> String {
+    fn target(&self) -> String {
         match self.server {
             Some(server) => format!("{} {} @{server}", self.name, self.record_type),
             None => format!("{} {}", self.name, self.record_type),
         }
     }
 
-    pub async fn observe(&self, _run: &Run<'_>) -> Result<Observations, ProbeError> {
+    async fn observe(&self, _run: &Run<'_>) -> Result<Observations, ProbeError> {
         let started = Instant::now();
         let lookup = self.resolver.lookup(self.name.as_str(), self.record_type).await.map_err(|e| {
             if e.is_no_records_found() || e.is_nx_domain() {

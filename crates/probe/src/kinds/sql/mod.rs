@@ -1,6 +1,10 @@
 //! What the SQL probes share: describing driver errors in words, hiding passwords in targets,
 //! and turning the first row of a user's `query` into `row.<column>` observations.
 
+pub mod mysql;
+pub mod postgres;
+pub mod sqlite;
+
 use crate::error::{describe_io, find_io};
 use sqlx::{Column, Row};
 use std::future::Future;

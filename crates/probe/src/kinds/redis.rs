@@ -3,7 +3,7 @@
 //! a queue list such as Laravel's `queues:default`.
 
 use crate::error::{ProbeError, describe_io};
-use crate::kind::{Run, Spec};
+use crate::kind::{Kind, Run, Spec};
 use std::time::Instant;
 use upkeep_config::{Diagnostics, TableReader};
 use upkeep_expr::{Field, Observations, Schema, Type, Value};
@@ -16,11 +16,10 @@ pub struct Redis {
     roundtrip: bool,
 }
 
-impl Redis {
-    pub const KIND: &'static str = "redis";
-    pub const DEFAULT_EXPECT: &'static [&'static str] = &[];
+impl Kind for Redis {
+    const KIND: &'static str = "redis";
 
-    pub fn schema() -> Schema {
+    fn schema() -> Schema {
         Schema::new(&[
             Field::new("latency", Type::Duration, "PING round trip"),
             Field::new("roundtrip", Type::Duration, "time to SET, GET and DEL a probe key"),
@@ -33,7 +32,7 @@ impl Redis {
         ])
     }
 
-    pub fn build(t: &mut TableReader, d: &mut Diagnostics, _spec: &Spec<'_>) -> Option<Self> {
+    fn build(t: &mut TableReader, d: &mut Diagnostics, _spec: &Spec<'_>) -> Option<Self> {
         let url = t.string(d, "url");
         let queue = t.string(d, "queue").map(|q| q.into_inner());
         let roundtrip = t.bool(d, "roundtrip").unwrap_or(true);
@@ -52,15 +51,15 @@ impl Redis {
                 return None;
             }
         };
-        let target = crate::database::short_target(&url_text);
+        let target = crate::kinds::sql::short_target(&url_text);
         Some(Redis { client, target, queue, roundtrip })
     }
 
-    pub fn target(&self) -> String {
+    fn target(&self) -> String {
         self.target.clone()
     }
 
-    pub async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
+    async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
         let fail = |e: redis::RedisError| ProbeError::new(self.describe(&e));
         let started = Instant::now();
         let mut conn = self.client.get_multiplexed_async_connection().await.map_err(fail)?;
@@ -78,7 +77,9 @@ impl Redis {
         }
         Ok(obs)
     }
+}
 
+impl Redis {
     /// Writes a unique key with a 60 s expiry, reads it back, deletes it.
     async fn roundtrip(
         &self,

@@ -9,30 +9,27 @@
 //! a ping after each scheduled time), each with `grace` for the job to finish.
 
 use crate::error::ProbeError;
-use crate::kind::{Run, Spec};
-use std::str::FromStr;
+use crate::kind::{Kind, Run, Spec};
 use std::time::Duration;
 use upkeep_config::{Diagnostics, TableReader};
 use upkeep_expr::{Field, Observations, Schema, Type, Value};
+use upkeep_schedule::Cadence;
 
 #[derive(Debug)]
 pub struct Heartbeat {
     id: String,
     grace: Duration,
-    due: Due,
+    /// When pings are due: at least every interval, or after each time a cron names.
+    due: Cadence,
 }
 
-#[derive(Debug)]
-enum Due {
-    Every(Duration),
-    Cron(Box<croner::Cron>, String),
-}
+/// Heartbeats are judged at least this often, whenever their pings are due.
+const JUDGE_EVERY: Duration = Duration::from_secs(60);
 
-impl Heartbeat {
-    pub const KIND: &'static str = "heartbeat";
-    pub const DEFAULT_EXPECT: &'static [&'static str] = &[];
+impl Kind for Heartbeat {
+    const KIND: &'static str = "heartbeat";
 
-    pub fn schema() -> Schema {
+    fn schema() -> Schema {
         Schema::new(&[Field::new(
             "age",
             Type::Duration,
@@ -40,7 +37,7 @@ impl Heartbeat {
         )])
     }
 
-    pub fn build(t: &mut TableReader, d: &mut Diagnostics, spec: &Spec<'_>) -> Option<Self> {
+    fn build(t: &mut TableReader, d: &mut Diagnostics, spec: &Spec<'_>) -> Option<Self> {
         let id = t.string(d, "id");
         let grace = t.duration(d, "grace", Duration::from_secs(1)).map_or(Duration::from_secs(300), |g| g.into_inner());
         let id = match id {
@@ -55,10 +52,8 @@ impl Heartbeat {
             }
             None => spec.name.to_string(),
         };
-        let due = match spec.schedule {
-            Some(schedule) => Due::Cron(Box::new(croner::Cron::from_str(schedule).ok()?), schedule.to_string()),
-            None if t.has("every") => Due::Every(spec.every),
-            None => {
+        let due = match spec.cadence {
+            Cadence::Every(_) if !t.has("every") => {
                 d.error(
                     t.span(),
                     format!("{} needs `every` (how often pings come) or `schedule` (when, as cron)", t.context()),
@@ -66,24 +61,38 @@ impl Heartbeat {
                 );
                 return None;
             }
+            cadence => cadence.clone(),
         };
         Some(Heartbeat { id, grace, due })
     }
 
-    pub fn id(&self) -> &str {
-        &self.id
+    /// `every`/`schedule` say when pings are due, so the check is judged every minute (or every
+    /// `every` when that is shorter).
+    fn cadence(&self, _configured: Cadence) -> Cadence {
+        match &self.due {
+            Cadence::Every(every) => Cadence::Every((*every).min(JUDGE_EVERY)),
+            Cadence::Cron(_) => Cadence::Every(JUDGE_EVERY),
+        }
     }
 
-    pub fn target(&self) -> String {
+    fn keeps_state(&self) -> bool {
+        true
+    }
+
+    fn heartbeat_id(&self) -> Option<&str> {
+        Some(&self.id)
+    }
+
+    fn target(&self) -> String {
         format!("/ping/{}", self.id)
     }
 
-    pub async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
-        let Some(store) = &run.ctx.store else {
+    async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
+        let Some(state) = &run.ctx.state else {
             return Err(ProbeError::new("heartbeats need the store in data_dir, which is not open"));
         };
         let now = run.ctx.clock.now();
-        let ping = store.last_ping(&self.id).await.map_err(|e| ProbeError::new(format!("cannot read pings: {e}")))?;
+        let ping = state.last_ping(&self.id).await.map_err(|e| ProbeError::new(format!("cannot read pings: {e}")))?;
         // Until the first ping, the daemon counts from when it began watching the check, as if
         // it had pinged then: a new nightly job is not late before its first night. A one-shot
         // `upkeep check` has watched nothing, so there the missing ping is the answer.
@@ -96,18 +105,18 @@ impl Heartbeat {
             }
             Some(ping) => (ping.at, format!("last ping {} ago", age(now, ping.at))),
             None if run.ctx.long_running => {
-                let first = store
-                    .transitions(run.check, jiff::Timestamp::UNIX_EPOCH, now)
+                let watching = state
+                    .watching_since(run.check)
                     .await
-                    .map_err(|e| ProbeError::new(format!("cannot read the check's history: {e}")))?;
-                let watching = first.first().map_or(now, |(at, _, _)| *at);
+                    .map_err(|e| ProbeError::new(format!("cannot read the check's history: {e}")))?
+                    .unwrap_or(now);
                 let since = format!("no ping received yet; watching since {} ago", age(now, watching));
                 (watching, since)
             }
             None => return Err(ProbeError::new("no ping received yet")),
         };
         match &self.due {
-            Due::Every(period) => {
+            Cadence::Every(period) => {
                 if now.duration_since(last).as_secs_f64() > (*period + self.grace).as_secs_f64() {
                     return Err(ProbeError::new(format!(
                         "{since}; expected every {} (grace {})",
@@ -116,15 +125,16 @@ impl Heartbeat {
                     )));
                 }
             }
-            Due::Cron(cron, text) => {
+            Cadence::Cron(cron) => {
                 let grace = jiff::SignedDuration::try_from(self.grace).unwrap_or_default();
-                let cutoff = now.checked_sub(grace).unwrap_or(now).to_zoned(jiff::tz::TimeZone::system());
-                if let Ok(due) = cron.find_previous_occurrence(&cutoff, true)
-                    && last < due.timestamp()
+                let cutoff = now.checked_sub(grace).unwrap_or(now);
+                if let Some(due) = self.due.previous_at_or_before(cutoff)
+                    && last < due
                 {
                     return Err(ProbeError::new(format!(
-                        "no ping since the run due at {} (schedule \"{text}\", grace {}); {since}",
-                        due.strftime("%Y-%m-%d %H:%M %Z"),
+                        "no ping since the run due at {} (schedule {}, grace {}); {since}",
+                        due.to_zoned(cron.zone().clone()).strftime("%Y-%m-%d %H:%M %Z"),
+                        self.due.describe(),
                         Value::duration(self.grace)
                     )));
                 }

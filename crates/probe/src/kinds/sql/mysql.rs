@@ -1,9 +1,9 @@
 //! `mysql` (MariaDB and MySQL): connect, `SELECT 1`, database size, connections, and an
 //! optional query. One connection is kept and replaced every five minutes, as for PostgreSQL.
 
-use crate::database::{self, decode_any};
+use super::{self as database, decode_any};
 use crate::error::ProbeError;
-use crate::kind::{Run, Spec};
+use crate::kind::{Kind, Run, Spec};
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
 use std::str::FromStr;
 use std::time::Duration;
@@ -20,11 +20,10 @@ pub struct Mysql {
     size: database::SizeCache,
 }
 
-impl Mysql {
-    pub const KIND: &'static str = "mysql";
-    pub const DEFAULT_EXPECT: &'static [&'static str] = &[];
+impl Kind for Mysql {
+    const KIND: &'static str = "mysql";
 
-    pub fn schema() -> Schema {
+    fn schema() -> Schema {
         Schema::new(database::FIELDS)
             .with_fields(&[Field::new(
                 "connections",
@@ -34,7 +33,7 @@ impl Mysql {
             .with_dynamic(database::ROW)
     }
 
-    pub fn build(t: &mut TableReader, d: &mut Diagnostics, spec: &Spec<'_>) -> Option<Self> {
+    fn build(t: &mut TableReader, d: &mut Diagnostics, spec: &Spec<'_>) -> Option<Self> {
         let url = t.required_string(d, "url", "\"mysql://app@127.0.0.1:3306/app\"");
         let query = database::read_query(t, d);
         let url = url?;
@@ -59,11 +58,11 @@ impl Mysql {
         })
     }
 
-    pub fn target(&self) -> String {
+    fn target(&self) -> String {
         self.target.clone()
     }
 
-    pub async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
+    async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
         let fail = |e: sqlx::Error| ProbeError::new(database::describe(&e, &self.target, self.timeout));
         let mut connected = self.kept.connect(&self.options, select_one).await.map_err(fail)?;
         let size = self

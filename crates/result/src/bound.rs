@@ -21,12 +21,14 @@ fn cut_note(text: &str) -> Value {
     json!({"bytes": text.len(), "sha256": hex::encode(Sha256::digest(text.as_bytes()))})
 }
 
-/// `text` cut to at most `max` bytes at a character boundary, with an ellipsis.
+/// `text` cut to at most `max` bytes (ellipsis included) at a character boundary, so that
+/// bounding what is already bounded changes nothing.
 pub fn shorten(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_string();
     }
-    let cut = (0..=max).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+    let room = max.saturating_sub('…'.len_utf8());
+    let cut = (0..=room).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
     format!("{}…", &text[..cut])
 }
 
@@ -85,7 +87,8 @@ mod tests {
         let kept = bound(json!({"status": 200, "body": body, "json": {"small": true}}));
         assert_eq!(kept["status"], 200);
         assert_eq!(kept["json"], json!({"small": true}));
-        assert!(kept["body"].as_str().unwrap().len() <= MAX_STRING + 3);
+        assert!(kept["body"].as_str().unwrap().len() <= MAX_STRING);
+        assert_eq!(bound(kept.clone()), kept, "bounding twice changes nothing");
         assert_eq!(kept["_truncated"]["body"]["bytes"], 50 << 20);
         assert_eq!(kept["_truncated"]["body"]["sha256"].as_str().unwrap().len(), 64);
         assert!(kept.to_string().len() < MAX_TOTAL);
@@ -103,6 +106,6 @@ mod tests {
         assert!(kept["_truncated"].as_object().is_some_and(|t| !t.is_empty()));
         // Small observations pass through untouched.
         assert_eq!(bound(json!({"a": "b"})), json!({"a": "b"}));
-        assert_eq!(shorten("héllo", 2), "h…");
+        assert_eq!(shorten("héllo wörld", 6), "hé…");
     }
 }

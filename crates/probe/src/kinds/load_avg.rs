@@ -2,7 +2,7 @@
 //! on the first run, over a short sample), from /proc/stat.
 
 use crate::error::ProbeError;
-use crate::kind::{Run, Spec};
+use crate::kind::{Kind, Run, Spec};
 use procfs::{Current, CurrentSI};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -17,11 +17,10 @@ pub struct Load {
 
 const FIRST_SAMPLE: Duration = Duration::from_millis(200);
 
-impl Load {
-    pub const KIND: &'static str = "load";
-    pub const DEFAULT_EXPECT: &'static [&'static str] = &[];
+impl Kind for Load {
+    const KIND: &'static str = "load";
 
-    pub fn schema() -> Schema {
+    fn schema() -> Schema {
         Schema::new(&[
             Field::new("load1", Type::Number, "1-minute load average"),
             Field::new("load5", Type::Number, "5-minute load average"),
@@ -32,15 +31,15 @@ impl Load {
         ])
     }
 
-    pub fn build(_t: &mut TableReader, _d: &mut Diagnostics, _spec: &Spec<'_>) -> Option<Self> {
+    fn build(_t: &mut TableReader, _d: &mut Diagnostics, _spec: &Spec<'_>) -> Option<Self> {
         Some(Load { previous: Mutex::new(None) })
     }
 
-    pub fn target(&self) -> String {
+    fn target(&self) -> String {
         "load".into()
     }
 
-    pub async fn observe(&self, _run: &Run<'_>) -> Result<Observations, ProbeError> {
+    async fn observe(&self, _run: &Run<'_>) -> Result<Observations, ProbeError> {
         let load =
             procfs::LoadAverage::current().map_err(|e| ProbeError::new(format!("cannot read /proc/loadavg: {e}")))?;
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;

@@ -2,7 +2,7 @@
 //! hatch for anything without a probe of its own (`php artisan queue:size`, a custom script).
 
 use crate::error::ProbeError;
-use crate::kind::{Run, Spec};
+use crate::kind::{Kind, Run, Spec};
 use std::process::Stdio;
 use std::time::Instant;
 use tokio::io::AsyncReadExt;
@@ -20,11 +20,12 @@ pub struct Command {
     parse_json: bool,
 }
 
-impl Command {
-    pub const KIND: &'static str = "command";
-    pub const DEFAULT_EXPECT: &'static [&'static str] = &["exit_code == 0"];
+impl Kind for Command {
+    const KIND: &'static str = "command";
 
-    pub fn schema() -> Schema {
+    const DEFAULT_EXPECT: &'static [&'static str] = &["exit_code == 0"];
+
+    fn schema() -> Schema {
         Schema::new(&[
             Field::new("exit_code", Type::Number, "the exit status (-1 when killed by a signal)"),
             Field::new("stdout", Type::String, "standard output (up to 1 MiB)"),
@@ -34,7 +35,7 @@ impl Command {
         .with_dynamic(Field::new("json", Type::Dynamic, "stdout parsed as JSON"))
     }
 
-    pub fn build(t: &mut TableReader, d: &mut Diagnostics, spec: &Spec<'_>) -> Option<Self> {
+    fn build(t: &mut TableReader, d: &mut Diagnostics, spec: &Spec<'_>) -> Option<Self> {
         let node = t.node("command").cloned();
         let env: Vec<(String, String)> =
             t.string_map(d, "env").unwrap_or_default().into_iter().map(|(k, v)| (k, v.into_inner())).collect();
@@ -59,14 +60,14 @@ impl Command {
         Some(Command { argv, env, cwd, parse_json: spec.reads("json") })
     }
 
-    pub fn target(&self) -> String {
+    fn target(&self) -> String {
         match self.argv.as_slice() {
             [sh, c, line] if sh == "/bin/sh" && c == "-c" => line.clone(),
             argv => argv.join(" "),
         }
     }
 
-    pub async fn observe(&self, _run: &Run<'_>) -> Result<Observations, ProbeError> {
+    async fn observe(&self, _run: &Run<'_>) -> Result<Observations, ProbeError> {
         let started = Instant::now();
         let mut command = tokio::process::Command::new(&self.argv[0]);
         command

@@ -4,8 +4,8 @@
 //! connections to one host are pooled (keep-alive), as a browser or load balancer would.
 
 use crate::error::{ProbeError, find_io};
-use crate::kind::{Run, Spec};
-use crate::tls::days_left;
+use crate::kind::{Kind, Run, Spec};
+use crate::kinds::tls::days_left;
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
@@ -58,11 +58,12 @@ fn client(key: ClientKey) -> Result<reqwest::Client, String> {
     Ok(client)
 }
 
-impl Http {
-    pub const KIND: &'static str = "http";
-    pub const DEFAULT_EXPECT: &'static [&'static str] = &["status >= 200 and status < 300"];
+impl Kind for Http {
+    const KIND: &'static str = "http";
 
-    pub fn schema() -> Schema {
+    const DEFAULT_EXPECT: &'static [&'static str] = &["status >= 200 and status < 300"];
+
+    fn schema() -> Schema {
         Schema::new(&[
             Field::new("status", Type::Number, "the HTTP status code"),
             Field::new("latency", Type::Duration, "time to the full response body"),
@@ -75,7 +76,7 @@ impl Http {
         .with_dynamic(Field::new("header", Type::Dynamic, "response headers by lower-case name"))
     }
 
-    pub fn build(t: &mut TableReader, d: &mut Diagnostics, spec: &Spec<'_>) -> Option<Self> {
+    fn build(t: &mut TableReader, d: &mut Diagnostics, spec: &Spec<'_>) -> Option<Self> {
         let url = t.required_string(d, "url", "\"https://app.example.com/health\"");
         let method = t.string(d, "method");
         let headers = t.string_map(d, "headers").unwrap_or_default();
@@ -150,11 +151,11 @@ impl Http {
         })
     }
 
-    pub fn target(&self) -> String {
+    fn target(&self) -> String {
         self.shown.clone()
     }
 
-    pub async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
+    async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
         let started = Instant::now();
         let mut request = self
             .client
@@ -221,7 +222,9 @@ impl Http {
         }
         Ok(obs)
     }
+}
 
+impl Http {
     fn observe_tls(&self, response: &reqwest::Response, run: &Run<'_>, obs: &mut Observations) {
         if self.url.scheme() != "https" {
             obs.mark_missing("tls", "the URL is not https");

@@ -1,7 +1,7 @@
 //! `tcp`: can a connection be opened, and how fast.
 
 use crate::error::{ProbeError, describe_io};
-use crate::kind::{Run, Spec};
+use crate::kind::{Kind, Run, Spec};
 use std::time::Instant;
 use upkeep_config::{Diagnostics, TableReader};
 use upkeep_expr::{Field, Observations, Schema, Type, Value};
@@ -11,15 +11,14 @@ pub struct Tcp {
     address: String,
 }
 
-impl Tcp {
-    pub const KIND: &'static str = "tcp";
-    pub const DEFAULT_EXPECT: &'static [&'static str] = &[];
+impl Kind for Tcp {
+    const KIND: &'static str = "tcp";
 
-    pub fn schema() -> Schema {
+    fn schema() -> Schema {
         Schema::new(&[Field::new("latency", Type::Duration, "time to open the connection")])
     }
 
-    pub fn build(t: &mut TableReader, d: &mut Diagnostics, _spec: &Spec<'_>) -> Option<Self> {
+    fn build(t: &mut TableReader, d: &mut Diagnostics, _spec: &Spec<'_>) -> Option<Self> {
         let address = t.required_string(d, "address", "\"127.0.0.1:6379\"")?;
         if !has_port(address.get_ref()) {
             d.error(
@@ -32,11 +31,11 @@ impl Tcp {
         Some(Tcp { address: address.into_inner() })
     }
 
-    pub fn target(&self) -> String {
+    fn target(&self) -> String {
         self.address.clone()
     }
 
-    pub async fn observe(&self, _run: &Run<'_>) -> Result<Observations, ProbeError> {
+    async fn observe(&self, _run: &Run<'_>) -> Result<Observations, ProbeError> {
         let started = Instant::now();
         let stream = tokio::net::TcpStream::connect(&self.address)
             .await

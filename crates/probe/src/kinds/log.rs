@@ -7,7 +7,8 @@
 //! consumed; a line still being written is read on the next run.
 
 use crate::error::{ProbeError, describe_io};
-use crate::kind::{Run, Spec};
+use crate::kind::{Kind, Run, Spec};
+use crate::state::LogCursor;
 use regex::RegexSet;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
@@ -15,7 +16,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use upkeep_config::{Diagnostics, TableReader};
 use upkeep_expr::{Field, Observations, Schema, Type, Value};
-use upkeep_store::LogCursor;
 
 /// Substrings that mean trouble in a Laravel/PHP log (seed 000, 003).
 pub const DEFAULT_PATTERNS: &[&str] = &["production.ERROR", "CRITICAL", "SQLSTATE[HY000]", "Failed to open stream"];
@@ -31,11 +31,12 @@ pub struct Log {
     cursor: Mutex<Option<LogCursor>>,
 }
 
-impl Log {
-    pub const KIND: &'static str = "log";
-    pub const DEFAULT_EXPECT: &'static [&'static str] = &["matched == 0"];
+impl Kind for Log {
+    const KIND: &'static str = "log";
 
-    pub fn schema() -> Schema {
+    const DEFAULT_EXPECT: &'static [&'static str] = &["matched == 0"];
+
+    fn schema() -> Schema {
         Schema::new(&[
             Field::new("matched", Type::Number, "new lines matching a pattern since the previous run"),
             Field::new("lines", Type::Number, "new lines read"),
@@ -44,7 +45,7 @@ impl Log {
         ])
     }
 
-    pub fn build(t: &mut TableReader, d: &mut Diagnostics, _spec: &Spec<'_>) -> Option<Self> {
+    fn build(t: &mut TableReader, d: &mut Diagnostics, _spec: &Spec<'_>) -> Option<Self> {
         let path = t.required_string(d, "path", "\"/var/www/app/storage/logs/laravel.log\"");
         let patterns = t.strings(d, "patterns");
         let regexes = t.strings(d, "regex").unwrap_or_default();
@@ -70,14 +71,18 @@ impl Log {
         Some(Log { path: PathBuf::from(path?.into_inner()), matcher, max_read, initial, cursor: Mutex::new(None) })
     }
 
-    pub fn target(&self) -> String {
+    fn target(&self) -> String {
         self.path.display().to_string()
     }
 
-    pub async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
-        let store_error = |e: upkeep_store::StoreError| ProbeError::new(format!("cannot read the log position: {e}"));
-        let cursor = match &run.ctx.store {
-            Some(store) => store.log_cursor(run.check).await.map_err(store_error)?,
+    fn keeps_state(&self) -> bool {
+        true
+    }
+
+    async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
+        let state_error = |e: String| ProbeError::new(format!("cannot read the log position: {e}"));
+        let cursor = match &run.ctx.state {
+            Some(state) => state.log_cursor(run.check).await.map_err(state_error)?,
             None => self.cursor.lock().unwrap_or_else(|e| e.into_inner()).clone(),
         };
         let path = self.path.clone();
@@ -86,8 +91,8 @@ impl Log {
         let (scan, cursor) = tokio::task::spawn_blocking(move || follow(&path, cursor, &matcher, max_read, initial))
             .await
             .map_err(|e| ProbeError::new(format!("log probe failed: {e}")))??;
-        match &run.ctx.store {
-            Some(store) => store.save_log_cursor(run.check, &cursor).await.map_err(store_error)?,
+        match &run.ctx.state {
+            Some(state) => state.save_log_cursor(run.check, &cursor).await.map_err(state_error)?,
             None => *self.cursor.lock().unwrap_or_else(|e| e.into_inner()) = Some(cursor.clone()),
         }
         let mut obs = Observations::new();

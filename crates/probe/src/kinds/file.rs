@@ -2,7 +2,7 @@
 //! (a real write test, as seed 000's storage check does, not a permission-bit guess).
 
 use crate::error::{ProbeError, describe_io};
-use crate::kind::{Run, Spec};
+use crate::kind::{Kind, Run, Spec};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use upkeep_config::{Diagnostics, TableReader};
@@ -14,11 +14,12 @@ pub struct File {
     test_write: bool,
 }
 
-impl File {
-    pub const KIND: &'static str = "file";
-    pub const DEFAULT_EXPECT: &'static [&'static str] = &["exists"];
+impl Kind for File {
+    const KIND: &'static str = "file";
 
-    pub fn schema() -> Schema {
+    const DEFAULT_EXPECT: &'static [&'static str] = &["exists"];
+
+    fn schema() -> Schema {
         Schema::new(&[
             Field::new("exists", Type::Bool, "whether the path exists"),
             Field::new("age", Type::Duration, "time since it was last modified"),
@@ -33,16 +34,16 @@ impl File {
         ])
     }
 
-    pub fn build(t: &mut TableReader, d: &mut Diagnostics, spec: &Spec<'_>) -> Option<Self> {
+    fn build(t: &mut TableReader, d: &mut Diagnostics, spec: &Spec<'_>) -> Option<Self> {
         let path = t.required_string(d, "path", "\"/var/www/app/storage\"")?;
         Some(File { path: PathBuf::from(path.into_inner()), test_write: spec.reads("writable") })
     }
 
-    pub fn target(&self) -> String {
+    fn target(&self) -> String {
         self.path.display().to_string()
     }
 
-    pub async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
+    async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
         let path = self.path.clone();
         let test_write = self.test_write;
         let now = run.ctx.clock.now();

@@ -5,9 +5,9 @@
 //! still exercised regularly. A fresh connection is opened directly, so a refusal or a bad
 //! password is reported at once, not as a timeout.
 
-use crate::database::{self, decode_any};
+use super::{self as database, decode_any};
 use crate::error::ProbeError;
-use crate::kind::{Run, Spec};
+use crate::kind::{Kind, Run, Spec};
 
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use std::str::FromStr;
@@ -25,17 +25,16 @@ pub struct Postgres {
     size: database::SizeCache,
 }
 
-impl Postgres {
-    pub const KIND: &'static str = "postgres";
-    pub const DEFAULT_EXPECT: &'static [&'static str] = &[];
+impl Kind for Postgres {
+    const KIND: &'static str = "postgres";
 
-    pub fn schema() -> Schema {
+    fn schema() -> Schema {
         Schema::new(database::FIELDS)
             .with_fields(&[Field::new("connections", Type::Number, "backends connected to this database")])
             .with_dynamic(database::ROW)
     }
 
-    pub fn build(t: &mut TableReader, d: &mut Diagnostics, spec: &Spec<'_>) -> Option<Self> {
+    fn build(t: &mut TableReader, d: &mut Diagnostics, spec: &Spec<'_>) -> Option<Self> {
         let url = t.required_string(d, "url", "\"postgres://app@127.0.0.1:5432/app\"");
         let query = database::read_query(t, d);
         let url = url?;
@@ -60,11 +59,11 @@ impl Postgres {
         })
     }
 
-    pub fn target(&self) -> String {
+    fn target(&self) -> String {
         self.target.clone()
     }
 
-    pub async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
+    async fn observe(&self, run: &Run<'_>) -> Result<Observations, ProbeError> {
         let fail = |e: sqlx::Error| ProbeError::new(database::describe(&e, &self.target, self.timeout));
         let mut connected = self.kept.connect(&self.options, select_one).await.map_err(fail)?;
         let connections: i64 =

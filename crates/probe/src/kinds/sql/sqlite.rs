@@ -1,9 +1,9 @@
 //! `sqlite`: the app's own SQLite file, opened read-only so a probe can never create, lock or
 //! change it — `SELECT 1` latency, size, journal mode, WAL size, and an optional `quick_check`.
 
-use crate::database::{self, decode_any};
+use super::{self as database, decode_any};
 use crate::error::ProbeError;
-use crate::kind::{Run, Spec};
+use crate::kind::{Kind, Run, Spec};
 use sqlx::Connection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use std::path::PathBuf;
@@ -19,11 +19,10 @@ pub struct Sqlite {
     timeout: Duration,
 }
 
-impl Sqlite {
-    pub const KIND: &'static str = "sqlite";
-    pub const DEFAULT_EXPECT: &'static [&'static str] = &[];
+impl Kind for Sqlite {
+    const KIND: &'static str = "sqlite";
 
-    pub fn schema() -> Schema {
+    fn schema() -> Schema {
         Schema::new(database::FIELDS)
             .with_fields(&[
                 Field::new("journal_mode", Type::String, "wal, delete, truncate, ..."),
@@ -37,18 +36,18 @@ impl Sqlite {
             .with_dynamic(database::ROW)
     }
 
-    pub fn build(t: &mut TableReader, d: &mut Diagnostics, spec: &Spec<'_>) -> Option<Self> {
+    fn build(t: &mut TableReader, d: &mut Diagnostics, spec: &Spec<'_>) -> Option<Self> {
         let path = t.required_string(d, "path", "\"/var/www/app/database/database.sqlite\"");
         let query = database::read_query(t, d);
         let quick_check = t.bool(d, "quick_check").unwrap_or(false) || spec.reads("quick_check");
         Some(Sqlite { path: PathBuf::from(path?.into_inner()), query, quick_check, timeout: spec.timeout })
     }
 
-    pub fn target(&self) -> String {
+    fn target(&self) -> String {
         self.path.display().to_string()
     }
 
-    pub async fn observe(&self, _run: &Run<'_>) -> Result<Observations, ProbeError> {
+    async fn observe(&self, _run: &Run<'_>) -> Result<Observations, ProbeError> {
         let target = self.target();
         let fail = |e: sqlx::Error| ProbeError::new(database::describe(&e, &target, self.timeout));
         if let Err(e) = tokio::fs::metadata(&self.path).await {
