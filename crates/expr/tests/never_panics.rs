@@ -107,7 +107,7 @@ fn the_longest_expressions_run_on_a_small_stack() {
         for src in [chain, mixed, nested] {
             assert!(src.len() <= 4096, "{}", src.len());
             let program = compile(&src, &schema()).unwrap_or_else(|e| panic!("{e:?}"));
-            assert_eq!(program.eval(&observations()).unwrap(), false);
+            assert!(!program.eval(&observations()).unwrap());
             let _ = program.explain(&observations());
         }
     });

@@ -260,7 +260,7 @@ async fn a_new_heartbeat_in_the_daemon_is_late_only_a_period_after_watching_bega
     let first = run_with(&loaded, "worker", &ctx).await;
     assert_eq!(first.status, Status::Ok, "{:?}", first.message);
     assert_eq!(obs(&first, "age"), 0.0);
-    store.write(&[first.clone()]).await.unwrap();
+    store.write(std::slice::from_ref(&first)).await.unwrap();
 
     clock.advance(Duration::from_secs(70 * 60));
     let waiting = run_with(&loaded, "worker", &ctx).await;
