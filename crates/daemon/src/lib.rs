@@ -1,99 +1,134 @@
-//! The running monitor: checks on their schedules, results into the store, the live state that
-//! `/health`, the API and the dashboard read, Prometheus metrics, and housekeeping.
+//! The running monitor: every job on its schedule, results committed to the store by one
+//! writer and published to the consumers of committed results, the live state `/health`, the
+//! API and the dashboard read, Prometheus metrics, and housekeeping.
 //!
 //! ```text
-//! scheduler ──(bounded channel)──► writer ──► store (batched)
-//!                                    └──────► live state + metrics
+//! scheduler ──(bounded channel)──► writer ──► store (batched, sequence-numbered)
+//!   ▲ run now (/ping)                 │
+//!                                     └──► stream of committed batches ──► live state
+//!                                                                     ├──► check metrics
+//!                                                                     └──► (SLOs, alerts, ...)
 //! housekeeping: compaction every 10 seconds, retention every hour
 //! ```
+//!
+//! The config in force is one snapshot ([`Loaded`]): a reload replaces it whole, so no reader
+//! sees half of one config and half of another.
 
 mod health;
 mod housekeeping;
 mod live;
 mod metrics;
+mod stream;
 mod writer;
 
 pub use health::{CheckState, Health, Overall, health};
 pub use live::{Live, LiveCheck};
-pub use metrics::Metrics;
+pub use metrics::{CheckMetrics, Metrics};
+pub use stream::{Committed, ConsumeFuture, Consumer, Stream};
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use upkeep_probe::{Check, CheckJob, Clock, Context, Loaded};
+use upkeep_probe::{CheckJob, Clock, Context, Loaded};
+use upkeep_result::CheckResult;
 use upkeep_schedule::{Job, RunNow, Scheduler, SchedulerMetrics};
 use upkeep_store::Store;
 
 pub use upkeep_config::Retention;
 
-/// Results waiting for the writer; a full queue makes probes wait rather than lose results.
-const QUEUE: usize = 16_384;
+/// How the daemon is put together beyond its config; the defaults are production's.
+pub struct Options {
+    /// Results waiting for the writer; a full queue makes jobs wait rather than lose results.
+    pub queue: usize,
+    /// Committed batches a consumer may fall behind before it re-reads from the store.
+    pub stream_capacity: usize,
+    /// Consumers of committed results besides the live state and the check metrics.
+    pub consumers: Vec<Arc<dyn Consumer>>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { queue: 16_384, stream_capacity: stream::DEFAULT_CAPACITY, consumers: Vec::new() }
+    }
+}
 
 pub struct Daemon {
     store: Store,
     live: Arc<Live>,
-    metrics: Arc<Metrics>,
+    metrics: Metrics,
+    check_metrics: Arc<CheckMetrics>,
     clock: Clock,
-    checks: RwLock<Arc<Vec<Arc<Check>>>>,
-    access: RwLock<Arc<upkeep_config::Access>>,
+    /// The config in force, replaced whole on reload.
+    plan: RwLock<Arc<Loaded>>,
     scheduler: Mutex<Option<Scheduler>>,
     scheduler_metrics: Arc<SchedulerMetrics>,
     run_now: RunNow,
     /// Taken at shutdown: once the scheduler's clones are gone too, the writer drains and ends.
-    sink: std::sync::Mutex<Option<mpsc::Sender<upkeep_result::CheckResult>>>,
+    sink: std::sync::Mutex<Option<mpsc::Sender<CheckResult>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
-    housekeeping: JoinHandle<()>,
-    stop_housekeeping: CancellationToken,
+    consumers: Mutex<Vec<JoinHandle<()>>>,
+    housekeeping: Mutex<Option<JoinHandle<()>>>,
+    stop: CancellationToken,
 }
 
 impl Daemon {
-    /// Rebuilds the live state from the store, then starts the writer, the scheduler and
-    /// housekeeping.
+    /// Rebuilds the live state from the store, then starts the writer, the consumers of
+    /// committed results, the scheduler and housekeeping.
     pub async fn start(
         loaded: &Loaded,
         store: Store,
         clock: Clock,
-        retention: Retention,
+        options: Options,
     ) -> Result<Arc<Daemon>, upkeep_store::StoreError> {
         let live = Arc::new(Live::default());
         live.restore(&store, &loaded.checks).await?;
-        let mut metrics = Metrics::new();
-        let scheduler_metrics = SchedulerMetrics::register(metrics.registry());
-        let metrics = Arc::new(metrics);
+        let mut registry = prometheus_client::registry::Registry::with_prefix("upkeep");
+        let check_metrics = Arc::new(CheckMetrics::register(&mut registry));
         for check in loaded.checks.iter() {
             if let Some(latest) = live.get(&check.name) {
-                metrics.restore(&check.name, latest.result.is_ok());
+                check_metrics.restore(&check.name, latest.result.is_ok());
             }
         }
-        let (sink, results) = mpsc::channel(QUEUE);
-        let writer = tokio::spawn(writer::run(results, store.clone(), Arc::clone(&live), Arc::clone(&metrics)));
-        let stop_housekeeping = CancellationToken::new();
+        let scheduler_metrics = SchedulerMetrics::register(&mut registry);
+        let writer_metrics = writer::WriterMetrics::register(&mut registry);
+
+        let stream = Stream::new(options.stream_capacity);
+        let after = store.last_commit();
+        let mut consumers: Vec<Arc<dyn Consumer>> =
+            vec![Arc::clone(&live) as Arc<dyn Consumer>, Arc::clone(&check_metrics) as Arc<dyn Consumer>];
+        consumers.extend(options.consumers);
+        let consumers = consumers.into_iter().map(|c| stream.subscribe(c, store.clone(), after)).collect();
+        let (sink, results) = mpsc::channel(options.queue.max(1));
+        let writer = tokio::spawn(writer::run(results, store.clone(), stream, writer_metrics));
+
+        let stop = CancellationToken::new();
         let grace = loaded.checks.iter().map(|c| c.timeout).max().unwrap_or_default() + Duration::from_secs(60);
         let housekeeping =
-            tokio::spawn(housekeeping::run(store.clone(), clock.clone(), retention, grace, stop_housekeeping.clone()));
+            tokio::spawn(housekeeping::run(store.clone(), clock.clone(), loaded.retention, grace, stop.clone()));
         let daemon = Arc::new(Daemon {
             store,
             live,
-            metrics,
+            metrics: Metrics::new(registry),
+            check_metrics,
             clock,
-            checks: RwLock::new(Arc::new(Vec::new())),
-            access: RwLock::new(Arc::new(loaded.access.clone())),
+            plan: RwLock::new(Arc::new(loaded.clone())),
             scheduler: Mutex::new(None),
             scheduler_metrics,
             run_now: RunNow::default(),
             sink: std::sync::Mutex::new(Some(sink)),
             writer: Mutex::new(Some(writer)),
-            housekeeping,
-            stop_housekeeping,
+            consumers: Mutex::new(consumers),
+            housekeeping: Mutex::new(Some(housekeeping)),
+            stop,
         });
         daemon.schedule(loaded).await;
         Ok(daemon)
     }
 
-    /// Replaces the running checks with a new config's. In-flight runs of the old checks finish
-    /// and are kept.
+    /// Replaces the config in force with a new one, whole. In-flight runs of the old checks
+    /// finish and are kept.
     pub async fn reload(&self, loaded: &Loaded) {
         self.schedule(loaded).await;
     }
@@ -104,11 +139,10 @@ impl Daemon {
             old.stop().await;
         }
         let names: Vec<String> = loaded.checks.iter().map(|c| c.name.clone()).collect();
-        *self.checks.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(loaded.checks.clone());
-        // After the new checks are in place: this bumps the live version readers cache by.
+        *self.plan.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(loaded.clone());
+        // After the new config is in place: this bumps the live version readers cache by.
         self.live.retain(&names);
-        self.metrics.retain(&names);
-        *self.access.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(loaded.access.clone());
+        self.check_metrics.retain(&names);
         let Some(sink) = self.sink.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
             return; // shutting down
         };
@@ -129,27 +163,30 @@ impl Daemon {
         ));
     }
 
-    /// Stops scheduling, lets in-flight runs finish, and flushes every result to the store.
+    /// Stops scheduling, lets in-flight runs finish, commits every result and lets every
+    /// consumer take them in.
     pub async fn shutdown(&self) {
         if let Some(scheduler) = self.scheduler.lock().await.take() {
             scheduler.stop().await;
         }
-        self.stop_housekeeping.cancel();
-        // The writer ends when every sender is gone; ours is the last one left.
+        self.stop.cancel();
+        // The writer ends when every sender is gone; ours is the last one left. Its stream
+        // closes with it, and the consumers end once they have taken in the last batch.
         self.sink.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(writer) = self.writer.lock().await.take() {
             let _ = writer.await;
         }
-        self.housekeeping.abort();
+        for consumer in self.consumers.lock().await.drain(..) {
+            let _ = consumer.await;
+        }
+        if let Some(housekeeping) = self.housekeeping.lock().await.take() {
+            let _ = housekeeping.await;
+        }
     }
 
-    pub fn checks(&self) -> Arc<Vec<Arc<Check>>> {
-        Arc::clone(&self.checks.read().unwrap_or_else(|e| e.into_inner()))
-    }
-
-    /// Who may use the API and the dashboard, as of the last (re)load.
-    pub fn access(&self) -> Arc<upkeep_config::Access> {
-        Arc::clone(&self.access.read().unwrap_or_else(|e| e.into_inner()))
+    /// The config in force: one snapshot, whole.
+    pub fn plan(&self) -> Arc<Loaded> {
+        Arc::clone(&self.plan.read().unwrap_or_else(|e| e.into_inner()))
     }
 
     pub fn live(&self) -> &Live {

@@ -1,6 +1,8 @@
-//! The latest result of every check, in memory, for `/health`, the API and the dashboard.
-//! Derived state: rebuilt from the store at start, so nothing lives only here.
+//! The latest result of every check, in memory, for `/health`, the API and the dashboard: the
+//! first consumer of committed results. Derived state: rebuilt from the store at start, so
+//! nothing lives only here.
 
+use crate::stream::{Committed, ConsumeFuture, Consumer};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use upkeep_probe::Check;
@@ -48,13 +50,20 @@ impl Live {
     }
 
     pub fn update(&self, result: CheckResult) {
+        self.update_all(std::iter::once(result));
+    }
+
+    /// Takes in many results under one lock (a committed batch).
+    pub fn update_all(&self, results: impl IntoIterator<Item = CheckResult>) {
         let _bump = Bump(self);
         let mut map = self.checks.write().unwrap_or_else(|e| e.into_inner());
-        let since = match map.get(&result.check) {
-            Some(previous) if previous.result.status == result.status => previous.since,
-            _ => result.at,
-        };
-        map.insert(result.check.clone(), LiveCheck { result, since });
+        for result in results {
+            let since = match map.get(&result.check) {
+                Some(previous) if previous.result.status == result.status => previous.since,
+                _ => result.at,
+            };
+            map.insert(result.check.clone(), LiveCheck { result, since });
+        }
     }
 
     pub fn get(&self, check: &str) -> Option<LiveCheck> {
@@ -65,6 +74,17 @@ impl Live {
     pub fn retain(&self, names: &[String]) {
         let _bump = Bump(self);
         self.checks.write().unwrap_or_else(|e| e.into_inner()).retain(|name, _| names.contains(name));
+    }
+}
+
+impl Consumer for Live {
+    fn name(&self) -> &'static str {
+        "live state"
+    }
+
+    fn consume<'a>(&'a self, batch: &'a Committed) -> ConsumeFuture<'a> {
+        self.update_all(batch.results.iter().map(|r| r.kept()));
+        Box::pin(std::future::ready(()))
     }
 }
 

@@ -1,9 +1,10 @@
-//! Prometheus metrics, named as DESIGN.md's contract says: `upkeep_check_up{check}` and
-//! `upkeep_check_duration_seconds{check}`, plus the daemon's own health (scheduling lag,
-//! store writes).
+//! Prometheus metrics, named as DESIGN.md's contract says. The registry is shared; each
+//! component registers its own metrics (the scheduler its lag, the writer its writes); the
+//! check metrics `upkeep_check_up{check}` and `upkeep_check_duration_seconds{check}` are a
+//! consumer of committed results.
 
+use crate::stream::{Committed, ConsumeFuture, Consumer};
 use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
@@ -22,14 +23,10 @@ fn latency_histogram() -> Histogram {
     Histogram::new(BUCKETS.iter().copied())
 }
 
+/// The daemon's metrics registry. Each component registers its own metrics in it at start;
+/// after that it only encodes.
 pub struct Metrics {
     registry: Registry,
-    up: Family<CheckLabels, Gauge>,
-    duration: HistogramFamily,
-    written: Counter,
-    write_errors: Counter,
-    /// Checks with series, so removed checks' series can be dropped.
-    known: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -38,15 +35,36 @@ impl std::fmt::Debug for Metrics {
     }
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
+impl Metrics {
+    pub fn new(registry: Registry) -> Self {
+        Metrics { registry }
+    }
+
+    /// The OpenMetrics text exposition, as Prometheus asks for it.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+
+    /// The classic Prometheus text format (0.0.4), for clients that do not ask for OpenMetrics
+    /// (curl, promtool, older scrapers): counters' HELP and TYPE name the `_total` series, and
+    /// there is no `# EOF`.
+    pub fn encode_classic(&self) -> String {
+        classic(&self.encode())
     }
 }
 
-impl Metrics {
-    pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("upkeep");
+/// `upkeep_check_up{check}` and `upkeep_check_duration_seconds{check}`, from committed results.
+pub struct CheckMetrics {
+    up: Family<CheckLabels, Gauge>,
+    duration: HistogramFamily,
+    /// Checks with series, so removed checks' series can be dropped.
+    known: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+impl CheckMetrics {
+    pub fn register(registry: &mut Registry) -> CheckMetrics {
         let up = Family::<CheckLabels, Gauge>::default();
         registry.register("check_up", "1 when the check's latest run passed, 0 when it failed", up.clone());
         let duration: HistogramFamily = Family::new_with_constructor(latency_histogram);
@@ -55,11 +73,7 @@ impl Metrics {
             "Each run's latency as the probe measures it (request, query round trip, handshake)",
             duration.clone(),
         );
-        let written = Counter::default();
-        registry.register("store_results_written", "Check results written to the store", written.clone());
-        let write_errors = Counter::default();
-        registry.register("store_write_errors", "Failed store writes (retried)", write_errors.clone());
-        Metrics { registry, up, duration, written, write_errors, known: Default::default() }
+        CheckMetrics { up, duration, known: Default::default() }
     }
 
     pub fn record(&self, check: &str, ok: bool, latency: Duration) {
@@ -75,19 +89,6 @@ impl Metrics {
         self.up.get_or_create(&CheckLabels { check: check.to_string() }).set(i64::from(ok));
     }
 
-    /// For components that register metrics of their own.
-    pub fn registry(&mut self) -> &mut Registry {
-        &mut self.registry
-    }
-
-    pub fn written(&self, n: usize) {
-        self.written.inc_by(n as u64);
-    }
-
-    pub fn write_failed(&self) {
-        self.write_errors.inc();
-    }
-
     /// Drops the series of checks that are no longer configured.
     pub fn retain(&self, names: &[String]) {
         let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
@@ -101,19 +102,18 @@ impl Metrics {
             keep
         });
     }
+}
 
-    /// The OpenMetrics text exposition, as Prometheus asks for it.
-    pub fn encode(&self) -> String {
-        let mut text = String::new();
-        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
-        text
+impl Consumer for CheckMetrics {
+    fn name(&self) -> &'static str {
+        "check metrics"
     }
 
-    /// The classic Prometheus text format (0.0.4), for clients that do not ask for OpenMetrics
-    /// (curl, promtool, older scrapers): counters' HELP and TYPE name the `_total` series, and
-    /// there is no `# EOF`.
-    pub fn encode_classic(&self) -> String {
-        classic(&self.encode())
+    fn consume<'a>(&'a self, batch: &'a Committed) -> ConsumeFuture<'a> {
+        for result in &batch.results {
+            self.record(&result.check, result.is_ok(), result.latency);
+        }
+        Box::pin(std::future::ready(()))
     }
 }
 
@@ -142,8 +142,11 @@ mod tests {
 
     #[test]
     fn classic_format_names_counters_by_their_series() {
-        let metrics = Metrics::new();
-        metrics.written(3);
+        let mut registry = Registry::with_prefix("upkeep");
+        let written = prometheus_client::metrics::counter::Counter::<u64>::default();
+        registry.register("store_results_written", "Check results written to the store", written.clone());
+        written.inc_by(3);
+        let metrics = Metrics::new(registry);
         let text = metrics.encode_classic();
         assert!(
             text.contains("# TYPE upkeep_store_results_written_total counter\nupkeep_store_results_written_total 3\n"),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use upkeep_config::{Access, Diagnostics, Env, Retention, Server, Source, parse_config};
 
 /// A validated config, ready to run.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Loaded {
     pub server: Server,
     pub access: Access,

@@ -115,12 +115,15 @@ impl Driver {
         let mut timeline = Timeline::new(self.job.cadence());
         let mut due = timeline.first(self.job.name(), started);
         loop {
+            // Biased: once stopping, nothing new starts, whatever else came due meanwhile.
             let trigger = tokio::select! {
+                biased;
                 _ = self.cancel.cancelled() => return,
                 _ = sleep_until(&self.clock, due) => None,
                 Some(trigger) = requests.recv() => Some(trigger),
             };
             let permit = tokio::select! {
+                biased;
                 _ = self.cancel.cancelled() => return,
                 permit = Arc::clone(&self.permits).acquire_owned() => permit,
             };

@@ -1,20 +1,27 @@
 //! Upkeep's store: the one owner of state that must survive a restart.
 //!
-//! Check results (raw, for the raw retention), rollups in three tiers with latency histograms
-//! (kept far longer) for bars, running totals for windows, status transitions, heartbeat pings,
-//! log cursors and dashboard sessions. [`Backend`] is the contract a store keeps; [`Store`] is
-//! the handle the daemon, the web layer and the probes share, whatever backend is behind it.
-//! Today that is SQLite in `data_dir` (`sqlite/`); a PostgreSQL backend for scale-out implements
-//! the same trait, and the tests in `tests/` are written against `Store` alone so that they can
-//! run against both.
+//! One file per concept, each with its records and the [`Store`] methods for it: check results
+//! and the batches they were committed in (`results.rs`), history — rollups, running totals,
+//! windows, bars, compaction and retention (`history.rs`, with the histogram math in
+//! `rollup.rs`) — heartbeat pings (`pings.rs`), log cursors (`cursors.rs`), dashboard sessions
+//! (`sessions.rs`), and what probes keep between runs (`probe_state.rs`). [`Store`] is an enum
+//! over the backends, so each method is one `match`: SQLite in `data_dir` today (`sqlite/`, one
+//! file per concept again); a PostgreSQL backend is one more variant and one more folder, written
+//! concept by concept, and must pass the same tests in `tests/`, which use `Store` alone.
 
-mod backend;
+mod cursors;
+mod history;
+mod pings;
 mod probe_state;
+mod results;
 pub mod rollup;
+mod sessions;
 mod sqlite;
 
-pub use backend::{Backend, StoreFuture};
+pub use history::Pruned;
+pub use results::CheckStatus;
 pub use rollup::Summary;
+pub use sessions::Session;
 pub use sqlite::FINE_TOTALS;
 pub use upkeep_probe::{LogCursor, Ping};
 pub use upkeep_result::CheckResult;
@@ -34,47 +41,16 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
 }
 
-/// The store: cheap to clone, shared by every task. Its methods are [`Backend`]'s.
+/// The store: cheap to clone, shared by every task.
 #[derive(Clone, Debug)]
-pub struct Store {
-    backend: Arc<dyn Backend>,
+pub enum Store {
+    /// The embedded store in `data_dir`.
+    Sqlite(Arc<sqlite::SqliteStore>),
 }
 
 impl Store {
     /// Opens (creating if needed) the embedded SQLite store in `data_dir` and migrates it.
     pub async fn open(data_dir: &Path) -> Result<Store, StoreError> {
-        Ok(Store { backend: Arc::new(sqlite::SqliteStore::open(data_dir).await?) })
+        Ok(Store::Sqlite(Arc::new(sqlite::SqliteStore::open(data_dir).await?)))
     }
-}
-
-impl std::ops::Deref for Store {
-    type Target = dyn Backend;
-
-    fn deref(&self) -> &Self::Target {
-        &*self.backend
-    }
-}
-
-/// A check's current status and since when.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CheckStatus {
-    pub check: String,
-    pub ok: bool,
-    pub since: jiff::Timestamp,
-}
-
-/// What a prune removed.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Pruned {
-    pub results: u64,
-    pub rollups: u64,
-    pub totals: u64,
-}
-
-/// A signed-in user and the CSRF token their forms carry.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Session {
-    pub user: String,
-    pub csrf: String,
-    pub expires: jiff::Timestamp,
 }

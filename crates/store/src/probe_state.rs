@@ -5,26 +5,21 @@ use upkeep_probe::{ProbeState, StateFuture};
 
 impl ProbeState for Store {
     fn last_ping<'a>(&'a self, id: &'a str) -> StateFuture<'a, Option<Ping>> {
-        Box::pin(async move { crate::Backend::last_ping(&**self, id).await.map_err(|e| e.to_string()) })
+        Box::pin(async move { Store::last_ping(self, id).await.map_err(|e| e.to_string()) })
     }
 
     fn watching_since<'a>(&'a self, check: &'a str) -> StateFuture<'a, Option<jiff::Timestamp>> {
         Box::pin(async move {
-            let now = jiff::Timestamp::MAX;
-            let first = crate::Backend::transitions(&**self, check, jiff::Timestamp::UNIX_EPOCH, now)
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok(first.first().map(|(at, _, _)| *at))
+            let changes = self.transitions(check, jiff::Timestamp::UNIX_EPOCH, jiff::Timestamp::MAX).await;
+            Ok(changes.map_err(|e| e.to_string())?.first().map(|(at, _, _)| *at))
         })
     }
 
     fn log_cursor<'a>(&'a self, check: &'a str) -> StateFuture<'a, Option<LogCursor>> {
-        Box::pin(async move { crate::Backend::log_cursor(&**self, check).await.map_err(|e| e.to_string()) })
+        Box::pin(async move { Store::log_cursor(self, check).await.map_err(|e| e.to_string()) })
     }
 
     fn save_log_cursor<'a>(&'a self, check: &'a str, cursor: &'a LogCursor) -> StateFuture<'a, ()> {
-        Box::pin(
-            async move { crate::Backend::save_log_cursor(&**self, check, cursor).await.map_err(|e| e.to_string()) },
-        )
+        Box::pin(async move { Store::save_log_cursor(self, check, cursor).await.map_err(|e| e.to_string()) })
     }
 }

@@ -49,7 +49,7 @@ pub async fn checks(
     // Viewers and responders see different targets (heartbeat ids), so each has its own copy.
     let key = if principal.role() >= upkeep_config::Role::Responder { "checks" } else { "checks-viewer" };
     let (status, body) = state.rendered.get_or_render(key, daemon.live().version(), || {
-        let list = Value::Array(daemon.checks().iter().map(|c| summary_json(daemon, c, &principal)).collect());
+        let list = Value::Array(daemon.plan().checks.iter().map(|c| summary_json(daemon, c, &principal)).collect());
         (StatusCode::OK, serde_json::to_vec(&list).unwrap_or_default())
     });
     (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body)
@@ -62,7 +62,8 @@ pub async fn check(
 ) -> ApiResult {
     let name = path(name)?;
     let daemon = &state.daemon;
-    let checks = daemon.checks();
+    let plan = daemon.plan();
+    let checks = &plan.checks;
     let check = checks
         .iter()
         .find(|c| c.name == name)
@@ -121,7 +122,7 @@ pub async fn results(
     let name = path(name)?;
     let Query(range) = range.map_err(|e| problem(StatusCode::BAD_REQUEST, e.body_text()))?;
     let daemon = &state.daemon;
-    if !daemon.checks().iter().any(|c| c.name == name) {
+    if !daemon.plan().checks.iter().any(|c| c.name == name) {
         return Err(problem(StatusCode::NOT_FOUND, format!("no check named {name}")));
     }
     let now = daemon.clock().now();

@@ -100,14 +100,15 @@ async fn session_principal(state: &AppState, access: &Access, headers: &HeaderMa
 
 /// Identifies the caller by token or session; `None` when access control is on and neither is valid.
 pub async fn identify(state: &AppState, headers: &HeaderMap) -> Option<Principal> {
-    let access = state.daemon.access();
+    let plan = state.daemon.plan();
+    let access = &plan.access;
     if access.is_open() {
         return Some(Principal::Open);
     }
     if let Some(token) = bearer(headers) {
-        return token_principal(&access, token);
+        return token_principal(access, token);
     }
-    session_principal(state, &access, headers).await
+    session_principal(state, access, headers).await
 }
 
 fn unauthorized(message: &str) -> Response {
@@ -136,8 +137,9 @@ pub async fn api(State(state): State<AppState>, mut request: Request, next: Next
 
 /// `/metrics`: public unless `[server] metrics = "token"`.
 pub async fn metrics(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let access = state.daemon.access();
-    if !access.metrics_need_token || bearer(request.headers()).and_then(|t| token_principal(&access, t)).is_some() {
+    let plan = state.daemon.plan();
+    let access = &plan.access;
+    if !access.metrics_need_token || bearer(request.headers()).and_then(|t| token_principal(access, t)).is_some() {
         return next.run(request).await;
     }
     unauthorized("/metrics needs a token: set Prometheus' `authorization` to a token from `upkeep token new`")
@@ -145,11 +147,12 @@ pub async fn metrics(State(state): State<AppState>, request: Request, next: Next
 
 /// Dashboard pages: a signed-in user, else off to the login page.
 pub async fn dashboard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let access = state.daemon.access();
+    let plan = state.daemon.plan();
+    let access = &plan.access;
     let principal = if access.is_open() {
         Some(Principal::Open)
     } else {
-        session_principal(&state, &access, request.headers()).await
+        session_principal(&state, access, request.headers()).await
     };
     match principal {
         Some(principal) => {

@@ -86,8 +86,9 @@ pub async fn overview(State(state): State<AppState>, Extension(principal): Exten
         Err(e) => return unavailable(e),
     };
     let now = daemon.clock().now();
-    let checks = daemon.checks();
-    let failing = upkeep_daemon::health(&checks, daemon.live()).failing();
+    let plan = daemon.plan();
+    let checks = &plan.checks;
+    let failing = upkeep_daemon::health(checks, daemon.live()).failing();
     let mut rows = String::new();
     for check in checks.iter() {
         let live = daemon.live().get(&check.name);
@@ -126,7 +127,8 @@ pub async fn check_page(
     Path(name): Path<String>,
 ) -> Response {
     let daemon = &state.daemon;
-    let checks = daemon.checks();
+    let plan = daemon.plan();
+    let checks = &plan.checks;
     let Some(check) = checks.iter().find(|c| c.name == name) else {
         return (
             StatusCode::NOT_FOUND,

@@ -20,7 +20,7 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
 
 fn render(state: &AppState) -> (StatusCode, Value) {
     let daemon = &state.daemon;
-    let health = upkeep_daemon::health(&daemon.checks(), daemon.live());
+    let health = upkeep_daemon::health(&daemon.plan().checks, daemon.live());
     let mut checks = Map::new();
     for (check, live) in &health.checks {
         let Some(live) = live else { continue };

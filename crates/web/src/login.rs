@@ -58,7 +58,7 @@ fn render(
     status: StatusCode,
 ) -> Response {
     let csrf = random_hex();
-    let no_users = state.daemon.access().users.is_empty();
+    let no_users = state.daemon.plan().access.users.is_empty();
     let notice = match (error, no_users) {
         (Some(e), _) => format!("<p class=\"message\">{}</p>", escape(e)),
         (None, true) => "<p class=\"message\">No users are configured. Add a [[user]] to upkeep.toml (see <code>upkeep user hash-password</code>).</p>".into(),
@@ -112,7 +112,8 @@ pub async fn sign_in(
         let message = format!("Too many sign-in attempts. Try again in {minutes} minute{}.", plural(minutes));
         return refused(&state, &headers, form.next.as_deref(), &message, wait);
     }
-    let access = state.daemon.access();
+    let plan = state.daemon.plan();
+    let access = &plan.access;
     let user = access.users.iter().find(|u| u.name == form.user).cloned();
     // Verify against a real hash even for unknown users, so timing does not reveal who exists.
     let hash = user.as_ref().map_or_else(|| DECOY_HASH.clone(), |u| u.password_hash.clone());

@@ -14,7 +14,7 @@ const CHUNK: usize = 200;
 
 impl SqliteStore {
     /// Up to when each coarse tier has been compacted (Unix seconds); minutes are always current.
-    pub(super) async fn compacted_until(&self) -> Result<HashMap<i64, i64>, StoreError> {
+    pub(crate) async fn compacted_until(&self) -> Result<HashMap<i64, i64>, StoreError> {
         let rows =
             sqlx::query("SELECT key, value FROM meta WHERE key LIKE 'compacted_%'").fetch_all(&self.pool).await?;
         let mut out = HashMap::from([(HOUR, 0), (DAY, 0)]);
@@ -31,7 +31,7 @@ impl SqliteStore {
     /// Minutes younger than `grace` (the slowest probe's timeout: a result is stamped with its
     /// start) stay provisional and are recomputed on the next run, so late results still count
     /// and the newest minutes are visible at once.
-    pub(super) async fn compact(&self, now: jiff::Timestamp, grace: Duration) -> Result<(), StoreError> {
+    pub(crate) async fn compact(&self, now: jiff::Timestamp, grace: Duration) -> Result<(), StoreError> {
         let now_s = now.as_second();
         let settled_s = (now_s - grace.as_secs() as i64).div_euclid(MINUTE) * MINUTE;
         let until_s = now_s.div_euclid(MINUTE) * MINUTE + MINUTE;
@@ -137,7 +137,7 @@ impl SqliteStore {
     /// Deletes raw results older than `raw`, minute rollups older than `raw` plus a day, and
     /// hour and day rollups, transitions and pings older than `rollups`; thins running totals
     /// older than `totals::FINE` to one an hour; then returns the freed pages to the file system.
-    pub(super) async fn prune(
+    pub(crate) async fn prune(
         &self,
         now: jiff::Timestamp,
         raw: Duration,
@@ -168,6 +168,7 @@ impl SqliteStore {
             pruned.rollups += done.rows_affected();
         }
         sqlx::query("DELETE FROM transitions WHERE at_ms < ?").bind(rollup_ms).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM commits WHERE last_ms < ?").bind(raw_ms).execute(&self.pool).await?;
         sqlx::query("DELETE FROM pings WHERE at_ms < ?").bind(rollup_ms).execute(&self.pool).await?;
         self.delete_expired_sessions(now).await?;
         sqlx::query("PRAGMA incremental_vacuum").execute(&self.pool).await?;

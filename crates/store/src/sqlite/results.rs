@@ -18,7 +18,7 @@ pub struct Cache {
 }
 
 impl Cache {
-    pub(super) async fn load(pool: &SqlitePool) -> Result<Cache, StoreError> {
+    pub(crate) async fn load(pool: &SqlitePool) -> Result<Cache, StoreError> {
         let mut cache = Cache::default();
         for row in sqlx::query("SELECT id, name FROM check_names").fetch_all(pool).await? {
             cache.ids.insert(row.get(1), row.get(0));
@@ -27,6 +27,22 @@ impl Cache {
             cache.status.insert(row.get(0), (row.get(1), row.get(2)));
         }
         Ok(cache)
+    }
+}
+
+/// A result as stored: `at_ms, ok, latency_us, message, observations` as its first columns.
+fn stored(check: &str, row: &sqlx::sqlite::SqliteRow) -> CheckResult {
+    CheckResult {
+        check: check.to_string(),
+        at: ts(row.get(0)),
+        status: Status::from_ok(row.get(1)),
+        latency: Duration::from_micros(row.get::<i64, _>(2).max(0) as u64),
+        message: row.get(3),
+        observations: row
+            .get::<Option<String>, _>(4)
+            .and_then(|o| serde_json::from_str(&o).ok())
+            .map(upkeep_expr::Observations::from_json)
+            .unwrap_or_default(),
     }
 }
 
@@ -55,13 +71,15 @@ impl SqliteStore {
         self.cache.lock().unwrap_or_else(|e| e.into_inner()).ids.iter().map(|(n, i)| (n.clone(), *i)).collect()
     }
 
-    /// Writes a batch in one transaction. A result whose status differs from the check's last
-    /// one records a transition; its message and observations are kept, as are a failure's.
-    pub(super) async fn write(&self, batch: &[CheckResult]) -> Result<(), StoreError> {
+    /// Writes a batch in one transaction under the next sequence number, and returns it. A
+    /// result whose status differs from the check's last one records a transition; its message
+    /// and observations are kept, as are a failure's.
+    pub(crate) async fn write(&self, batch: &[CheckResult]) -> Result<u64, StoreError> {
         let mut ids = Vec::with_capacity(batch.len());
         for record in batch {
             ids.push(self.check_id(&record.check).await?);
         }
+        let seq = self.last_commit.load(std::sync::atomic::Ordering::Acquire) + 1;
         let mut tx = self.pool.begin().await?;
         // Status as this batch goes along; the shared cache learns it only once committed.
         let mut changed: HashMap<i64, (bool, i64)> = HashMap::new();
@@ -74,13 +92,14 @@ impl SqliteStore {
             let ok = record.is_ok();
             let transition = previous.is_none_or(|(was, _)| was != ok);
             let keep_detail = transition || !ok;
-            sqlx::query("INSERT OR REPLACE INTO results (check_id, at_ms, ok, latency_us, message, observations) VALUES (?, ?, ?, ?, ?, ?)")
+            sqlx::query("INSERT OR REPLACE INTO results (check_id, at_ms, ok, latency_us, message, observations, batch) VALUES (?, ?, ?, ?, ?, ?, ?)")
                 .bind(id)
                 .bind(at_ms)
                 .bind(ok)
                 .bind(record.latency.as_micros().min(i64::MAX as u128) as i64)
                 .bind(if keep_detail { upkeep_result::bound_message(record.message.clone()) } else { None })
                 .bind(if keep_detail { record.kept_observations().map(|o| o.to_string()) } else { None })
+                .bind(seq as i64)
                 .execute(&mut *tx)
                 .await?;
             if transition {
@@ -104,14 +123,55 @@ impl SqliteStore {
                 changed.insert(id, (ok, at_ms));
             }
         }
+        let times = batch.iter().map(|r| r.at.as_millisecond());
+        let (first, last) = (times.clone().min().unwrap_or(0), times.max().unwrap_or(0));
+        sqlx::query("INSERT INTO commits (seq, first_ms, last_ms) VALUES (?, ?, ?)")
+            .bind(seq as i64)
+            .bind(first)
+            .bind(last)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
+        self.last_commit.store(seq, std::sync::atomic::Ordering::Release);
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         cache.status.extend(changed);
-        Ok(())
+        Ok(seq)
+    }
+
+    pub(crate) fn last_commit(&self) -> u64 {
+        self.last_commit.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// The results of the batches after `after` up to `through`, in commit order, as stored.
+    pub(crate) async fn committed(&self, after: u64, through: u64) -> Result<Vec<(u64, CheckResult)>, StoreError> {
+        let (lo, hi): (Option<i64>, Option<i64>) =
+            sqlx::query_as("SELECT MIN(first_ms), MAX(last_ms) FROM commits WHERE seq > ? AND seq <= ?")
+                .bind(after as i64)
+                .bind(through as i64)
+                .fetch_one(&self.pool)
+                .await?;
+        let (Some(lo), Some(hi)) = (lo, hi) else { return Ok(Vec::new()) };
+        let mut out = Vec::new();
+        for (name, id) in self.all_ids() {
+            let rows = sqlx::query(
+                "SELECT at_ms, ok, latency_us, message, observations, batch FROM results
+                 WHERE check_id = ? AND at_ms >= ? AND at_ms <= ? AND batch > ? AND batch <= ?",
+            )
+            .bind(id)
+            .bind(lo)
+            .bind(hi)
+            .bind(after as i64)
+            .bind(through as i64)
+            .fetch_all(&self.pool)
+            .await?;
+            out.extend(rows.iter().map(|row| (row.get::<i64, _>(5) as u64, stored(&name, row))));
+        }
+        out.sort_by_key(|(seq, r)| (*seq, r.at));
+        Ok(out)
     }
 
     /// Every check's current status, as of the last write.
-    pub(super) fn statuses(&self) -> Vec<CheckStatus> {
+    pub(crate) fn statuses(&self) -> Vec<CheckStatus> {
         let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         let names: HashMap<i64, &String> = cache.ids.iter().map(|(n, i)| (*i, n)).collect();
         let mut out: Vec<CheckStatus> = cache
@@ -126,7 +186,7 @@ impl SqliteStore {
     }
 
     /// Raw results of one check in `[from, to)`, newest first, at most `limit`.
-    pub(super) async fn results(
+    pub(crate) async fn results(
         &self,
         check: &str,
         from: jiff::Timestamp,
@@ -146,25 +206,11 @@ impl SqliteStore {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| CheckResult {
-                check: check.to_string(),
-                at: ts(row.get(0)),
-                status: Status::from_ok(row.get(1)),
-                latency: Duration::from_micros(row.get::<i64, _>(2).max(0) as u64),
-                message: row.get(3),
-                observations: row
-                    .get::<Option<String>, _>(4)
-                    .and_then(|o| serde_json::from_str(&o).ok())
-                    .map(upkeep_expr::Observations::from_json)
-                    .unwrap_or_default(),
-            })
-            .collect())
+        Ok(rows.iter().map(|row| stored(check, row)).collect())
     }
 
     /// The latest stored result of each check, for rebuilding in-memory state at start.
-    pub(super) async fn latest_results(&self) -> Result<Vec<CheckResult>, StoreError> {
+    pub(crate) async fn latest_results(&self) -> Result<Vec<CheckResult>, StoreError> {
         let mut out = Vec::new();
         for (name, _) in self.all_ids() {
             let far = jiff::Timestamp::MAX;
@@ -176,7 +222,7 @@ impl SqliteStore {
     }
 
     /// Status changes of one check in `[from, to)`, oldest first.
-    pub(super) async fn transitions(
+    pub(crate) async fn transitions(
         &self,
         check: &str,
         from: jiff::Timestamp,
@@ -199,7 +245,7 @@ impl SqliteStore {
     /// Aggregates per period of `span` (a tier: 60, 3600 or 86400 s) in `[from, to)`, for every
     /// check (or one): the data behind uptime bars and sparklines. Periods without results are
     /// absent.
-    pub(super) async fn bars(
+    pub(crate) async fn bars(
         &self,
         span: i64,
         from: jiff::Timestamp,

@@ -4,7 +4,7 @@ use super::SqliteStore;
 use crate::{Session, StoreError};
 
 impl SqliteStore {
-    pub(super) async fn create_session(&self, token_sha256: &str, session: &Session) -> Result<(), StoreError> {
+    pub(crate) async fn create_session(&self, token_sha256: &str, session: &Session) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO sessions (token_sha256, user, csrf, expires_ms) VALUES (?, ?, ?, ?)")
             .bind(token_sha256)
             .bind(&session.user)
@@ -16,7 +16,7 @@ impl SqliteStore {
     }
 
     /// The session for a token hash, unless it has expired.
-    pub(super) async fn session(
+    pub(crate) async fn session(
         &self,
         token_sha256: &str,
         now: jiff::Timestamp,
@@ -34,7 +34,7 @@ impl SqliteStore {
         }))
     }
 
-    pub(super) async fn delete_session(&self, token_sha256: &str) -> Result<(), StoreError> {
+    pub(crate) async fn delete_session(&self, token_sha256: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE token_sha256 = ?").bind(token_sha256).execute(&self.pool).await?;
         Ok(())
     }

@@ -67,7 +67,7 @@ impl SqliteStore {
     /// Aggregates over `[from, to)` for every check (or one), to the minute: every minute that
     /// overlaps the window counts (the current one too, as far as it is compacted). A window
     /// starting more than `FINE` ago is widened back to the start of its hour.
-    pub(super) async fn summaries(
+    pub(crate) async fn summaries(
         &self,
         from: jiff::Timestamp,
         to: jiff::Timestamp,

@@ -54,7 +54,7 @@ pub async fn serve_with_url(
     let store = upkeep_store::Store::open(&loaded.server.data_dir).await.context("cannot open the store")?;
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let address = listener.local_addr()?;
-    let daemon = Daemon::start(&loaded, store, Clock::System, loaded.retention).await.context("cannot start")?;
+    let daemon = Daemon::start(&loaded, store, Clock::System, Default::default()).await.context("cannot start")?;
     // Signal handlers first, so a signal sent right after the "listening" line is not lost.
     let hangups = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
     let terms = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
