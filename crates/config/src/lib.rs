@@ -4,28 +4,34 @@
 //! right (`did you mean "timeout"?`). All errors are gathered before reporting, so a person
 //! fixes a file in one pass. Secrets come from the environment with `${VAR}`.
 //!
-//! This crate knows the shape common to everything (server, defaults, the fields every check
-//! has); each probe kind reads its own keys from the [`TableReader`] it is handed, so a new
-//! kind needs no change here.
+//! The file is parsed once into [`Sections`], which each concept reads its own parts of with a
+//! [`TableReader`]: this crate reads `[server]`, `[retention]`, `[defaults]` and the fields every
+//! `[[check]]` has; each probe kind reads its own keys; access, alerts and the rest read theirs
+//! in their own crates. The plan (the composition root) drives the reading and reports what
+//! nobody took. A new section or kind needs no change here.
 
-mod access;
+mod checks;
 mod cron;
 mod diagnostic;
 mod document;
 mod interpolate;
-mod model;
+mod retention;
 mod secrets;
+mod sections;
+mod server;
 mod source;
 mod table;
 mod units;
 
-pub use access::{Access, Role, Token, User};
+pub use checks::{CheckSection, MAX_NAME, MIN_EVERY, MIN_TIMEOUT, read_checks};
 pub use cron::parse_cron;
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use document::{Node, NodeValue, Table, inner_span};
 pub use interpolate::Env;
-pub use model::{CheckSection, Config, MAX_NAME, MIN_EVERY, MIN_TIMEOUT, Retention, Server, parse_config};
+pub use retention::{Retention, read_retention};
 pub use secrets::{MASK, SENSITIVE_PARAMS, mask_line, redact_url};
+pub use sections::{Sections, parse};
+pub use server::{Server, read_server};
 pub use source::Source;
 pub use table::TableReader;
 pub use toml::Spanned;

@@ -44,6 +44,11 @@ impl TableReader {
         self.table.get(key)
     }
 
+    /// The raw value of a key, without marking it known.
+    pub fn peek(&self, key: &str) -> Option<&Node> {
+        self.table.get(key)
+    }
+
     pub fn has(&self, key: &str) -> bool {
         self.table.get(key).is_some()
     }

@@ -11,7 +11,7 @@
 //! housekeeping: compaction every 10 seconds, retention every hour
 //! ```
 //!
-//! The config in force is one snapshot ([`Loaded`]): a reload replaces it whole, so no reader
+//! The config in force is one snapshot ([`Plan`]): a reload replaces it whole, so no reader
 //! sees half of one config and half of another.
 
 mod health;
@@ -31,7 +31,8 @@ use std::time::Duration;
 use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use upkeep_probe::{CheckJob, Clock, Context, Loaded};
+use upkeep_plan::Plan;
+use upkeep_probe::{CheckJob, Clock, Context};
 use upkeep_result::CheckResult;
 use upkeep_schedule::{Job, RunNow, Scheduler, SchedulerMetrics};
 use upkeep_store::Store;
@@ -61,7 +62,7 @@ pub struct Daemon {
     check_metrics: Arc<CheckMetrics>,
     clock: Clock,
     /// The config in force, replaced whole on reload.
-    plan: RwLock<Arc<Loaded>>,
+    plan: RwLock<Arc<Plan>>,
     scheduler: Mutex<Option<Scheduler>>,
     scheduler_metrics: Arc<SchedulerMetrics>,
     run_now: RunNow,
@@ -77,16 +78,16 @@ impl Daemon {
     /// Rebuilds the live state from the store, then starts the writer, the consumers of
     /// committed results, the scheduler and housekeeping.
     pub async fn start(
-        loaded: &Loaded,
+        plan: &Plan,
         store: Store,
         clock: Clock,
         options: Options,
     ) -> Result<Arc<Daemon>, upkeep_store::StoreError> {
         let live = Arc::new(Live::default());
-        live.restore(&store, &loaded.checks).await?;
+        live.restore(&store, &plan.checks).await?;
         let mut registry = prometheus_client::registry::Registry::with_prefix("upkeep");
         let check_metrics = Arc::new(CheckMetrics::register(&mut registry));
-        for check in loaded.checks.iter() {
+        for check in plan.checks.iter() {
             if let Some(latest) = live.get(&check.name) {
                 check_metrics.restore(&check.name, latest.result.is_ok());
             }
@@ -104,16 +105,16 @@ impl Daemon {
         let writer = tokio::spawn(writer::run(results, store.clone(), stream, writer_metrics));
 
         let stop = CancellationToken::new();
-        let grace = loaded.checks.iter().map(|c| c.timeout).max().unwrap_or_default() + Duration::from_secs(60);
+        let grace = plan.checks.iter().map(|c| c.timeout).max().unwrap_or_default() + Duration::from_secs(60);
         let housekeeping =
-            tokio::spawn(housekeeping::run(store.clone(), clock.clone(), loaded.retention, grace, stop.clone()));
+            tokio::spawn(housekeeping::run(store.clone(), clock.clone(), plan.retention, grace, stop.clone()));
         let daemon = Arc::new(Daemon {
             store,
             live,
             metrics: Metrics::new(registry),
             check_metrics,
             clock,
-            plan: RwLock::new(Arc::new(loaded.clone())),
+            plan: RwLock::new(Arc::new(plan.clone())),
             scheduler: Mutex::new(None),
             scheduler_metrics,
             run_now: RunNow::default(),
@@ -123,23 +124,23 @@ impl Daemon {
             housekeeping: Mutex::new(Some(housekeeping)),
             stop,
         });
-        daemon.schedule(loaded).await;
+        daemon.schedule(plan).await;
         Ok(daemon)
     }
 
     /// Replaces the config in force with a new one, whole. In-flight runs of the old checks
     /// finish and are kept.
-    pub async fn reload(&self, loaded: &Loaded) {
-        self.schedule(loaded).await;
+    pub async fn reload(&self, plan: &Plan) {
+        self.schedule(plan).await;
     }
 
-    async fn schedule(&self, loaded: &Loaded) {
+    async fn schedule(&self, plan: &Plan) {
         let mut slot = self.scheduler.lock().await;
         if let Some(old) = slot.take() {
             old.stop().await;
         }
-        let names: Vec<String> = loaded.checks.iter().map(|c| c.name.clone()).collect();
-        *self.plan.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(loaded.clone());
+        let names: Vec<String> = plan.checks.iter().map(|c| c.name.clone()).collect();
+        *self.plan.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(plan.clone());
         // After the new config is in place: this bumps the live version readers cache by.
         self.live.retain(&names);
         self.check_metrics.retain(&names);
@@ -148,7 +149,7 @@ impl Daemon {
         };
         let state: Arc<dyn upkeep_probe::ProbeState> = Arc::new(self.store.clone());
         let ctx = Context::new(Some(state), self.clock.clone()).long_running();
-        let jobs: Vec<Arc<dyn Job>> = loaded
+        let jobs: Vec<Arc<dyn Job>> = plan
             .checks
             .iter()
             .map(|check| Arc::new(CheckJob { check: Arc::clone(check), ctx: ctx.clone() }) as Arc<dyn Job>)
@@ -156,7 +157,7 @@ impl Daemon {
         *slot = Some(Scheduler::start(
             jobs,
             self.clock.clone(),
-            loaded.server.concurrency,
+            plan.server.concurrency,
             sink,
             Arc::clone(&self.scheduler_metrics),
             &self.run_now,
@@ -185,7 +186,7 @@ impl Daemon {
     }
 
     /// The config in force: one snapshot, whole.
-    pub fn plan(&self) -> Arc<Loaded> {
+    pub fn plan(&self) -> Arc<Plan> {
         Arc::clone(&self.plan.read().unwrap_or_else(|e| e.into_inner()))
     }
 

@@ -8,16 +8,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
 use upkeep_daemon::{Committed, ConsumeFuture, Consumer, Daemon, Options};
-use upkeep_probe::{Clock, Loaded};
+use upkeep_plan::Plan;
+use upkeep_probe::Clock;
 use upkeep_store::Store;
 
 fn at(text: &str) -> jiff::Timestamp {
     text.parse().unwrap()
 }
 
-fn load(dir: &std::path::Path, checks: &str) -> Loaded {
+fn load(dir: &std::path::Path, checks: &str) -> Plan {
     let text = format!("[server]\ndata_dir = \"data\"\n\n{checks}");
-    upkeep_probe::load_config(upkeep_config::Source::new(dir.join("upkeep.toml"), text), &upkeep_config::Env::Process)
+    upkeep_plan::load_config(upkeep_config::Source::new(dir.join("upkeep.toml"), text), &upkeep_config::Env::Process)
         .unwrap_or_else(|d| panic!("{d}"))
 }
 

@@ -12,7 +12,6 @@ mod context;
 mod error;
 pub mod kind;
 pub mod kinds;
-mod load;
 mod run;
 mod state;
 
@@ -20,7 +19,6 @@ pub use check::{Check, CheckJob};
 pub use context::Context;
 pub use error::ProbeError;
 pub use kind::{Kind, Run, Spec};
-pub use load::{LoadError, Loaded, load_config, load_file};
 pub use run::run_checks;
 pub use state::{LogCursor, Ping, ProbeState, StateFuture};
 pub use upkeep_result::{CheckResult, Status};

@@ -32,16 +32,11 @@ url = "postgres://localhost/app"
 fn hints_say_what_would_be_right() {
     let toml =
         "[[check]]\nname = \"api\"\nkind = \"http\"\nurl = \"http://x/\"\ntimout = \"5s\"\nexpect = 'lantency < 200'\n";
-    let (_, d) =
-        upkeep_config::parse_config(upkeep_config::Source::new("upkeep.toml", toml), &upkeep_config::Env::Process);
-    drop(d);
-    let d = match upkeep_probe::load_config(
-        upkeep_config::Source::new("upkeep.toml", toml),
-        &upkeep_config::Env::Process,
-    ) {
-        Err(d) => d,
-        Ok(_) => panic!("should be invalid"),
-    };
+    let d =
+        match upkeep_plan::load_config(upkeep_config::Source::new("upkeep.toml", toml), &upkeep_config::Env::Process) {
+            Err(d) => d,
+            Ok(_) => panic!("should be invalid"),
+        };
     let hints: Vec<_> = d.items().iter().map(|i| i.hint.clone().unwrap_or_default()).collect();
     assert_eq!(hints, ["did you mean `timeout`?", "did you mean `latency`?"]);
     let shown = d.to_string();
@@ -191,10 +186,9 @@ fn extreme_names_and_nesting_are_refused_with_short_messages() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].starts_with("upkeep.toml:2:8: a check name is at most 128 characters"), "{}", &found[0][..200]);
     // Printed with its line, the message stays short enough to read.
-    let shown =
-        upkeep_probe::load_config(upkeep_config::Source::new("upkeep.toml", toml), &upkeep_config::Env::Process)
-            .unwrap_err()
-            .to_string();
+    let shown = upkeep_plan::load_config(upkeep_config::Source::new("upkeep.toml", toml), &upkeep_config::Env::Process)
+        .unwrap_err()
+        .to_string();
     assert!(shown.len() < 2_000, "{} bytes", shown.len());
     // Deeply nested TOML is refused by the parser, not by the stack.
     let deep = format!("x = {}1{}\n", "[".repeat(100_000), "]".repeat(100_000));
@@ -216,7 +210,7 @@ kind = "http"
 url = "${API_URL}"
 "#;
     let env = upkeep_config::Env::fixed([("API_URL", "ftp://example.com/from-the-env")]);
-    let shown = match upkeep_probe::load_config(upkeep_config::Source::new("upkeep.toml", toml), &env) {
+    let shown = match upkeep_plan::load_config(upkeep_config::Source::new("upkeep.toml", toml), &env) {
         Err(d) => d.to_string(),
         Ok(_) => panic!("should be invalid"),
     };
@@ -259,9 +253,8 @@ grace = "1h"
 "#;
 
     fn load(text: &str) {
-        let _ =
-            upkeep_probe::load_config(upkeep_config::Source::new("upkeep.toml", text), &upkeep_config::Env::Process)
-                .map_err(|d| d.to_string());
+        let _ = upkeep_plan::load_config(upkeep_config::Source::new("upkeep.toml", text), &upkeep_config::Env::Process)
+            .map_err(|d| d.to_string());
     }
 
     proptest! {

@@ -70,7 +70,7 @@ async fn file_that_is_missing_fails_the_default_expectation() {
     assert_eq!(result.status, Status::Ok);
 }
 
-async fn log_fixture() -> (tempfile::TempDir, std::path::PathBuf, upkeep_probe::Loaded, Context) {
+async fn log_fixture() -> (tempfile::TempDir, std::path::PathBuf, upkeep_plan::Plan, Context) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("laravel.log");
     append(&path, "[2026-11-24 23:59:00] production.ERROR: old news\n");

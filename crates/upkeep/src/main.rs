@@ -3,6 +3,7 @@
 
 mod cli;
 mod demo;
+mod serve;
 
 use clap::Parser;
 use std::process::ExitCode;

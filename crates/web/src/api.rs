@@ -47,7 +47,7 @@ pub async fn checks(
 ) -> impl axum::response::IntoResponse {
     let daemon = &state.daemon;
     // Viewers and responders see different targets (heartbeat ids), so each has its own copy.
-    let key = if principal.role() >= upkeep_config::Role::Responder { "checks" } else { "checks-viewer" };
+    let key = if principal.role() >= upkeep_access::Role::Responder { "checks" } else { "checks-viewer" };
     let (status, body) = state.rendered.get_or_render(key, daemon.live().version(), || {
         let list = Value::Array(daemon.plan().checks.iter().map(|c| summary_json(daemon, c, &principal)).collect());
         (StatusCode::OK, serde_json::to_vec(&list).unwrap_or_default())

@@ -8,8 +8,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use sha2::{Digest, Sha256};
-use upkeep_config::{Access, Role};
+use upkeep_access::{Access, Role, same, sha256_hex};
 
 pub const SESSION_COOKIE: &str = "upkeep_session";
 
@@ -46,15 +45,6 @@ pub fn target_for(check: &upkeep_probe::Check, principal: &Principal) -> String 
         Some(_) if principal.role() < Role::Responder => "/ping/… (shown to responders)".to_string(),
         _ => check.target(),
     }
-}
-
-pub fn sha256_hex(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
-}
-
-/// Compares without stopping at the first difference, so timing says nothing about the secret.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The value of one cookie in the request.
@@ -186,7 +176,5 @@ mod tests {
             assert_eq!(bearer(&headers), read, "{written}");
         }
         assert_eq!(cookie(&headers, "missing"), None);
-        assert!(same("abc", "abc") && !same("abc", "abd") && !same("abc", "ab"));
-        assert_eq!(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 }

@@ -15,7 +15,6 @@ mod health;
 mod html;
 mod login;
 mod openapi;
-mod password;
 mod ping;
 mod rate_limit;
 mod render_cache;
@@ -29,8 +28,6 @@ use axum::routing::get;
 use std::sync::Arc;
 use upkeep_daemon::Daemon;
 
-pub use login::new_token;
-pub use password::hash_password;
 pub use server::{Limits, serve};
 
 /// What every handler can reach.
@@ -38,7 +35,7 @@ pub use server::{Limits, serve};
 pub struct AppState {
     pub daemon: Arc<Daemon>,
     limiter: Arc<rate_limit::RateLimiter>,
-    verifier: Arc<password::Verifier>,
+    verifier: Arc<upkeep_access::Verifier>,
     rendered: Arc<render_cache::RenderCache>,
 }
 

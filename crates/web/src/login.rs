@@ -4,9 +4,8 @@
 //! SameSite=Strict cookie.
 
 use crate::AppState;
-use crate::auth::{Principal, SESSION_COOKIE, cookie, sha256_hex};
+use crate::auth::{Principal, SESSION_COOKIE, cookie};
 use crate::html::{escape, page};
-use crate::password::{DECOY_HASH, random_hex};
 use crate::rate_limit;
 use axum::Extension;
 use axum::extract::{ConnectInfo, Form, Query, State};
@@ -15,6 +14,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::time::Duration;
+use upkeep_access::{DECOY_HASH, random_hex, sha256_hex};
 use upkeep_store::Session;
 
 const CSRF_COOKIE: &str = "upkeep_csrf";
@@ -119,7 +119,7 @@ pub async fn sign_in(
     let hash = user.as_ref().map_or_else(|| DECOY_HASH.clone(), |u| u.password_hash.clone());
     let verified = match state.verifier.verify(hash, form.password).await {
         Ok(verified) => verified,
-        Err(crate::password::Busy) => {
+        Err(upkeep_access::Busy) => {
             limiter.release(&keys);
             let message = "Many people are signing in right now. Try again in a moment.";
             return refused(&state, &headers, form.next.as_deref(), message, std::time::Duration::from_secs(1));
@@ -206,13 +206,6 @@ fn refused(state: &AppState, headers: &HeaderMap, next: Option<&str>, message: &
 
 fn plural(n: u64) -> &'static str {
     if n == 1 { "" } else { "s" }
-}
-
-/// A new API token and its SHA-256, for `[[token]] sha256`.
-pub fn new_token() -> (String, String) {
-    let token = format!("upk_{}", random_hex());
-    let sha = sha256_hex(&token);
-    (token, sha)
 }
 
 #[cfg(test)]

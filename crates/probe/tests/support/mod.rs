@@ -8,7 +8,8 @@ pub mod certs;
 use std::net::TcpStream;
 use std::time::Duration;
 use upkeep_config::{Env, Source};
-use upkeep_probe::{CheckResult, Clock, Context, Loaded, load_config};
+use upkeep_plan::{Plan as Loaded, load_config};
+use upkeep_probe::{CheckResult, Clock, Context};
 
 /// Validates `toml` as an `upkeep.toml`, panicking with the diagnostics if it is invalid.
 pub fn load(toml: &str) -> Loaded {

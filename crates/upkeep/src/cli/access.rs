@@ -38,7 +38,7 @@ pub fn user(command: UserCommand) -> u8 {
                 eprintln!("error: use a password of at least 8 characters");
                 return EXIT_BAD_INPUT;
             }
-            match upkeep_web::hash_password(password) {
+            match upkeep_access::hash_password(password) {
                 Ok(hash) => {
                     println!("{hash}");
                     eprintln!(
@@ -58,11 +58,11 @@ pub fn user(command: UserCommand) -> u8 {
 pub fn token(command: TokenCommand) -> u8 {
     match command {
         TokenCommand::New { name, role } => {
-            if !matches!(role.as_str(), "viewer" | "responder" | "admin") {
-                eprintln!("error: `{role}` is not a role: viewer, responder or admin");
+            if let Err(problem) = role.parse::<upkeep_access::Role>() {
+                eprintln!("error: {problem}");
                 return EXIT_BAD_INPUT;
             }
-            let (token, sha) = upkeep_web::new_token();
+            let (token, sha) = upkeep_access::new_token();
             println!("{token}");
             eprintln!("\nGive the token above to the client (Authorization: Bearer <token>); it is shown only now.");
             eprintln!("In upkeep.toml:\n[[token]]\nname = \"{name}\"\nsha256 = \"{sha}\"\nrole = \"{role}\"");

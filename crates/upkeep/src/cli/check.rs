@@ -19,7 +19,7 @@ pub struct CheckArgs {
 }
 
 pub async fn run(path: &Path, args: CheckArgs) -> u8 {
-    let loaded = match upkeep_probe::load_file(path, &Env::Process) {
+    let loaded = match upkeep_plan::load_file(path, &Env::Process) {
         Ok(loaded) => loaded,
         Err(e) => return report_load_error(&e, args.json),
     };

@@ -17,7 +17,7 @@ pub enum ConfigCommand {
 
 pub fn run(path: &Path, command: ConfigCommand) -> u8 {
     match command {
-        ConfigCommand::Validate { json } => match upkeep_probe::load_file(path, &Env::Process) {
+        ConfigCommand::Validate { json } => match upkeep_plan::load_file(path, &Env::Process) {
             Ok(loaded) => {
                 if json {
                     println!("{}", serde_json::json!({"valid": true, "checks": loaded.checks.len()}));

@@ -7,8 +7,6 @@ mod config;
 mod serve;
 mod table;
 
-pub use serve::serve_with_url;
-
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -72,8 +70,8 @@ pub async fn run(args: Args) -> u8 {
 }
 
 /// Prints a load failure and returns the exit code for it.
-fn report_load_error(error: &upkeep_probe::LoadError, json: bool) -> u8 {
-    use upkeep_probe::LoadError;
+fn report_load_error(error: &upkeep_plan::LoadError, json: bool) -> u8 {
+    use upkeep_plan::LoadError;
     if json {
         let errors = match error {
             LoadError::Read { .. } => vec![serde_json::json!({"message": error.to_string()})],

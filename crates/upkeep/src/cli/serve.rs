@@ -1,15 +1,10 @@
-//! `upkeep serve`: the daemon. Checks on their schedules, results in the store, and the HTTP
-//! routes. SIGTERM or Ctrl-C stops it gracefully (in-flight checks finish, results are flushed);
-//! SIGHUP reloads the config, and a bad new config is reported while the old one keeps running.
+//! `upkeep serve`: reads the config, refuses what cannot be served, and runs the daemon (see
+//! `serve.rs` at the crate's top) until SIGTERM.
 
 use super::{EXIT_BAD_INPUT, EXIT_OK, report_load_error};
 use clap::Args;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use tokio::signal::unix::{SignalKind, signal};
+use std::path::Path;
 use upkeep_config::Env;
-use upkeep_daemon::Daemon;
-use upkeep_probe::Clock;
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
@@ -19,107 +14,21 @@ pub struct ServeArgs {
 }
 
 pub async fn run(path: &Path, args: ServeArgs) -> u8 {
-    let loaded = match upkeep_probe::load_file(path, &Env::Process) {
+    let loaded = match upkeep_plan::load_file(path, &Env::Process) {
         Ok(loaded) => loaded,
         Err(e) => return report_load_error(&e, false),
     };
     let listen = args.listen.unwrap_or(loaded.server.listen);
-    if let Some(refusal) = open_to_network(listen, &loaded) {
+    if let Some(refusal) = upkeep_plan::open_to_network(listen, &loaded.access) {
         eprintln!("error: {refusal}");
         eprintln!("  add a [[user]] (see `upkeep user hash-password`), or listen on 127.0.0.1");
         return EXIT_BAD_INPUT;
     }
-    match serve(path.to_path_buf(), loaded, listen).await {
+    match crate::serve::serve(path.to_path_buf(), loaded, listen).await {
         Ok(()) => EXIT_OK,
         Err(e) => {
             eprintln!("error: {e:#}");
             EXIT_BAD_INPUT
-        }
-    }
-}
-
-/// Runs the daemon until SIGTERM or Ctrl-C.
-pub async fn serve(config: PathBuf, loaded: upkeep_probe::Loaded, listen: std::net::SocketAddr) -> anyhow::Result<()> {
-    serve_with_url(config, loaded, listen, Arc::default()).await
-}
-
-/// As [`serve`], publishing the base URL once bound (the demo's sample app pings it).
-pub async fn serve_with_url(
-    config: PathBuf,
-    loaded: upkeep_probe::Loaded,
-    listen: std::net::SocketAddr,
-    url: Arc<std::sync::OnceLock<String>>,
-) -> anyhow::Result<()> {
-    use anyhow::Context as _;
-    let store = upkeep_store::Store::open(&loaded.server.data_dir).await.context("cannot open the store")?;
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
-    let address = listener.local_addr()?;
-    let daemon = Daemon::start(&loaded, store, Clock::System, Default::default()).await.context("cannot start")?;
-    // Signal handlers first, so a signal sent right after the "listening" line is not lost.
-    let hangups = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
-    let terms = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
-    let reloader = tokio::spawn(reload_on_hangup(
-        hangups,
-        config,
-        Arc::clone(&daemon),
-        (listen, loaded.server.listen),
-        loaded.server.data_dir.clone(),
-    ));
-    let app = upkeep_web::router(Arc::clone(&daemon));
-    let _ = url.set(format!("http://{address}"));
-    eprintln!("upkeep: watching {} checks; listening on http://{address}", loaded.checks.len());
-    let limits = upkeep_web::Limits {
-        max_connections: loaded.server.max_connections,
-        idle_timeout: loaded.server.idle_timeout,
-        request_timeout: loaded.server.request_timeout,
-    };
-    upkeep_web::serve(listener, app, limits, stopped(terms)).await;
-    eprintln!("upkeep: stopping; letting running checks finish");
-    reloader.abort();
-    daemon.shutdown().await;
-    eprintln!("upkeep: stopped");
-    Ok(())
-}
-
-/// Why serving `loaded` on `listen` is refused: a non-loopback address with no user or token
-/// would open the dashboard and API to anyone on the network. Checked at start and on reload.
-fn open_to_network(listen: std::net::SocketAddr, loaded: &upkeep_probe::Loaded) -> Option<String> {
-    (!listen.ip().is_loopback() && loaded.access.is_open()).then(|| {
-        format!("listening on {listen} with no [[user]] or [[token]] would open the dashboard and API to the network")
-    })
-}
-
-async fn stopped(mut term: tokio::signal::unix::Signal) {
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
-}
-
-async fn reload_on_hangup(
-    mut hangups: tokio::signal::unix::Signal,
-    config: PathBuf,
-    daemon: Arc<Daemon>,
-    (listen, configured_listen): (std::net::SocketAddr, std::net::SocketAddr),
-    data_dir: PathBuf,
-) {
-    while hangups.recv().await.is_some() {
-        match upkeep_probe::load_file(&config, &Env::Process) {
-            Ok(loaded) => {
-                if let Some(refusal) = open_to_network(listen, &loaded) {
-                    eprintln!("upkeep: not reloading: {refusal}; the old config keeps running");
-                    continue;
-                }
-                if loaded.server.listen != configured_listen {
-                    eprintln!("upkeep: `listen` changed; restart to move to {}", loaded.server.listen);
-                }
-                if loaded.server.data_dir != data_dir {
-                    eprintln!("upkeep: `data_dir` changed; restart to use {}", loaded.server.data_dir.display());
-                }
-                daemon.reload(&loaded).await;
-                eprintln!("upkeep: reloaded {}: {} checks", config.display(), loaded.checks.len());
-            }
-            Err(e) => eprintln!("upkeep: not reloading; the old config keeps running:\n{e}"),
         }
     }
 }

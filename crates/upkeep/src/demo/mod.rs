@@ -15,11 +15,11 @@ pub async fn run(dir: &Path, port: u16) -> anyhow::Result<()> {
     let url_for_app = Arc::clone(&upkeep_url);
     let app = app::start(&dir, move || url_for_app.get().cloned()).await.context("cannot start the sample app")?;
     let config_path = dir.join("upkeep.toml");
-    let password = upkeep_web::new_token().0.chars().skip(4).take(16).collect::<String>();
+    let password = upkeep_access::new_token().0.chars().skip(4).take(16).collect::<String>();
     let hash =
-        upkeep_web::hash_password(&password).map_err(|e| anyhow::anyhow!("cannot hash the demo password: {e}"))?;
+        upkeep_access::hash_password(&password).map_err(|e| anyhow::anyhow!("cannot hash the demo password: {e}"))?;
     tokio::fs::write(&config_path, config(&app, &hash)).await?;
-    let loaded = upkeep_probe::load_file(&config_path, &upkeep_config::Env::Process)
+    let loaded = upkeep_plan::load_file(&config_path, &upkeep_config::Env::Process)
         .map_err(|e| anyhow::anyhow!("the demo config is invalid (a bug): {e}"))?;
     let listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let listen = match tokio::net::TcpListener::bind(listen).await {
@@ -47,7 +47,7 @@ pub async fn run(dir: &Path, port: u16) -> anyhow::Result<()> {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
     });
-    crate::cli::serve_with_url(config_path.clone(), loaded, listen, upkeep_url).await
+    crate::serve::serve_with_url(config_path.clone(), loaded, listen, upkeep_url).await
 }
 
 fn config(app: &app::Running, password_hash: &str) -> String {

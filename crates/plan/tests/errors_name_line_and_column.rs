@@ -1,15 +1,17 @@
 //! Config mistakes are reported all at once, each at its exact line and column, with a fix.
 
-use upkeep_config::{Env, Source, parse_config};
+use upkeep_config::{Env, Source};
+use upkeep_plan::load_config;
 
 fn errors(text: &str, env: Env) -> Vec<String> {
-    let (_, d) = parse_config(Source::new("upkeep.toml", text), &env);
-    d.into_result(()).map(|_| Vec::new()).unwrap_or_else(|d| d.summary())
+    load_config(Source::new("upkeep.toml", text), &env).map(|_| Vec::new()).unwrap_or_else(|d| d.summary())
 }
 
 fn hints(text: &str) -> Vec<Option<String>> {
-    let (_, d) = parse_config(Source::new("upkeep.toml", text), &Env::fixed([]));
-    d.items().iter().map(|i| i.hint.clone()).collect()
+    match load_config(Source::new("upkeep.toml", text), &Env::fixed([])) {
+        Ok(_) => Vec::new(),
+        Err(d) => d.items().iter().map(|i| i.hint.clone()).collect(),
+    }
 }
 
 #[test]
@@ -19,12 +21,12 @@ listen = "localhost"
 
 [[check]]
 name = "api"
-kind = "http"
+kind = "memory"
 every = "30"
 
 [[check]]
 name = "api"
-kind = "tcp"
+kind = "memory"
 depends_on = ["dbb"]
 "#;
     assert_eq!(
@@ -47,13 +49,10 @@ fn suggests_the_key_that_was_meant() {
 
 #[test]
 fn names_a_missing_environment_variable_where_it_is_used() {
-    let text = "[[check]]\nname = \"db\"\nkind = \"postgres\"\nurl = \"postgres://${PGUSER}@localhost/app\"\n";
-    assert_eq!(errors(text, Env::fixed([])), ["upkeep.toml:4:19: environment variable `PGUSER` is not set"]);
-    let (config, d) = parse_config(Source::new("upkeep.toml", text), &Env::fixed([("PGUSER", "ops")]));
-    assert!(d.is_empty());
-    let mut settings = config.checks.into_iter().next().unwrap().settings;
-    let mut d2 = upkeep_config::Diagnostics::new(Source::new("upkeep.toml", text));
-    assert_eq!(settings.string(&mut d2, "url").unwrap().into_inner(), "postgres://ops@localhost/app");
+    let text = "[[check]]\nname = \"api\"\nkind = \"http\"\nurl = \"http://${APP_HOST}/health\"\n";
+    assert_eq!(errors(text, Env::fixed([])), ["upkeep.toml:4:15: environment variable `APP_HOST` is not set"]);
+    let plan = load_config(Source::new("upkeep.toml", text), &Env::fixed([("APP_HOST", "app.internal")])).unwrap();
+    assert_eq!(plan.checks[0].target(), "http://app.internal/health");
 }
 
 #[test]
@@ -67,17 +66,17 @@ fn reports_toml_syntax_errors_with_position() {
 fn refuses_dependency_cycles_and_bad_names() {
     let text = r#"[[check]]
 name = "a"
-kind = "tcp"
+kind = "memory"
 depends_on = ["b"]
 
 [[check]]
 name = "b"
-kind = "tcp"
+kind = "memory"
 depends_on = ["a"]
 
 [[check]]
 name = "9 lives"
-kind = "tcp"
+kind = "memory"
 "#;
     assert_eq!(
         errors(text, Env::fixed([])),
@@ -90,15 +89,15 @@ kind = "tcp"
 
 #[test]
 fn refuses_a_timeout_longer_than_the_interval() {
-    let text = "[[check]]\nname = \"api\"\nkind = \"http\"\nevery = \"10s\"\ntimeout = \"30s\"\n";
+    let text = "[[check]]\nname = \"api\"\nkind = \"memory\"\nevery = \"10s\"\ntimeout = \"30s\"\n";
     assert_eq!(errors(text, Env::fixed([])), ["upkeep.toml:5:11: `timeout` (30s) is longer than `every` (10s)"]);
 }
 
 #[test]
 fn applies_defaults_and_resolves_data_dir_next_to_the_file() {
-    let text = "[defaults]\nevery = \"1m\"\ntimeout = \"3s\"\n[server]\ndata_dir = \"state\"\n[[check]]\nname = \"api\"\nkind = \"http\"\n";
-    let (config, d) = parse_config(Source::new("/etc/upkeep/upkeep.toml", text), &Env::fixed([]));
-    assert!(d.is_empty(), "{d}");
+    let text = "[defaults]\nevery = \"1m\"\ntimeout = \"3s\"\n[server]\ndata_dir = \"state\"\n[[check]]\nname = \"api\"\nkind = \"http\"\nurl = \"http://x/\"\n";
+    let config =
+        load_config(Source::new("/etc/upkeep/upkeep.toml", text), &Env::fixed([])).unwrap_or_else(|d| panic!("{d}"));
     assert_eq!(config.server.data_dir, std::path::Path::new("/etc/upkeep/state"));
     assert_eq!(config.checks[0].every, std::time::Duration::from_secs(60));
     assert_eq!(config.checks[0].timeout, std::time::Duration::from_secs(3));
@@ -118,7 +117,7 @@ fn access_and_store_mistakes_point_at_themselves() {
 
 #[test]
 fn wrong_types_name_the_key_and_what_it_must_be() {
-    let text = "[[check]]\nname = \"api\"\nkind = \"tcp\"\ncritical = \"yes\"\nevery = 30\n";
+    let text = "[[check]]\nname = \"api\"\nkind = \"memory\"\ncritical = \"yes\"\nevery = 30\n";
     assert_eq!(
         errors(text, Env::fixed([])),
         [

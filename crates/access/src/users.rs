@@ -1,37 +1,8 @@
-//! Who may use the API and the dashboard: `[[user]]` (dashboard logins, argon2 password hashes)
-//! and `[[token]]` (API tokens, stored as SHA-256), each with a role.
+//! `[[user]]` (dashboard sign-ins, argon2 password hashes) and `[[token]]` (API tokens, kept as
+//! SHA-256), each with a role, read from the config through the same reader as everything else.
 
-use crate::diagnostic::Diagnostics;
-use crate::document::Table;
-use crate::table::TableReader;
-use std::fmt;
-
-/// What a user or token may do; each role includes the ones before it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Role {
-    /// Read checks, results, health.
-    Viewer,
-    /// Also acknowledge and work incidents, add silences (as those arrive).
-    Responder,
-    /// Everything, including maintenance and restores.
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Responder => "responder",
-            Role::Admin => "admin",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::Role;
+use upkeep_config::{Diagnostics, Sections, Table, TableReader};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct User {
@@ -65,21 +36,14 @@ impl Access {
 }
 
 fn role(t: &mut TableReader, d: &mut Diagnostics) -> Role {
-    match t.string(d, "role") {
-        None => Role::Viewer,
-        Some(r) => match r.get_ref().as_str() {
-            "viewer" => Role::Viewer,
-            "responder" => Role::Responder,
-            "admin" => Role::Admin,
-            other => {
-                d.error(r.span(), format!("`{other}` is not a role"), Some("roles: viewer, responder, admin".into()));
-                Role::Viewer
-            }
-        },
-    }
+    let Some(written) = t.string(d, "role") else { return Role::Viewer };
+    written.get_ref().parse().unwrap_or_else(|problem: String| {
+        d.error(written.span(), problem, Some("roles: viewer, responder, admin".into()));
+        Role::Viewer
+    })
 }
 
-pub fn read_user(table: Table, d: &mut Diagnostics) -> Option<User> {
+fn read_user(table: Table, d: &mut Diagnostics) -> Option<User> {
     let mut t = TableReader::new(table, "a user");
     let name = t.required_string(d, "name", "\"alice\"");
     if let Some(name) = &name {
@@ -127,7 +91,7 @@ fn argon2_cost(hash: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub fn read_token(table: Table, d: &mut Diagnostics) -> Option<Token> {
+fn read_token(table: Table, d: &mut Diagnostics) -> Option<Token> {
     let mut t = TableReader::new(table, "a token");
     let name = t.required_string(d, "name", "\"ci\"");
     if let Some(name) = &name {
@@ -148,4 +112,28 @@ pub fn read_token(table: Table, d: &mut Diagnostics) -> Option<Token> {
         );
         None
     }
+}
+
+/// Every `[[user]]` and `[[token]]`; `metrics_need_token` comes from `[server] metrics`.
+pub fn read_access(sections: &mut Sections, d: &mut Diagnostics, metrics_need_token: bool) -> Access {
+    let mut access = Access { metrics_need_token, ..Access::default() };
+    for table in sections.tables(d, "user") {
+        let start = table.span.start;
+        if let Some(user) = read_user(table, d) {
+            if access.users.iter().any(|u| u.name == user.name) {
+                d.error(
+                    start..start + 1,
+                    format!("two users are named `{}`", user.name),
+                    Some("each [[user]] needs its own `name`".into()),
+                );
+            }
+            access.users.push(user);
+        }
+    }
+    for table in sections.tables(d, "token") {
+        if let Some(token) = read_token(table, d) {
+            access.tokens.push(token);
+        }
+    }
+    access
 }

@@ -1,0 +1,84 @@
+//! The plan: the whole validated config, ready to run — the composition root above the concept
+//! crates. It parses the file once, lets each concept read its own sections (`[server]`,
+//! `[retention]` and `[[check]]`'s common keys in `config`, each kind's keys in `probe`, users
+//! and tokens in `access`; alerts, SLOs and the rest as they arrive), resolves what refers to
+//! what across them (a config that would open the dashboard to the network; two heartbeats on
+//! one id), and reports every problem at its file, line and column, all at once.
+//!
+//! A new section is one reader in its concept's crate plus one line in [`load_config`]. The
+//! daemon holds a [`Plan`] as one snapshot and replaces it whole on reload.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use upkeep_access::Access;
+use upkeep_config::{Diagnostics, Env, Retention, Server, Source};
+use upkeep_probe::Check;
+
+/// A validated config.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub server: Server,
+    pub access: Access,
+    pub retention: Retention,
+    pub checks: Vec<Arc<Check>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Invalid(Diagnostics),
+}
+
+/// Reads and validates the file at `path`.
+pub fn load_file(path: &Path, env: &Env) -> Result<Plan, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
+    load_config(Source::new(path, text), env).map_err(LoadError::Invalid)
+}
+
+/// Validates a config held in memory.
+pub fn load_config(source: Source, env: &Env) -> Result<Plan, Diagnostics> {
+    let (sections, mut d) = upkeep_config::parse(source, env);
+    let Some(mut sections) = sections else { return Err(d) };
+    let server = upkeep_config::read_server(&mut sections, &mut d);
+    let retention = upkeep_config::read_retention(&mut sections, &mut d);
+    let access = upkeep_access::read_access(&mut sections, &mut d, server.metrics_need_token);
+    let checks = read_checks(&mut sections, &server, &mut d);
+    if let Some(refusal) = open_to_network(server.listen, &access) {
+        let span = sections.span_of("server", "listen").unwrap_or(0..1);
+        d.error(span, refusal, Some("add a [[user]] (see `upkeep user hash-password`), or listen on 127.0.0.1".into()));
+    }
+    sections.finish(&mut d);
+    d.into_result(Plan { server, access, retention, checks })
+}
+
+/// The checks, each kind reading its own keys; two heartbeats may not share an id.
+fn read_checks(sections: &mut upkeep_config::Sections, server: &Server, d: &mut Diagnostics) -> Vec<Arc<Check>> {
+    let mut checks: Vec<Arc<Check>> = Vec::new();
+    for section in upkeep_config::read_checks(sections, d) {
+        let span = section.name.span();
+        let Some(check) = Check::build(section, server, d) else { continue };
+        // Two heartbeats on one id would silently share every ping.
+        if let Some(id) = check.heartbeat_id()
+            && let Some(other) = checks.iter().find(|c| c.heartbeat_id() == Some(id))
+        {
+            d.error(
+                span,
+                format!("heartbeat id `{id}` is already used by check `{}`", other.name),
+                Some("give each heartbeat its own `id` (by default it is the check's name)".into()),
+            );
+        }
+        checks.push(Arc::new(check));
+    }
+    checks
+}
+
+/// Why serving on `listen` with `access` is refused: a non-loopback address with no user or
+/// token would open the dashboard and API to anyone on the network. Checked at load, at start
+/// (where `--listen` may differ from the file) and on reload.
+pub fn open_to_network(listen: std::net::SocketAddr, access: &Access) -> Option<String> {
+    (!listen.ip().is_loopback() && access.is_open()).then(|| {
+        format!("listening on {listen} with no [[user]] or [[token]] would open the dashboard and API to the network")
+    })
+}
