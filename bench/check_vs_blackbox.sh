@@ -23,6 +23,8 @@
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+source "$BENCH_DIR/lib.sh"
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
 
 N_HTTP=${N_HTTP:-1000}
@@ -46,8 +48,6 @@ SKIP_BUILD=${SKIP_BUILD:-0}
 RESULTS_MD=${RESULTS_MD:-$BENCH_DIR/results-latest.md}
 KEEP_TMP=${KEEP_TMP:-0}
 
-log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 # ---------------------------------------------------------------- cleanup
 TMP=$(mktemp -d /tmp/upkeep-bench.XXXXXX)
@@ -127,7 +127,6 @@ fi
 [[ -x $UPKEEP ]] || die "no upkeep binary at $UPKEEP"
 
 # ---------------------------------------------------------------- helpers
-port_free() { [[ -z $(ss -ltnH "sport = :$1") ]]; }
 wait_http() { # URL: up to 10 s
     for _ in $(seq 100); do
         curl -fsS -o /dev/null --max-time 1 "$1" 2>/dev/null && return 0
@@ -136,12 +135,8 @@ wait_http() { # URL: up to 10 s
     return 1
 }
 # utime+stime (self) or cutime+cstime (reaped children) of a process, in clock ticks.
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 child_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $14 + $15}'; }
-median() { sort -g | awk '{a[NR] = $1} END {if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
-calc() { awk "BEGIN {printf \"%.${2:-3}f\", $1}"; }
 us() { awk -v s="$1" 'BEGIN {printf "%.0f µs", s * 1e6}'; }      # seconds -> "123 µs"
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f×", a / b; else print "—"}'; }
 
 # run_measured OUT CMD...: runs CMD with stdout to OUT, prints "wall user sys rc" (seconds).
 # The CPU comes from bash's `times` in a child shell whose only child is CMD (EPOCHREALTIME, no

@@ -29,6 +29,8 @@
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+source "$BENCH_DIR/lib.sh"
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
 
 N_CHECKS=${N_CHECKS:-10000}
@@ -51,8 +53,6 @@ SKIP_BUILD=${SKIP_BUILD:-0}
 RESULTS_MD=${RESULTS_MD:-$BENCH_DIR/results-daemon.md}
 KEEP_TMP=${KEEP_TMP:-0}
 
-log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 [[ $N_CHECKS =~ ^[0-9]+$ && $N_CHECKS -ge 1 ]] || die "N_CHECKS must be a positive integer"
 [[ $DURATION =~ ^[0-9]+$ && $WARMUP =~ ^[0-9]+$ && $SAMPLE =~ ^[0-9]+$ && $SAMPLE -ge 1 ]] || die "DURATION, WARMUP, SAMPLE must be integers"
@@ -140,7 +140,6 @@ fi
 [[ -x $UPKEEP ]] || die "no upkeep binary at $UPKEEP"
 
 # ---------------------------------------------------------------- helpers
-port_free() { [[ -z $(ss -ltnH "sport = :$1") ]]; }
 wait_http() { # URL: up to 10 s
     for _ in $(seq 100); do
         curl -fsS -o /dev/null --max-time 1 "$1" 2>/dev/null && return 0
@@ -149,11 +148,9 @@ wait_http() { # URL: up to 10 s
     return 1
 }
 # utime+stime of a process, in clock ticks.
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 user_sys_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12, $13}'; }
 status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }   # PID FIELD (VmRSS, VmHWM, Threads)
 machine_ticks() { awk '/^cpu / {busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, busy + $5 + $6}' /proc/stat; }  # busy total
-calc() { awk "BEGIN {printf \"%.${2:-3}f\", $1}"; }
 mb() { awk -v b="$1" 'BEGIN {printf "%.1f MB", b / 1048576}'; }   # bytes -> "12.3 MB" (MiB)
 now() { echo "$EPOCHREALTIME"; }
 sleep_until() { # EPOCH: sleep until then (bounded: at most DURATION + 60 s)

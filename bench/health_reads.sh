@@ -23,6 +23,8 @@
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+source "$BENCH_DIR/lib.sh"
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
 
 N_CHECKS=${N_CHECKS:-100}
@@ -44,8 +46,6 @@ RESULTS_MD=${RESULTS_MD:-$BENCH_DIR/results-daemon.md}
 SECTION_SUFFIX=${SECTION_SUFFIX:-}      # e.g. "-1000": writes section health_reads-1000 instead
 KEEP_TMP=${KEEP_TMP:-0}
 
-log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 [[ $N_CHECKS =~ ^[0-9]+$ && $N_CHECKS -ge 1 ]] || die "N_CHECKS must be a positive integer"
 [[ $WRK_SECONDS =~ ^[0-9]+$ && $WARM_SECONDS =~ ^[0-9]+$ ]] || die "WRK_SECONDS and WARM_SECONDS must be integers"
@@ -128,7 +128,6 @@ fi
 [[ -x $UPKEEP ]] || die "no upkeep binary at $UPKEEP"
 
 # ---------------------------------------------------------------- helpers
-port_free() { [[ -z $(ss -ltnH "sport = :$1") ]]; }
 wait_http() { # URL: up to 10 s
     for _ in $(seq 100); do
         curl -fsS -o /dev/null --max-time 1 "$1" 2>/dev/null && return 0
@@ -136,8 +135,6 @@ wait_http() { # URL: up to 10 s
     done
     return 1
 }
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
-calc() { awk "BEGIN {printf \"%.${2:-3}f\", $1}"; }
 # wrk's "1.23ms" / "456.78us" / "1.02s" -> milliseconds
 to_ms() { awk -v v="$1" 'BEGIN {
     n = v + 0

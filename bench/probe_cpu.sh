@@ -23,6 +23,8 @@
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+source "$BENCH_DIR/lib.sh"
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
 
 RATE=${RATE:-50}                        # probes per second, both sides
@@ -36,8 +38,6 @@ UPKEEP=${UPKEEP:-${CARGO_TARGET_DIR:-$ROOT/target}/release/upkeep}
 SKIP_BUILD=${SKIP_BUILD:-0}
 RESULTS_MD=${RESULTS_MD:-$BENCH_DIR/results-daemon.md}
 
-log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 [[ $RATE =~ ^[0-9]+$ && $RATE -ge 1 && $RATE -le 2000 ]] || die "RATE must be 1..2000"
 
 TMP=$(mktemp -d /tmp/upkeep-probe-cpu.XXXXXX)
@@ -73,7 +73,6 @@ fi
 [[ -x $UPKEEP ]] || die "no upkeep binary at $UPKEEP"
 CLK_TCK=$(getconf CLK_TCK)
 
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 postgres_ticks() { # every postgres process (the server's side of the probes)
     local sum=0 pid
     for pid in $(pgrep -x postgres); do
@@ -81,9 +80,7 @@ postgres_ticks() { # every postgres process (the server's side of the probes)
     done
     echo "$sum"
 }
-calc() { awk "BEGIN {printf \"%.${2:-3}f\", $1}"; }
 us() { awk -v s="$1" 'BEGIN {printf "%.0f µs", s * 1e6}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f×", a / b; else print "—"}'; }
 wait_http() { for _ in $(seq 100); do curl -fsS -o /dev/null --max-time 1 "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 
 # ---------------------------------------------------------------- nginx

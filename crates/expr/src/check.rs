@@ -2,7 +2,8 @@
 //! cannot mean anything (`latency < 200`, `status == "200"`), at load time.
 
 use crate::ast::{CompareOp, Expr, ExprKind, FieldRef};
-use crate::parser::{ParseError, parse};
+use crate::error::ParseError;
+use crate::parser::parse;
 use crate::schema::{Schema, Type};
 use crate::span::Span;
 use crate::value::Value;

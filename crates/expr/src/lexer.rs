@@ -1,7 +1,7 @@
 //! Turns expression source into tokens with spans. Units are part of number tokens, so
 //! `200ms` is one token and `200 ms` is an error that says so.
 
-use crate::parser::ParseError;
+use crate::error::ParseError;
 use crate::span::Span;
 use crate::value::Value;
 

@@ -11,6 +11,7 @@
 
 mod ast;
 mod check;
+mod error;
 mod eval;
 mod lexer;
 mod parser;
@@ -20,8 +21,9 @@ mod value;
 
 pub use ast::{Expr, FieldRef, Segment};
 pub use check::{CheckError, Program, compile};
+pub use error::ParseError;
 pub use eval::EvalError;
-pub use parser::{ParseError, parse};
+pub use parser::parse;
 pub use schema::{Field, Schema, Type, closest as closest_name};
 pub use span::Span;
 pub use value::{Observations, Value};

@@ -1,41 +1,15 @@
 //! A recursive-descent parser: `or` < `and` < `not` < comparisons < primaries.
 
 use crate::ast::{CompareOp, Expr, ExprKind, FieldRef, Segment};
+use crate::error::ParseError;
 use crate::lexer::{Tok, Token, lex};
 use crate::span::Span;
 use crate::value::Value;
-use std::fmt;
 
 /// Nesting deeper than this is refused rather than risking the stack on hostile input.
 const MAX_DEPTH: usize = 64;
 /// Longer expressions are refused: one condition is a line, not a program.
 pub const MAX_LENGTH: usize = 4096;
-
-/// A syntax error with the span it concerns and, where we can tell, how to fix it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ParseError {
-    pub span: Span,
-    pub message: String,
-    pub hint: Option<String>,
-}
-
-impl ParseError {
-    pub fn new(span: Span, message: impl Into<String>, hint: Option<String>) -> Self {
-        ParseError { span, message: message.into(), hint }
-    }
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)?;
-        if let Some(hint) = &self.hint {
-            write!(f, " ({hint})")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ParseError {}
 
 /// Parses an expression. Never panics, whatever the input.
 pub fn parse(src: &str) -> Result<Expr, ParseError> {

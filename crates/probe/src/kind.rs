@@ -146,3 +146,78 @@ macro_rules! kinds {
 }
 
 pub(crate) use kinds;
+
+/// The seam, shown with a toy: a kind is a type implementing [`Kind`], and registering it is one
+/// line in `kinds!`. Here the macro makes a registry of just the toy, as `kinds/mod.rs` does for
+/// the real ones.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use upkeep_expr::{Field, Type, Value};
+
+    /// Observes the number its config names.
+    #[derive(Debug)]
+    pub struct Constant {
+        value: f64,
+    }
+
+    impl Kind for Constant {
+        const KIND: &'static str = "constant";
+        const DEFAULT_EXPECT: &'static [&'static str] = &["value > 0"];
+
+        fn schema() -> Schema {
+            Schema::new(&[Field::new("value", Type::Number, "the configured number")])
+        }
+
+        fn build(t: &mut TableReader, d: &mut Diagnostics, _spec: &Spec<'_>) -> Option<Self> {
+            Some(Constant { value: t.integer(d, "value", -1000..1000)? as f64 })
+        }
+
+        fn target(&self) -> String {
+            format!("the number {}", self.value)
+        }
+
+        async fn observe(&self, _run: &Run<'_>) -> Result<Observations, ProbeError> {
+            let mut obs = Observations::new();
+            obs.insert("value", Value::Number(self.value));
+            Ok(obs)
+        }
+    }
+
+    mod registry {
+        use super::Constant;
+        kinds! { Constant => Constant }
+    }
+
+    #[tokio::test]
+    async fn a_new_kind_is_one_type_and_one_registration_line() {
+        assert_eq!(registry::KINDS, ["constant"]);
+        assert_eq!(registry::canonical("constant"), Some("constant"));
+        assert!(registry::schema("constant").is_some_and(|s| s.field("value").is_some()));
+        assert_eq!(registry::default_expect("constant"), ["value > 0"]);
+        let text = "[[check]]\nname = \"n\"\nkind = \"constant\"\nvalue = 7\n";
+        let (sections, mut d) =
+            upkeep_config::parse(upkeep_config::Source::new("upkeep.toml", text), &Default::default());
+        let table = sections.unwrap().tables(&mut d, "check").remove(0);
+        let mut t = TableReader::new(table, "check \"n\"");
+        let cadence = Cadence::Every(Duration::from_secs(30));
+        let spec = Spec {
+            name: "n",
+            timeout: Duration::from_secs(1),
+            every: Duration::from_secs(30),
+            schedule: None,
+            cadence: &cadence,
+            reads: Vec::new(),
+            sensitive_params: &[],
+        };
+        let probe = registry::Probe::build("constant", &mut t, &mut d, &spec).unwrap();
+        assert!(d.is_empty());
+        assert_eq!(probe.target(), "the number 7");
+        assert_eq!(probe.heartbeat_id(), None, "the hooks have defaults");
+        assert!(!probe.keeps_state());
+        assert_eq!(probe.cadence(cadence.clone()), cadence);
+        let ctx = crate::Context::default();
+        let obs = probe.observe(&Run { check: "n", timeout: Duration::from_secs(1), ctx: &ctx }).await.unwrap();
+        assert_eq!(obs.get("value"), Some(&Value::Number(7.0)));
+    }
+}
