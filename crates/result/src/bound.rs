@@ -62,9 +62,14 @@ pub fn bound(observations: Value) -> Value {
         kept.insert(name, value);
     }
     // Many fields each under the limits can still add up: drop the largest until it fits.
-    let size = |v: &Value| v.to_string().len();
-    while kept.iter().map(|(k, v)| k.len() + size(v)).sum::<usize>() > MAX_TOTAL {
-        let Some(largest) = kept.iter().max_by_key(|(_, v)| size(v)).map(|(k, _)| k.clone()) else { break };
+    let mut sizes: Vec<(String, usize)> = kept.iter().map(|(k, v)| (k.clone(), v.to_string().len())).collect();
+    let mut total: usize = sizes.iter().map(|(k, size)| k.len() + size).sum();
+    sizes.sort_by_key(|(_, size)| std::cmp::Reverse(*size));
+    for (largest, size) in sizes {
+        if total <= MAX_TOTAL {
+            break;
+        }
+        total -= size;
         if let Some(Value::String(text)) = kept.insert(largest.clone(), Value::Null) {
             truncated.entry(largest).or_insert_with(|| cut_note(&text));
         } else {

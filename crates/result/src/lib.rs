@@ -57,12 +57,27 @@ impl CheckResult {
     }
 
     /// This result as it is kept in memory and in the store: message and observations bounded.
+    /// Most results are small already and are simply copied.
     pub fn kept(&self) -> CheckResult {
+        if !self.may_need_bounding() {
+            return self.clone();
+        }
         CheckResult {
             message: bound_message(self.message.clone()),
             observations: self.kept_observations().map(Observations::from_json).unwrap_or_default(),
             ..self.clone()
         }
+    }
+
+    /// Whether bounding could change anything: a long message or string, or a document.
+    fn may_need_bounding(&self) -> bool {
+        use upkeep_expr::Value;
+        self.message.as_ref().is_some_and(|m| m.len() > MAX_MESSAGE)
+            || self.observations.iter().any(|(_, value)| match value {
+                Value::String(text) => text.len() > MAX_STRING,
+                Value::List(_) | Value::Json(_) => true,
+                _ => false,
+            })
     }
 
     /// The one JSON shape of a result, for the CLI's `--json` and the API:

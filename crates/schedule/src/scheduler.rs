@@ -133,9 +133,9 @@ impl Driver {
                 let lag = due.duration_until(self.clock.now());
                 self.metrics.lag.observe(lag.as_secs_f64().max(0.0));
             }
-            // Boxed, so the run's large future exists only while it runs, not in every sleeping
-            // task.
-            let result = Box::pin(self.job.run()).await;
+            // A job's run is a boxed future made now, so it exists only while it runs, not in every
+            // sleeping task.
+            let result = self.job.run().await;
             drop(permit);
             if let Some(Trigger { done: Some(done) }) = trigger {
                 let _ = done.send(result.clone());

@@ -40,11 +40,8 @@ pub async fn serve_with_url(
     let app = upkeep_web::router(Arc::clone(&daemon));
     let _ = url.set(format!("http://{address}"));
     eprintln!("upkeep: watching {} checks; listening on http://{address}", loaded.checks.len());
-    let limits = upkeep_web::Limits {
-        max_connections: loaded.server.max_connections,
-        idle_timeout: loaded.server.idle_timeout,
-        request_timeout: loaded.server.request_timeout,
-    };
+    let limits =
+        upkeep_web::Limits { max_connections: loaded.server.max_connections, idle_timeout: loaded.server.idle_timeout };
     upkeep_web::serve(listener, app, limits, stopped(terms)).await;
     eprintln!("upkeep: stopping; letting running checks finish");
     reloader.abort();

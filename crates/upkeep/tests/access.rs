@@ -4,23 +4,8 @@
 
 mod support;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-use support::{Daemon, write_config};
-
-fn upkeep(args: &[&str], stdin: &str) -> (String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_upkeep"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    (String::from_utf8(out.stdout).unwrap().trim().to_string(), String::from_utf8(out.stderr).unwrap())
-}
+use std::process::Command;
+use support::{Daemon, upkeep, write_config};
 
 struct Secured {
     _dir: tempfile::TempDir,

@@ -7,25 +7,7 @@ mod support;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
-use support::{Daemon, eventually, write_config};
-
-fn upkeep(args: &[&str], stdin: &str) -> (String, String) {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_upkeep"))
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    (String::from_utf8(out.stdout).unwrap().trim().to_string(), String::from_utf8(out.stderr).unwrap())
-}
-
-fn token_sha(stderr: &str) -> String {
-    stderr.split("sha256 = \"").nth(1).unwrap().split('"').next().unwrap().to_string()
-}
+use support::{Daemon, eventually, token_sha, upkeep, write_config};
 
 const PASSWORD: &str = "correct horse battery";
 

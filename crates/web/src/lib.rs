@@ -53,15 +53,20 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route_layer(from_fn_with_state(state.clone(), auth::dashboard));
     let metrics =
         Router::new().route("/metrics", get(metrics)).route_layer(from_fn_with_state(state.clone(), auth::metrics));
+    // The routes that read a body: theirs must arrive within the request timeout.
+    let request_timeout = state.daemon.plan().server.request_timeout;
+    let with_bodies = Router::new()
+        .route("/ping/{id}", get(ping::ok).post(ping::ok))
+        .route("/ping/{id}/fail", get(ping::fail).post(ping::fail))
+        .route("/login", get(login::form).post(login::sign_in))
+        .route("/logout", axum::routing::post(login::sign_out))
+        .route_layer(from_fn_with_state(request_timeout, server::bounded));
     Router::new()
         .route("/up", get(|| async { "ok" }))
         .route("/health", get(health::health))
-        .route("/ping/{id}", get(ping::ok).post(ping::ok))
-        .route("/ping/{id}/fail", get(ping::fail).post(ping::fail))
         .route("/api/v1/openapi.json", get(openapi::document))
-        .route("/login", get(login::form).post(login::sign_in))
-        .route("/logout", axum::routing::post(login::sign_out))
         .route("/assets/upkeep.css", get(dashboard::stylesheet))
+        .merge(with_bodies)
         .merge(api)
         .merge(dashboard)
         .merge(metrics)

@@ -5,7 +5,8 @@
 //!
 //! - Headers must arrive within `idle_timeout` of the connection opening or of the previous
 //!   response (so an idle keep-alive connection is closed after it too).
-//! - A whole request, body included, is answered within `request_timeout` (408 otherwise).
+//! - A request with a body, on a route that reads one, is answered within `request_timeout`
+//!   (408 otherwise; see `bounded`).
 //! - At most `max_connections` are served at once. Beyond that a connection gets one request,
 //!   read under a short deadline, and only `/up`, `/health` and `/ping` answer it: a full
 //!   server still tells its load balancer and its cron jobs that it is alive.
@@ -37,16 +38,11 @@ const MAX_OVERFLOW: usize = 64;
 pub struct Limits {
     pub max_connections: usize,
     pub idle_timeout: Duration,
-    pub request_timeout: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_connections: 4096,
-            idle_timeout: Duration::from_secs(30),
-            request_timeout: Duration::from_secs(30),
-        }
+        Limits { max_connections: 4096, idle_timeout: Duration::from_secs(30) }
     }
 }
 
@@ -71,10 +67,6 @@ pub fn connection_cap(limits: &Limits, fd_limit: u64) -> usize {
 /// Serves `app` on `listener` until `shutdown` completes, then lets open requests finish.
 pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown: impl Future<Output = ()>) {
     let cap = connection_cap(&limits, raise_fd_limit());
-    let app = app.layer(tower_http::timeout::TimeoutLayer::with_status_code(
-        StatusCode::REQUEST_TIMEOUT,
-        limits.request_timeout,
-    ));
     let essential = app.clone().layer(axum::middleware::from_fn(essential_only));
     let permits = Arc::new(Semaphore::new(cap));
     let overflow = Arc::new(Semaphore::new(MAX_OVERFLOW));
@@ -153,6 +145,29 @@ async fn over_the_cap(tcp: TcpStream, peer: SocketAddr, essential: Router) {
     builder.timer(TokioTimer::new()).header_read_timeout(OVERFLOW_DEADLINE).keep_alive(false);
     let conn = builder.serve_connection(TokioIo::new(tcp), service(essential, peer));
     let _ = tokio::time::timeout(OVERFLOW_DEADLINE * 2, conn).await;
+}
+
+/// A request that carries a body must be answered, body read, within `limit` (408 otherwise).
+/// Layered on the routes that read bodies (pings, sign-in); one without a body cannot trickle,
+/// so it pays for no timer, and the hot reads (`/health`, `/up`, the API) pay for nothing.
+pub(crate) async fn bounded(
+    axum::extract::State(limit): axum::extract::State<Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::header;
+    let has_body = request.headers().contains_key(header::TRANSFER_ENCODING)
+        || request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|length| length.to_str().ok().and_then(|l| l.parse::<u64>().ok()) != Some(0));
+    if !has_body {
+        return next.run(request).await;
+    }
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => (StatusCode::REQUEST_TIMEOUT, "the request took too long\n").into_response(),
+    }
 }
 
 async fn essential_only(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {

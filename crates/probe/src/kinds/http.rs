@@ -168,7 +168,12 @@ impl Kind for Http {
         let mut response = request.send().await.map_err(|e| self.describe(&e, run))?;
         let mut obs = Observations::new();
         obs.insert("status", Value::Number(f64::from(response.status().as_u16())));
-        obs.insert("url", Value::String(upkeep_config::redact_url(response.url().as_str(), &self.sensitive_params)));
+        let shown = if response.url() == &self.url {
+            self.shown.clone()
+        } else {
+            upkeep_config::redact_url(response.url().as_str(), &self.sensitive_params)
+        };
+        obs.insert("url", Value::String(shown));
         self.observe_tls(&response, run, &mut obs);
         if self.keep_headers {
             let headers: serde_json::Map<String, serde_json::Value> = response
@@ -189,10 +194,12 @@ impl Kind for Http {
         // The body must finish a little before the check's own timeout, so a body that trickles
         // forever is reported as such, with its status, rather than as no answer at all.
         let deadline = started + run.timeout.saturating_sub((run.timeout / 20).min(Duration::from_millis(250)));
+        let deadline = tokio::time::sleep_until(deadline.into());
+        tokio::pin!(deadline);
         loop {
-            let chunk = match tokio::time::timeout_at(deadline.into(), response.chunk()).await {
-                Ok(chunk) => chunk.map_err(|e| self.describe(&e, run))?,
-                Err(_) => {
+            let chunk = tokio::select! {
+                chunk = response.chunk() => chunk.map_err(|e| self.describe(&e, run))?,
+                _ = &mut deadline => {
                     return Err(ProbeError::new(format!(
                         "{} answered {status} but its body did not finish within {} ({} read)",
                         self.shown,

@@ -154,3 +154,23 @@ pub fn http_check(name: &str, addr: &str, extra: &str) -> String {
         "[[check]]\nname = \"{name}\"\nkind = \"http\"\nurl = \"http://{addr}/health\"\nevery = \"1s\"\ntimeout = \"1s\"\n{extra}\n\n"
     )
 }
+
+/// Runs `upkeep ARGS` with `stdin`, expecting success; returns stdout (trimmed) and stderr.
+pub fn upkeep(args: &[&str], stdin: &str) -> (String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_upkeep"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (String::from_utf8(out.stdout).unwrap().trim().to_string(), String::from_utf8(out.stderr).unwrap())
+}
+
+/// The `sha256 = "..."` line `upkeep token new` prints on stderr.
+pub fn token_sha(stderr: &str) -> String {
+    stderr.split("sha256 = \"").nth(1).unwrap().split('"').next().unwrap().to_string()
+}
