@@ -23,7 +23,7 @@ impl Objective {
 
     /// The error budget as time within `window`: 0.1% of 30 days is 43 min 12 s.
     pub fn budget_time(self, window: Duration) -> Duration {
-        window.mul_f64(self.budget())
+        to_ms(window.as_secs_f64() * self.budget())
     }
 }
 
@@ -73,7 +73,7 @@ impl Budget {
 
     /// What is left of it as time; zero once overspent.
     pub fn remaining_time(&self) -> Duration {
-        self.budget_time().mul_f64(self.remaining.max(0.0))
+        to_ms(self.budget_time().as_secs_f64() * self.remaining.max(0.0))
     }
 
     /// How long until the budget is gone if it keeps burning at `burn_rate` (1 = the rate that
@@ -83,8 +83,13 @@ impl Budget {
         if self.remaining <= 0.0 {
             return Some(Duration::ZERO);
         }
-        (burn_rate > 0.0).then(|| self.window.mul_f64(self.remaining / burn_rate))
+        (burn_rate > 0.0).then(|| to_ms(self.window.as_secs_f64() * self.remaining / burn_rate))
     }
+}
+
+/// Seconds as a duration to the millisecond: what floating point adds beyond that is noise.
+fn to_ms(secs: f64) -> Duration {
+    Duration::from_millis((secs * 1000.0).round().clamp(0.0, u64::MAX as f64) as u64)
 }
 
 #[cfg(test)]
