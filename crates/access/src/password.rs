@@ -36,8 +36,12 @@ impl Verifier {
             let spawned = std::thread::Builder::new().name(format!("upkeep-verify-{i}")).spawn(move || {
                 loop {
                     let job = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
-                    let Ok(job) = job else { return };
-                    let _ = job.reply.send(verify_now(&job.hash, &job.password));
+                    let Ok(Job { hash, password, reply, _permit }) = job else { return };
+                    let matches = verify_now(&hash, &password);
+                    // The worker is free before the answer arrives, so whoever reads it and
+                    // tries again finds it free.
+                    drop(_permit);
+                    let _ = reply.send(matches);
                 }
             });
             if let Err(e) = spawned {

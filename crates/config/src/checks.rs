@@ -26,12 +26,20 @@ pub struct CheckSection {
     pub depends_on: Vec<Spanned<String>>,
     /// A failing non-critical check makes `/health` degraded, not unhealthy.
     pub critical: bool,
+    /// Consecutive failures before the check's own down alert fires (0: it has none).
+    pub alert_after: u32,
+    /// Consecutive passing runs before that alert resolves.
+    pub recover_after: u32,
     /// The kind's own keys, read by the probe kind, which then calls `finish`.
     pub settings: TableReader,
 }
 
 const DEFAULT_EVERY: Duration = Duration::from_secs(30);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Three failures in a row before a check's own alert fires, as Uptime Kuma's retries and
+/// Gatus' failure threshold default to: one failed run is often the network, not the app.
+const DEFAULT_ALERT_AFTER: u32 = 3;
+const DEFAULT_RECOVER_AFTER: u32 = 1;
 
 /// The shortest `every`: a check more often than once a second is a load test, not a check.
 pub const MIN_EVERY: Duration = Duration::from_secs(1);
@@ -40,8 +48,9 @@ pub const MIN_TIMEOUT: Duration = Duration::from_millis(1);
 /// Names appear in URLs, metric labels and expressions; a longer one is a mistake.
 pub const MAX_NAME: usize = 128;
 
-/// Every `[[check]]`, with `[defaults]` applied and the names between them checked.
-pub fn read_checks(sections: &mut Sections, d: &mut Diagnostics) -> Vec<CheckSection> {
+/// Every `[[check]]`, with `[defaults]` applied and the names between them checked; and the
+/// default zone, which other sections' schedules are read in too.
+pub fn read_checks(sections: &mut Sections, d: &mut Diagnostics) -> (Vec<CheckSection>, jiff::tz::TimeZone) {
     let defaults = match sections.table(d, "defaults") {
         Some(table) => read_defaults(table, d),
         None => Defaults::default(),
@@ -49,7 +58,7 @@ pub fn read_checks(sections: &mut Sections, d: &mut Diagnostics) -> Vec<CheckSec
     let checks: Vec<CheckSection> =
         sections.tables(d, "check").into_iter().filter_map(|table| read_check(table, &defaults, d)).collect();
     check_names(&checks, d);
-    checks
+    (checks, defaults.zone)
 }
 
 /// `[defaults]`: what a check has unless it says otherwise.
@@ -57,11 +66,19 @@ struct Defaults {
     every: Duration,
     timeout: Duration,
     zone: jiff::tz::TimeZone,
+    alert_after: u32,
+    recover_after: u32,
 }
 
 impl Default for Defaults {
     fn default() -> Self {
-        Defaults { every: DEFAULT_EVERY, timeout: DEFAULT_TIMEOUT, zone: jiff::tz::TimeZone::system() }
+        Defaults {
+            every: DEFAULT_EVERY,
+            timeout: DEFAULT_TIMEOUT,
+            zone: jiff::tz::TimeZone::system(),
+            alert_after: DEFAULT_ALERT_AFTER,
+            recover_after: DEFAULT_RECOVER_AFTER,
+        }
     }
 }
 
@@ -69,8 +86,10 @@ fn read_defaults(mut t: TableReader, d: &mut Diagnostics) -> Defaults {
     let every = t.duration(d, "every", MIN_EVERY).map_or(DEFAULT_EVERY, Spanned::into_inner);
     let timeout = t.duration(d, "timeout", MIN_TIMEOUT).map_or(DEFAULT_TIMEOUT.min(every), Spanned::into_inner);
     let zone = t.zone(d, "zone").unwrap_or_else(jiff::tz::TimeZone::system);
+    let alert_after = t.integer(d, "alert_after", 0..10_001).map_or(DEFAULT_ALERT_AFTER, |n| n as u32);
+    let recover_after = t.integer(d, "recover_after", 1..10_001).map_or(DEFAULT_RECOVER_AFTER, |n| n as u32);
     t.finish(d);
-    Defaults { every, timeout, zone }
+    Defaults { every, timeout, zone, alert_after, recover_after }
 }
 
 fn read_check(table: Table, defaults: &Defaults, d: &mut Diagnostics) -> Option<CheckSection> {
@@ -123,6 +142,8 @@ fn read_check(table: Table, defaults: &Defaults, d: &mut Diagnostics) -> Option<
     let component = t.string(d, "component").map(Spanned::into_inner);
     let depends_on = t.strings(d, "depends_on").unwrap_or_default();
     let critical = t.bool(d, "critical").unwrap_or(true);
+    let alert_after = t.integer(d, "alert_after", 0..10_001).map_or(defaults.alert_after, |n| n as u32);
+    let recover_after = t.integer(d, "recover_after", 1..10_001).map_or(defaults.recover_after, |n| n as u32);
     Some(CheckSection {
         name: name?,
         kind: kind?,
@@ -134,6 +155,8 @@ fn read_check(table: Table, defaults: &Defaults, d: &mut Diagnostics) -> Option<
         component,
         depends_on,
         critical,
+        alert_after,
+        recover_after,
         settings: t,
     })
 }

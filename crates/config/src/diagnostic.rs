@@ -29,6 +29,21 @@ pub struct Diagnostics {
 const MAX_SHOWN_LINE: usize = 160;
 
 impl Diagnostics {
+    /// Reports the errors of an expression written in the string value `source`, each at its
+    /// own column inside the string, its message prefixed with `context` (`in `when``).
+    pub fn expression_errors(
+        &mut self,
+        source: &toml::Spanned<String>,
+        errors: Vec<upkeep_expr::ParseError>,
+        context: &str,
+    ) {
+        for e in errors {
+            let len = (e.span.end - e.span.start).max(1);
+            let span = crate::document::inner_span(&self.source, &source.span(), source.get_ref(), e.span.start, len);
+            self.error(span, format!("{context}: {}", e.message), e.hint);
+        }
+    }
+
     pub fn new(source: Source) -> Self {
         Diagnostics { source, items: Vec::new(), interpolated: Vec::new() }
     }

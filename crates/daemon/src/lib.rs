@@ -7,20 +7,23 @@
 //!   ▲ run now (/ping)                 │
 //!                                     └──► stream of committed batches ──► live state
 //!                                                                     ├──► check metrics
-//!                                                                     └──► (SLOs, alerts, ...)
+//!                                                                     └──► alerts (+ a timer)
 //! housekeeping: compaction every 10 seconds, retention every hour
 //! ```
 //!
 //! The config in force is one snapshot ([`Plan`]): a reload replaces it whole, so no reader
 //! sees half of one config and half of another.
 
+mod alerts;
 mod health;
 mod housekeeping;
 mod live;
 mod metrics;
+mod slo_metrics;
 mod stream;
 mod writer;
 
+pub use alerts::{Alerting, StoreHistory};
 pub use health::{CheckState, Health, Overall, health};
 pub use live::{Live, LiveCheck};
 pub use metrics::{CheckMetrics, Metrics};
@@ -60,6 +63,8 @@ pub struct Daemon {
     live: Arc<Live>,
     metrics: Metrics,
     check_metrics: Arc<CheckMetrics>,
+    slo_metrics: slo_metrics::SloMetrics,
+    alerting: Arc<Alerting>,
     clock: Clock,
     /// The config in force, replaced whole on reload.
     plan: RwLock<Arc<Plan>>,
@@ -71,6 +76,7 @@ pub struct Daemon {
     writer: Mutex<Option<JoinHandle<()>>>,
     consumers: Mutex<Vec<JoinHandle<()>>>,
     housekeeping: Mutex<Option<JoinHandle<()>>>,
+    alert_timer: Mutex<Option<JoinHandle<()>>>,
     stop: CancellationToken,
 }
 
@@ -93,14 +99,23 @@ impl Daemon {
             }
         }
         let scheduler_metrics = SchedulerMetrics::register(&mut registry);
+        let slo_metrics = slo_metrics::SloMetrics::register(&mut registry);
         let writer_metrics = writer::WriterMetrics::register(&mut registry);
+        let latest = plan.checks.iter().filter_map(|c| live.get(&c.name).map(|l| l.result.clone())).collect();
+        let (alerting, alerts_after) =
+            Alerting::start(Arc::clone(&plan.alerts), store.clone(), clock.clone(), latest, &mut registry).await?;
 
         let stream = Stream::new(options.stream_capacity);
         let after = store.last_commit();
         let mut consumers: Vec<Arc<dyn Consumer>> =
             vec![Arc::clone(&live) as Arc<dyn Consumer>, Arc::clone(&check_metrics) as Arc<dyn Consumer>];
         consumers.extend(options.consumers);
-        let consumers = consumers.into_iter().map(|c| stream.subscribe(c, store.clone(), after)).collect();
+        let mut consumers: Vec<JoinHandle<()>> =
+            consumers.into_iter().map(|c| stream.subscribe(c, store.clone(), after)).collect();
+        // The alert engine resumes from its own cursor: what it had not taken in before a crash
+        // is replayed to it.
+        let alert_consumer = Arc::clone(&alerting) as Arc<dyn Consumer>;
+        consumers.push(stream.subscribe(alert_consumer, store.clone(), alerts_after.min(after)));
         let (sink, results) = mpsc::channel(options.queue.max(1));
         let writer = tokio::spawn(writer::run(results, store.clone(), stream, writer_metrics));
 
@@ -108,11 +123,14 @@ impl Daemon {
         let grace = plan.checks.iter().map(|c| c.timeout).max().unwrap_or_default() + Duration::from_secs(60);
         let housekeeping =
             tokio::spawn(housekeeping::run(store.clone(), clock.clone(), plan.retention, grace, stop.clone()));
+        let alert_timer = tokio::spawn(Arc::clone(&alerting).run_timer(stop.clone()));
         let daemon = Arc::new(Daemon {
             store,
             live,
             metrics: Metrics::new(registry),
             check_metrics,
+            slo_metrics,
+            alerting,
             clock,
             plan: RwLock::new(Arc::new(plan.clone())),
             scheduler: Mutex::new(None),
@@ -122,6 +140,7 @@ impl Daemon {
             writer: Mutex::new(Some(writer)),
             consumers: Mutex::new(consumers),
             housekeeping: Mutex::new(Some(housekeeping)),
+            alert_timer: Mutex::new(Some(alert_timer)),
             stop,
         });
         daemon.schedule(plan).await;
@@ -132,6 +151,7 @@ impl Daemon {
     /// finish and are kept.
     pub async fn reload(&self, plan: &Plan) {
         self.schedule(plan).await;
+        self.alerting.reload(Arc::clone(&plan.alerts)).await;
     }
 
     async fn schedule(&self, plan: &Plan) {
@@ -183,6 +203,9 @@ impl Daemon {
         if let Some(housekeeping) = self.housekeeping.lock().await.take() {
             let _ = housekeeping.await;
         }
+        if let Some(timer) = self.alert_timer.lock().await.take() {
+            let _ = timer.await;
+        }
     }
 
     /// The config in force: one snapshot, whole.
@@ -204,6 +227,28 @@ impl Daemon {
 
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// Where every SLO stands now, from the store, in config order.
+    pub async fn slo_reports(&self) -> Result<Vec<upkeep_slo::Report>, String> {
+        let plan = self.plan();
+        let now = self.clock.now();
+        let mut reports = Vec::with_capacity(plan.slos.len());
+        for slo in &plan.slos {
+            reports.push(upkeep_slo::report(slo, &self.store, now).await?);
+        }
+        Ok(reports)
+    }
+
+    /// Brings the SLO metrics up to date, for a scrape of `/metrics`.
+    pub async fn refresh_slo_metrics(&self) -> Result<(), String> {
+        self.slo_metrics.set(&self.slo_reports().await?);
+        Ok(())
+    }
+
+    /// The alert engine: every alert's state, and a timer round on demand.
+    pub fn alerting(&self) -> &Alerting {
+        &self.alerting
     }
 
     /// Runs a job now (a heartbeat after a ping, a backup on request).

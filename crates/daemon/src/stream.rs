@@ -69,6 +69,13 @@ async fn feed(
     store: Store,
     mut seen: u64,
 ) {
+    // A consumer that resumes from its own cursor first takes in what it had not.
+    let through = store.last_commit();
+    if seen < through {
+        let results = replay(&store, seen, through).await;
+        consumer.consume(&Committed { seq: through, results, replayed: true }).await;
+        seen = through;
+    }
     loop {
         match receiver.recv().await {
             Ok(batch) if batch.seq <= seen => {}

@@ -3,10 +3,12 @@
 
 use crate::ast::{CompareOp, Expr, ExprKind, FieldRef};
 use crate::error::ParseError;
+use crate::history::{Call, Function, Target};
 use crate::parser::parse;
 use crate::schema::{Schema, Type};
 use crate::span::Span;
 use crate::value::Value;
+use std::time::Duration;
 
 /// A type error, shaped like a parse error: a span, a message and perhaps a fix.
 pub type CheckError = ParseError;
@@ -17,6 +19,7 @@ pub struct Program {
     source: String,
     expr: Expr,
     fields: Vec<FieldRef>,
+    calls: Vec<Call>,
 }
 
 impl Program {
@@ -33,6 +36,11 @@ impl Program {
         &self.fields
     }
 
+    /// The history it reads, each call once: fetch these, then evaluate.
+    pub fn calls(&self) -> &[Call] {
+        &self.calls
+    }
+
     /// Whether the expression reads a field with this root (`json`, `body`, `tls`, ...), so a
     /// probe can skip work nobody asked for.
     pub fn reads(&self, root: &str) -> bool {
@@ -43,7 +51,7 @@ impl Program {
 /// Parses and type-checks `source` against `schema`. All errors found are returned.
 pub fn compile(source: &str, schema: &Schema) -> Result<Program, Vec<CheckError>> {
     let expr = parse(source).map_err(|e| vec![e])?;
-    let mut checker = Checker { schema, errors: Vec::new(), fields: Vec::new() };
+    let mut checker = Checker { schema, errors: Vec::new(), fields: Vec::new(), calls: Vec::new() };
     let ty = checker.infer(&expr);
     if let Some(ty) = ty
         && !matches!(ty, Type::Bool | Type::Dynamic)
@@ -55,7 +63,7 @@ pub fn compile(source: &str, schema: &Schema) -> Result<Program, Vec<CheckError>
         ));
     }
     if checker.errors.is_empty() {
-        Ok(Program { source: source.to_string(), expr, fields: checker.fields })
+        Ok(Program { source: source.to_string(), expr, fields: checker.fields, calls: checker.calls })
     } else {
         Err(checker.errors)
     }
@@ -65,18 +73,8 @@ struct Checker<'a> {
     schema: &'a Schema,
     errors: Vec<CheckError>,
     fields: Vec<FieldRef>,
+    calls: Vec<Call>,
 }
-
-/// Functions over stored history: name, what the first argument names, result type.
-const FUNCTIONS: &[(&str, &str, Type)] = &[
-    ("availability", "check", Type::Percent),
-    ("error_rate", "check", Type::Percent),
-    ("p50", "check", Type::Duration),
-    ("p90", "check", Type::Duration),
-    ("p95", "check", Type::Duration),
-    ("p99", "check", Type::Duration),
-    ("burn_rate", "slo", Type::Number),
-];
 
 impl Checker<'_> {
     fn error(&mut self, span: Span, message: impl Into<String>, hint: Option<String>) -> Option<Type> {
@@ -193,21 +191,60 @@ impl Checker<'_> {
     }
 
     fn field(&mut self, field: &FieldRef, span: Span) -> Option<Type> {
-        if let Some(known) = field.dotted().and_then(|name| self.schema.field(&name)) {
-            let ty = known.ty;
+        if let Some(scope) = self.schema.scope(&field.root) {
+            return self.scoped_field(scope, field, span);
+        }
+        if let Some(ty) = resolve(self.schema, field) {
             self.note_field(field);
             return Some(ty);
         }
-        if self.schema.dynamic_root(&field.root).is_some() {
-            self.note_field(field);
-            return Some(Type::Dynamic);
-        }
         let name = field.dotted().unwrap_or_else(|| field.text.clone());
+        let scoped = self.schema.scope_names().next().is_some();
         let hint = match self.schema.suggest(&name) {
             Some(suggestion) => Some(format!("did you mean `{suggestion}`?")),
+            None if scoped => {
+                let root = crate::schema::closest(&field.root, self.schema.scope_names().map(String::from));
+                Some(match root {
+                    Some(check) => format!("did you mean `{check}`?"),
+                    None => "name a check and its field, e.g. `api.status`".to_string(),
+                })
+            }
             None => Some(format!("known fields: {}", self.known_fields())),
         };
-        self.error(span, format!("unknown field `{}`", field.text), hint)
+        let what = if scoped { "unknown check or field" } else { "unknown field" };
+        self.error(span, format!("{what} `{}`", field.text), hint)
+    }
+
+    /// `disk.used_percent`: the field `used_percent` of check `disk`'s kind.
+    fn scoped_field(&mut self, scope: &Schema, field: &FieldRef, span: Span) -> Option<Type> {
+        let Some((crate::ast::Segment::Key(first), rest)) = field.segments.split_first() else {
+            let example = scope.fields().first().map_or("status", |f| f.name);
+            return self.error(
+                span,
+                format!("`{}` is a check; name one of its fields", field.text),
+                Some(format!("for example `{}.{example}`", field.root)),
+            );
+        };
+        let inner = FieldRef { text: field.text.clone(), root: first.clone(), segments: rest.to_vec() };
+        if let Some(ty) = resolve(scope, &inner) {
+            self.note_field(field);
+            return Some(ty);
+        }
+        let name = inner.dotted().unwrap_or_else(|| inner.root.clone());
+        let hint = match scope.suggest(&name) {
+            Some(suggestion) => format!("did you mean `{}.{suggestion}`?", field.root),
+            None => {
+                let known: Vec<String> = scope.fields().iter().map(|f| f.name.to_string()).collect();
+                format!("`{}` observes: {}", field.root, known.join(", "))
+            }
+        };
+        self.error(span, format!("check `{}` does not observe `{name}`", field.root), Some(hint))
+    }
+
+    fn note_call(&mut self, call: Call) {
+        if !self.calls.contains(&call) {
+            self.calls.push(call);
+        }
     }
 
     fn note_field(&mut self, field: &FieldRef) {
@@ -277,36 +314,70 @@ impl Checker<'_> {
     }
 
     fn call(&mut self, name: &str, args: &[Expr], span: Span) -> Option<Type> {
-        let Some(&(_, names_what, ty)) = FUNCTIONS.iter().find(|(f, _, _)| *f == name) else {
-            let known = FUNCTIONS.iter().map(|(f, _, _)| (*f).to_string());
+        let Some(function) = Function::named(name) else {
+            let known = Function::names().map(String::from);
             let hint = crate::schema::closest(name, known)
                 .map(|s| format!("did you mean `{s}`?"))
-                .or_else(|| Some("functions: availability, error_rate, p50, p90, p95, p99, burn_rate".into()));
+                .or_else(|| Some(format!("functions: {}", Function::names().collect::<Vec<_>>().join(", "))));
             return self.error(span, format!("unknown function `{name}`"), hint);
         };
-        if !self.schema.allows_history() {
+        let Some(history) = self.schema.history() else {
             return self.error(
                 span,
                 format!("`{name}(...)` reads stored history, which `expect` cannot"),
                 Some("`expect` judges one probe run; put history in an alert's `when`".into()),
             );
+        };
+        let what = function.target();
+        let (arity, usage) = match function.takes_window() {
+            true => (2, format!("write `{name}({}-name, 1h)`", what.word().to_lowercase())),
+            false => (1, format!("write `{name}({}-name)`", what.word().to_lowercase())),
+        };
+        if args.len() != arity {
+            return self.error(span, format!("`{name}` takes {arity} argument(s), got {}", args.len()), Some(usage));
         }
-        let usage = format!("write `{name}({names_what}-name, 1h)`");
-        if args.len() != 2 {
-            return self.error(span, format!("`{name}` takes 2 arguments, got {}", args.len()), Some(usage));
+        let target = match &args[0].kind {
+            ExprKind::Field(f) if f.segments.is_empty() => f.root.clone(),
+            _ => {
+                return self.error(
+                    args[0].span,
+                    format!("the first argument of `{name}` names a {}", what.word()),
+                    Some(usage),
+                );
+            }
+        };
+        let names = match what {
+            Target::Check => &history.checks,
+            Target::Slo => &history.slos,
+        };
+        if !names.contains(&target) {
+            let hint = crate::schema::closest(&target, names.iter().cloned())
+                .map(|s| format!("did you mean `{s}`?"))
+                .unwrap_or_else(|| format!("`{name}` reads a configured {}", what.word()));
+            return self.error(args[0].span, format!("no {} is named `{target}`", what.word()), Some(hint));
         }
-        if !matches!(&args[0].kind, ExprKind::Field(f) if f.segments.is_empty()) {
-            self.error(
-                args[0].span,
-                format!("the first argument of `{name}` names a {names_what}"),
-                Some(usage.clone()),
-            );
-        }
-        if !matches!(args[1].kind, ExprKind::Literal(Value::Duration(d)) if d > 0.0) {
-            self.error(args[1].span, format!("the second argument of `{name}` is a time window"), Some(usage));
-        }
-        Some(ty)
+        let window = match args.get(1).map(|a| &a.kind) {
+            None => None,
+            Some(ExprKind::Literal(Value::Duration(d))) if *d >= 1.0 && *d < 1e9 => Some(Duration::from_secs_f64(*d)),
+            Some(_) => {
+                return self.error(
+                    args[1].span,
+                    format!("the second argument of `{name}` is a time window of a second or more"),
+                    Some(usage),
+                );
+            }
+        };
+        self.note_call(Call { function, target, window });
+        Some(function.result())
     }
+}
+
+/// The type of a field of `schema`, when it has one.
+fn resolve(schema: &Schema, field: &FieldRef) -> Option<Type> {
+    if let Some(known) = field.dotted().and_then(|name| schema.field(&name)) {
+        return Some(known.ty);
+    }
+    schema.dynamic_root(&field.root).map(|_| Type::Dynamic)
 }
 
 fn literal_type(value: &Value) -> Type {
@@ -405,8 +476,9 @@ mod tests {
         assert_eq!(first_error("latency").message, "this is a duration, not a condition");
         let err = first_error("availability(api, 30d) > 99.9%");
         assert!(err.message.contains("reads stored history"));
-        let ok = compile("availability(api, 30d) > 99.9%", &http().with_history());
-        assert!(ok.is_ok());
+        let history = crate::schema::History { checks: vec!["api".into()], slos: vec![] };
+        let ok = compile("availability(api, 30d) > 99.9%", &http().with_history(history));
+        assert_eq!(ok.unwrap().calls()[0].to_string(), "availability(api, 30d)");
     }
 
     #[test]

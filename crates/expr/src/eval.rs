@@ -3,6 +3,7 @@
 
 use crate::ast::{CompareOp, Expr, ExprKind, FieldRef, Segment};
 use crate::check::Program;
+use crate::history::{Call, Env, Function};
 use crate::value::{Observations, Value};
 use std::cmp::Ordering;
 use std::fmt;
@@ -29,19 +30,35 @@ fn err<T>(message: impl Into<String>) -> Result<T, EvalError> {
 impl Program {
     /// Decides the condition on one run's observations.
     pub fn eval(&self, obs: &Observations) -> Result<bool, EvalError> {
-        match eval(self.expr(), obs)? {
+        self.eval_in(obs)
+    }
+
+    /// Decides the condition in any environment: an alert's reads every check's latest run and
+    /// the history fetched for [`Program::calls`].
+    pub fn eval_in<E: Env + ?Sized>(&self, env: &E) -> Result<bool, EvalError> {
+        match eval(self.expr(), env)? {
             Value::Bool(b) | Value::Json(serde_json::Value::Bool(b)) => Ok(b),
             other => err(format!("`{}` is {}, not true or false", self.source(), other.type_name())),
         }
     }
 
+    /// The value of the first field or call the expression reads, for `{{ value }}` in an
+    /// alert's summary: `disk.used_percent > 85` has the value of `disk.used_percent`.
+    pub fn first_value<E: Env + ?Sized>(&self, env: &E) -> Option<Value> {
+        first_operand(self.expr(), env)
+    }
+
     /// `expected <source>, got <what the fields were>` for a failed condition.
     pub fn explain(&self, obs: &Observations) -> String {
+        self.explain_in(obs)
+    }
+
+    pub fn explain_in<E: Env + ?Sized>(&self, env: &E) -> String {
         let seen: Vec<(String, String)> = self
             .fields()
             .iter()
             .map(|field| {
-                let shown = match lookup(field, obs) {
+                let shown = match env.field(field) {
                     Ok(value) => value.to_string(),
                     Err(e) => format!("nothing ({})", e.message),
                 };
@@ -59,10 +76,29 @@ impl Program {
     }
 }
 
-fn eval(expr: &Expr, obs: &Observations) -> Result<Value, EvalError> {
+impl Env for Observations {
+    fn field(&self, field: &FieldRef) -> Result<Value, EvalError> {
+        lookup(field, self)
+    }
+}
+
+/// The leftmost field or call of `expr`, evaluated.
+fn first_operand<E: Env + ?Sized>(expr: &Expr, env: &E) -> Option<Value> {
+    match &expr.kind {
+        ExprKind::Field(_) | ExprKind::Call(..) => eval(expr, env).ok(),
+        ExprKind::Literal(_) | ExprKind::List(_) => None,
+        ExprKind::Not(inner) | ExprKind::Matches(inner, _) => first_operand(inner, env),
+        ExprKind::And(terms) | ExprKind::Or(terms) => terms.iter().find_map(|t| first_operand(t, env)),
+        ExprKind::Compare(_, l, r) | ExprKind::Contains(l, r) | ExprKind::In(l, r) => {
+            first_operand(l, env).or_else(|| first_operand(r, env))
+        }
+    }
+}
+
+fn eval<E: Env + ?Sized>(expr: &Expr, obs: &E) -> Result<Value, EvalError> {
     match &expr.kind {
         ExprKind::Literal(value) => Ok(value.clone()),
-        ExprKind::Field(field) => lookup(field, obs),
+        ExprKind::Field(field) => obs.field(field),
         ExprKind::List(items) => Ok(Value::List(items.iter().map(|i| eval(i, obs)).collect::<Result<_, _>>()?)),
         ExprKind::Not(inner) => Ok(Value::Bool(!truth(inner, obs)?)),
         ExprKind::And(terms) => {
@@ -97,11 +133,25 @@ fn eval(expr: &Expr, obs: &Observations) -> Result<Value, EvalError> {
             Value::String(s) | Value::Json(serde_json::Value::String(s)) => Ok(Value::Bool(regex.is_match(&s))),
             other => err(format!("`matches` needs a string, but the value is {}", other.type_name())),
         },
-        ExprKind::Call(name, _) => err(format!("`{name}(...)` needs stored history, which is not available here")),
+        ExprKind::Call(name, args) => obs.call(&call_of(name, args)?),
     }
 }
 
-fn truth(expr: &Expr, obs: &Observations) -> Result<bool, EvalError> {
+/// The call as the type checker resolved it: a name, a target and perhaps a window.
+fn call_of(name: &str, args: &[Expr]) -> Result<Call, EvalError> {
+    let Some(function) = Function::named(name) else { return err(format!("unknown function `{name}`")) };
+    let target = match args.first().map(|a| &a.kind) {
+        Some(ExprKind::Field(f)) => f.root.clone(),
+        _ => return err(format!("`{name}` names no check")),
+    };
+    let window = match args.get(1).map(|a| &a.kind) {
+        Some(ExprKind::Literal(Value::Duration(d))) => Some(std::time::Duration::from_secs_f64(*d)),
+        _ => None,
+    };
+    Ok(Call { function, target, window })
+}
+
+fn truth<E: Env + ?Sized>(expr: &Expr, obs: &E) -> Result<bool, EvalError> {
     match eval(expr, obs)? {
         Value::Bool(b) | Value::Json(serde_json::Value::Bool(b)) => Ok(b),
         other => err(format!("expected true or false, but the value is {} ({other})", other.type_name())),
@@ -109,7 +159,7 @@ fn truth(expr: &Expr, obs: &Observations) -> Result<bool, EvalError> {
 }
 
 /// Reads a field; for dynamic roots, walks the JSON path. Header names are case-insensitive.
-fn lookup(field: &FieldRef, obs: &Observations) -> Result<Value, EvalError> {
+pub(crate) fn lookup(field: &FieldRef, obs: &Observations) -> Result<Value, EvalError> {
     if let Some(name) = field.dotted()
         && let Some(value) = obs.get(&name)
     {

@@ -1,4 +1,4 @@
-//! The expression language of `expect` (and, later, alert `when`).
+//! The expression language of `expect` and of alert `when`.
 //!
 //! A small, typed language: comparisons, `and`/`or`/`not`, `contains`, `matches`, `in`,
 //! literals with units (`200ms`, `85%`, `10GiB`) and fields of a probe's observations
@@ -13,6 +13,7 @@ mod ast;
 mod check;
 mod error;
 mod eval;
+mod history;
 mod lexer;
 mod parser;
 mod schema;
@@ -23,8 +24,9 @@ pub use ast::{Expr, FieldRef, Segment};
 pub use check::{CheckError, Program, compile};
 pub use error::ParseError;
 pub use eval::EvalError;
+pub use history::{Call, Env, Function, Quantile, Target};
 pub use parser::parse;
-pub use schema::{Field, Schema, Type, closest as closest_name};
+pub use schema::{Field, History, Schema, Type, closest as closest_name};
 pub use span::Span;
 pub use value::{Observations, Value};
 

@@ -53,13 +53,24 @@ pub struct Schema {
     fields: Vec<Field>,
     /// Roots whose paths are resolved at run time, such as `json` in `json.status`.
     dynamic_roots: Vec<Field>,
-    /// Whether functions over stored history (`availability(api, 30d)`) may be called.
-    history: bool,
+    /// Names scoping other schemas: in an alert's `when`, each check's name scopes its kind's
+    /// fields (`disk.used_percent`).
+    scopes: Vec<(String, Schema)>,
+    /// The checks and SLOs functions over stored history may read; `None` where history
+    /// cannot be read (`expect` judges one run).
+    history: Option<History>,
+}
+
+/// What history functions may name.
+#[derive(Clone, Debug, Default)]
+pub struct History {
+    pub checks: Vec<String>,
+    pub slos: Vec<String>,
 }
 
 impl Schema {
     pub fn new(fields: &[Field]) -> Self {
-        Schema { fields: fields.to_vec(), dynamic_roots: Vec::new(), history: false }
+        Schema { fields: fields.to_vec(), dynamic_roots: Vec::new(), scopes: Vec::new(), history: None }
     }
 
     /// Adds a root such as `json` whose sub-paths are typed at run time.
@@ -73,10 +84,25 @@ impl Schema {
         self
     }
 
-    /// Allows functions over stored history, as alert conditions do.
-    pub fn with_history(mut self) -> Self {
-        self.history = true;
+    /// Allows functions over the stored history of these checks and SLOs, as alert
+    /// conditions do.
+    pub fn with_history(mut self, history: History) -> Self {
+        self.history = Some(history);
         self
+    }
+
+    /// Adds a name whose fields are `schema`'s: `disk` in `disk.used_percent`.
+    pub fn with_scope(mut self, name: impl Into<String>, schema: Schema) -> Self {
+        self.scopes.push((name.into(), schema));
+        self
+    }
+
+    pub fn scope(&self, name: &str) -> Option<&Schema> {
+        self.scopes.iter().find(|(n, _)| n == name).map(|(_, s)| s)
+    }
+
+    pub fn scope_names(&self) -> impl Iterator<Item = &str> {
+        self.scopes.iter().map(|(n, _)| n.as_str())
     }
 
     pub fn fields(&self) -> &[Field] {
@@ -87,8 +113,8 @@ impl Schema {
         &self.dynamic_roots
     }
 
-    pub fn allows_history(&self) -> bool {
-        self.history
+    pub fn history(&self) -> Option<&History> {
+        self.history.as_ref()
     }
 
     pub fn field(&self, name: &str) -> Option<&Field> {

@@ -14,7 +14,8 @@ fn schema() -> Schema {
         Field::new("records", Type::List, ""),
     ])
     .with_dynamic(Field::new("json", Type::Dynamic, ""))
-    .with_history()
+    .with_history(upkeep_expr::History { checks: vec!["api".into()], slos: vec!["api-availability".into()] })
+    .with_scope("api", Schema::new(&[Field::new("status", Type::Number, "")]))
 }
 
 fn observations() -> Observations {
@@ -38,6 +39,9 @@ fn token() -> impl Strategy<Value = String> {
         Just("records".to_string()),
         Just("exists".to_string()),
         Just("availability(api, 30d)".to_string()),
+        Just("api.status".to_string()),
+        Just("burn_rate(api-availability, 1h)".to_string()),
+        Just("budget_remaining(api-availability)".to_string()),
         Just("==".to_string()),
         Just("<".to_string()),
         Just(">=".to_string()),

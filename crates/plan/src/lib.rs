@@ -1,7 +1,7 @@
 //! The plan: the whole validated config, ready to run — the composition root above the concept
 //! crates. It parses the file once, lets each concept read its own sections (`[server]`,
 //! `[retention]` and `[[check]]`'s common keys in `config`, each kind's keys in `probe`, users
-//! and tokens in `access`; alerts, SLOs and the rest as they arrive), resolves what refers to
+//! and tokens in `access`, `[[slo]]` in `slo`, `[alerts]` and `[[alert]]` in `alert`; the rest as they arrive), resolves what refers to
 //! what across them (a config that would open the dashboard to the network; two heartbeats on
 //! one id), and reports every problem at its file, line and column, all at once.
 //!
@@ -11,8 +11,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use upkeep_access::Access;
+use upkeep_alert::{Rules, Watched};
 use upkeep_config::{Diagnostics, Env, Retention, Server, Source};
 use upkeep_probe::Check;
+use upkeep_slo::Slo;
 
 /// A validated config.
 #[derive(Clone, Debug)]
@@ -21,6 +23,9 @@ pub struct Plan {
     pub access: Access,
     pub retention: Retention,
     pub checks: Vec<Arc<Check>>,
+    pub slos: Vec<Arc<Slo>>,
+    /// Every alert rule, configured and built in.
+    pub alerts: Arc<Rules>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,19 +49,40 @@ pub fn load_config(source: Source, env: &Env) -> Result<Plan, Diagnostics> {
     let server = upkeep_config::read_server(&mut sections, &mut d);
     let retention = upkeep_config::read_retention(&mut sections, &mut d);
     let access = upkeep_access::read_access(&mut sections, &mut d, server.metrics_need_token);
-    let checks = read_checks(&mut sections, &server, &mut d);
+    let (checks, zone) = read_checks(&mut sections, &server, &mut d);
+    let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
+    let slos: Vec<Arc<Slo>> =
+        upkeep_slo::read_slos(&mut sections, &mut d, &names, &zone).into_iter().map(Arc::new).collect();
+    let watched: Vec<Watched> = checks.iter().map(|c| watched(c)).collect();
+    let alerts = Arc::new(upkeep_alert::read_alerts(&mut sections, &mut d, &watched, &slos));
     if let Some(refusal) = open_to_network(server.listen, &access) {
         let span = sections.span_of("server", "listen").unwrap_or(0..1);
         d.error(span, refusal, Some("add a [[user]] (see `upkeep user hash-password`), or listen on 127.0.0.1".into()));
     }
     sections.finish(&mut d);
-    d.into_result(Plan { server, access, retention, checks })
+    d.into_result(Plan { server, access, retention, checks, slos, alerts })
+}
+
+/// What the alert engine knows of a check.
+fn watched(check: &Check) -> Watched {
+    Watched {
+        name: check.name.clone(),
+        schema: upkeep_probe::kinds::schema(check.kind).unwrap_or_default(),
+        component: check.component.clone(),
+        alert_after: check.alert_after,
+        recover_after: check.recover_after,
+    }
 }
 
 /// The checks, each kind reading its own keys; two heartbeats may not share an id.
-fn read_checks(sections: &mut upkeep_config::Sections, server: &Server, d: &mut Diagnostics) -> Vec<Arc<Check>> {
+fn read_checks(
+    sections: &mut upkeep_config::Sections,
+    server: &Server,
+    d: &mut Diagnostics,
+) -> (Vec<Arc<Check>>, jiff::tz::TimeZone) {
     let mut checks: Vec<Arc<Check>> = Vec::new();
-    for section in upkeep_config::read_checks(sections, d) {
+    let (sections, zone) = upkeep_config::read_checks(sections, d);
+    for section in sections {
         let span = section.name.span();
         let Some(check) = Check::build(section, server, d) else { continue };
         // Two heartbeats on one id would silently share every ping.
@@ -71,7 +97,7 @@ fn read_checks(sections: &mut upkeep_config::Sections, server: &Server, d: &mut 
         }
         checks.push(Arc::new(check));
     }
-    checks
+    (checks, zone)
 }
 
 /// Why serving on `listen` with `access` is refused: a non-loopback address with no user or

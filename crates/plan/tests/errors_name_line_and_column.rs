@@ -143,3 +143,52 @@ fn a_password_hash_with_an_unbounded_cost_is_refused() {
     let usual = costly.replace("m=1048576", "m=19456");
     assert_eq!(errors(&usual, Env::fixed([])), Vec::<String>::new());
 }
+
+/// `[[slo]]`: every mistake at its place, references to checks resolved with a did-you-mean.
+#[test]
+fn slo_mistakes_point_at_themselves() {
+    let text = r#"[[check]]
+name = "api"
+kind = "memory"
+
+[[slo]]
+name = "api-availability"
+check = "apii"
+objective = "99.9%"
+
+[[slo]]
+name = "perfect"
+check = "api"
+objective = "100%"
+
+[[slo]]
+name = "fast"
+check = "api"
+kind = "latency"
+objective = "95%"
+
+[[slo]]
+name = "brief"
+check = "api"
+objective = "99%"
+window = "10m"
+
+[[slo]]
+name = "brief"
+check = "api"
+"#;
+    assert_eq!(
+        errors(text, Env::fixed([])),
+        [
+            "upkeep.toml:7:9: `check` names `apii`, which is not a check",
+            "upkeep.toml:13:13: an objective must be above 0% and below 100%",
+            "upkeep.toml:18:8: latency SLOs are not supported by this version yet (they come with finer latency histograms)",
+            "upkeep.toml:25:10: `window` must be at least 1h",
+            "upkeep.toml:27:1: SLO \"brief\" has no `objective`",
+        ]
+    );
+    assert_eq!(hints(text)[0].as_deref(), Some("did you mean `api`?"));
+    let good = "[[check]]\nname = \"api\"\nkind = \"memory\"\n\n[[slo]]\nname = \"a\"\ncheck = \"api\"\nobjective = \"99.9%\"\nwindow = \"month\"\n";
+    let plan = load_config(Source::new("upkeep.toml", good), &Env::fixed([])).unwrap();
+    assert_eq!(plan.slos[0].window.describe(), "month");
+}

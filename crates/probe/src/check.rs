@@ -23,6 +23,10 @@ pub struct Check {
     pub component: Option<String>,
     pub depends_on: Vec<String>,
     pub critical: bool,
+    /// Consecutive failures before its own down alert fires (0: none), and passing runs before
+    /// that alert resolves.
+    pub alert_after: u32,
+    pub recover_after: u32,
     pub expect: Vec<Program>,
     probe: Probe,
 }
@@ -41,6 +45,8 @@ impl Check {
             component,
             depends_on,
             critical,
+            alert_after,
+            recover_after,
             mut settings,
         } = section;
         let Some(kind_name) = kinds::canonical(kind.get_ref()) else {
@@ -81,6 +87,8 @@ impl Check {
             component,
             depends_on: depends_on.into_iter().map(|s| s.into_inner()).collect(),
             critical,
+            alert_after,
+            recover_after,
             expect: programs,
             probe,
         })
@@ -176,18 +184,7 @@ fn compile_expect(
     for source in expect {
         match upkeep_expr::compile(source.get_ref(), schema) {
             Ok(program) => programs.push(program),
-            Err(errors) => {
-                for e in errors {
-                    let span = upkeep_config::inner_span(
-                        d.source(),
-                        &source.span(),
-                        source.get_ref(),
-                        e.span.start,
-                        (e.span.end - e.span.start).max(1),
-                    );
-                    d.error(span, format!("in `expect` of a {kind} check: {}", e.message), e.hint);
-                }
-            }
+            Err(errors) => d.expression_errors(source, errors, &format!("in `expect` of a {kind} check")),
         }
     }
     programs

@@ -11,6 +11,10 @@
 
 mod budget;
 mod burn;
+mod report;
+mod section;
 
 pub use budget::{Budget, Events, Objective};
 pub use burn::{BurnAlert, BurnWindow, Urgency, burn_alerts};
+pub use report::{EventsFuture, Report, SliSource, report};
+pub use section::{Slo, Window, read_slos};

@@ -4,11 +4,12 @@
 //! and the batches they were committed in (`results.rs`), history — rollups, running totals,
 //! windows, bars, compaction and retention (`history.rs`, with the histogram math in
 //! `rollup.rs`) — heartbeat pings (`pings.rs`), log cursors (`cursors.rs`), dashboard sessions
-//! (`sessions.rs`), and what probes keep between runs (`probe_state.rs`). [`Store`] is an enum
+//! (`sessions.rs`), what probes keep between runs (`probe_state.rs`), and alert state and events (`alerts.rs`). [`Store`] is an enum
 //! over the backends, so each method is one `match`: SQLite in `data_dir` today (`sqlite/`, one
 //! file per concept again); a PostgreSQL backend is one more variant and one more folder, written
 //! concept by concept, and must pass the same tests in `tests/`, which use `Store` alone.
 
+mod alerts;
 mod cursors;
 mod history;
 mod pings;
@@ -16,8 +17,10 @@ mod probe_state;
 mod results;
 pub mod rollup;
 mod sessions;
+mod sli;
 mod sqlite;
 
+pub use alerts::{AlertEventRow, AlertRow};
 pub use history::Pruned;
 pub use results::CheckStatus;
 pub use rollup::Summary;

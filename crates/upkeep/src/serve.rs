@@ -23,6 +23,8 @@ pub async fn serve_with_url(
     url: Arc<std::sync::OnceLock<String>>,
 ) -> anyhow::Result<()> {
     use anyhow::Context as _;
+    // Before anything opens a file, and before the "listening" line: what reads it may count.
+    upkeep_web::raise_fd_limit();
     let store = upkeep_store::Store::open(&loaded.server.data_dir).await.context("cannot open the store")?;
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let address = listener.local_addr()?;

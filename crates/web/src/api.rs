@@ -104,6 +104,53 @@ pub struct Range {
     limit: Option<u32>,
 }
 
+/// Every SLO: its SLI and error budget over its window, and its burn rates.
+pub async fn slos(State(state): State<AppState>) -> ApiResult {
+    let reports = state.daemon.slo_reports().await.map_err(|e| problem(StatusCode::SERVICE_UNAVAILABLE, e))?;
+    Ok(Json(Value::Array(reports.iter().map(upkeep_slo::Report::to_json).collect())))
+}
+
+/// Every alert: configured rules, each check's down and flapping alerts, each SLO's burn-rate
+/// alerts, with state, since, value, labels and annotations.
+pub async fn alerts(State(state): State<AppState>) -> ApiResult {
+    Ok(Json(Value::Array(state.daemon.alerting().list().await)))
+}
+
+#[derive(Deserialize)]
+pub struct EventsQuery {
+    before: Option<i64>,
+    key: Option<String>,
+    limit: Option<u32>,
+}
+
+/// The history of alert state changes and notifications, newest first; `next_before` pages on.
+pub async fn alert_events(
+    State(state): State<AppState>,
+    query: Result<Query<EventsQuery>, QueryRejection>,
+) -> ApiResult {
+    let Query(query) = query.map_err(|e| problem(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(problem(StatusCode::BAD_REQUEST, "`limit` must be between 1 and 1000"));
+    }
+    let rows = state
+        .daemon
+        .store()
+        .alert_events(query.before, query.key.as_deref(), limit)
+        .await
+        .map_err(|e| problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    let next = (rows.len() == limit as usize).then(|| rows.last().map(|r| r.id)).flatten();
+    let events: Vec<Value> = rows
+        .into_iter()
+        .map(|row| {
+            let mut event = row.event;
+            event["id"] = json!(row.id);
+            event
+        })
+        .collect();
+    Ok(Json(json!({"events": events, "next_before": next})))
+}
+
 /// The most results one request returns.
 const MAX_LIMIT: u32 = 10_000;
 /// A response stops growing at about this size; `next_to` says where the next page starts.

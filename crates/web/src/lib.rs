@@ -28,7 +28,7 @@ use axum::routing::get;
 use std::sync::Arc;
 use upkeep_daemon::Daemon;
 
-pub use server::{Limits, serve};
+pub use server::{Limits, raise_fd_limit, serve};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -46,6 +46,9 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/api/v1/checks", get(api::checks))
         .route("/api/v1/checks/{name}", get(api::check))
         .route("/api/v1/checks/{name}/results", get(api::results))
+        .route("/api/v1/slos", get(api::slos))
+        .route("/api/v1/alerts", get(api::alerts))
+        .route("/api/v1/alerts/events", get(api::alert_events))
         .route_layer(from_fn_with_state(state.clone(), auth::api));
     let dashboard = Router::new()
         .route("/", get(dashboard::overview))
@@ -81,6 +84,11 @@ async fn metrics(
     axum::extract::State(state): axum::extract::State<AppState>,
     headers: axum::http::HeaderMap,
 ) -> impl IntoResponse {
+    // SLO figures are computed from the store at scrape time; if it cannot be read, the rest
+    // of the metrics still go out.
+    if let Err(e) = state.daemon.refresh_slo_metrics().await {
+        tracing::warn!("cannot compute the SLO metrics: {e}");
+    }
     let wants_openmetrics = headers
         .get(header::ACCEPT)
         .and_then(|accept| accept.to_str().ok())

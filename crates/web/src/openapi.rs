@@ -15,7 +15,9 @@ fn spec() -> Value {
     });
     // The API wants a token or a session (unless no [[user]] or [[token]] is configured at all).
     if let Some(paths) = doc["paths"].as_object_mut() {
-        for (_, item) in paths.iter_mut().filter(|(path, _)| path.starts_with("/api/v1/checks")) {
+        for (_, item) in
+            paths.iter_mut().filter(|(path, _)| path.starts_with("/api/v1/") && !path.ends_with("openapi.json"))
+        {
             for operation in item.as_object_mut().into_iter().flat_map(|ops| ops.values_mut()) {
                 operation["security"] = json!([{"token": []}, {"session": []}]);
                 operation["responses"]["401"] = json!({"description": "a token or a dashboard session is needed"});
@@ -43,6 +45,13 @@ fn paths_and_schemas() -> Value {
                 "post": {"summary": "Heartbeat with a body (kept, up to 10 kB)", "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}], "responses": {"200": {"description": "recorded"}, "404": {"description": "no heartbeat check has this id"}}}
             },
             "/ping/{id}/fail": {"get": {"summary": "Heartbeat: the job failed", "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}], "responses": {"200": {"description": "recorded"}, "404": {"description": "no heartbeat check has this id"}}}, "post": {"summary": "Heartbeat: the job failed", "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}], "responses": {"200": {"description": "recorded"}, "404": {"description": "no heartbeat check has this id"}}}},
+            "/api/v1/slos": {"get": {"summary": "Every SLO: SLI and error budget over its window, burn rates over the default alerts' windows", "responses": {"200": {"description": "SLOs", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Slo"}}}}}, "503": error}}},
+            "/api/v1/alerts": {"get": {"summary": "Every alert (configured rules and the built-in check-down, flapping and SLO burn-rate alerts) with its state", "responses": {"200": {"description": "alerts", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Alert"}}}}}}}},
+            "/api/v1/alerts/events": {"get": {"summary": "Alert state changes and due notifications, newest first", "parameters": [
+                {"name": "before", "in": "query", "schema": {"type": "integer"}, "description": "only events older than this id (`next_before` of the previous page)"},
+                {"name": "key", "in": "query", "schema": {"type": "string"}, "description": "one alert's key"},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}
+            ], "responses": {"200": {"description": "events", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AlertEvents"}}}}, "400": error, "503": error}}},
             "/api/v1/checks": {"get": {"summary": "Every check and its current status", "responses": {"200": {"description": "checks", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/CheckSummary"}}}}}}}},
             "/api/v1/checks/{name}": {"get": {"summary": "One check, with 24h/7d/30d availability and percentiles", "parameters": [name], "responses": {"200": {"description": "the check", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CheckDetail"}}}}, "404": error}}},
             "/api/v1/checks/{name}/results": {"get": {"summary": "Raw results, newest first, a page at a time (at most `limit` results and about 4 MiB)", "parameters": [
@@ -54,6 +63,33 @@ fn paths_and_schemas() -> Value {
         },
         "components": {"schemas": {
             "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+            "Slo": {"type": "object", "required": ["name", "check", "objective", "window"], "properties": {
+                "name": {"type": "string"}, "check": {"type": "string"}, "objective": {"type": "number"}, "window": {"type": "string"},
+                "events": {"type": "object", "properties": {"good": {"type": "integer"}, "valid": {"type": "integer"}}},
+                "sli": {"type": ["number", "null"]}, "error_budget": {"type": "number"},
+                "error_budget_seconds": {"type": ["number", "null"]}, "budget_consumed": {"type": ["number", "null"]},
+                "budget_remaining": {"type": ["number", "null"]}, "budget_remaining_seconds": {"type": ["number", "null"]},
+                "exhausted_in_seconds": {"type": ["number", "null"]},
+                "burn_rates": {"type": "object", "additionalProperties": {"type": ["number", "null"]}}}},
+            "Alert": {"type": "object", "required": ["key", "alertname", "state", "severity", "labels"], "properties": {
+                "key": {"type": "string"}, "alertname": {"type": "string"},
+                "state": {"enum": ["inactive", "pending", "firing", "resolved"]},
+                "since": {"type": ["string", "null"], "format": "date-time"}, "severity": {"type": "string"},
+                "value": {"type": ["string", "null"]},
+                "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
+                "last_notified": {"type": ["string", "null"], "format": "date-time"},
+                "cause": {"type": ["object", "null"], "properties": {"check": {"type": "string"}, "at": {"type": "string", "format": "date-time"}}}}},
+            "AlertEvents": {"type": "object", "required": ["events"], "properties": {
+                "events": {"type": "array", "items": {"type": "object", "required": ["id", "at", "key", "from", "to"], "properties": {
+                    "id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}, "key": {"type": "string"},
+                    "alertname": {"type": "string"}, "from": {"type": "string"}, "to": {"type": "string"},
+                    "notice": {"type": ["string", "null"], "enum": ["firing", "repeat", "resolved", null]},
+                    "severity": {"type": "string"}, "value": {"type": ["string", "null"]},
+                    "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "muted_by": {"type": "array", "items": {"type": "string"}}}}},
+                "next_before": {"type": ["integer", "null"]}}},
             "Health": {"type": "object", "required": ["status", "timestamp", "checks"], "properties": {
                 "status": {"enum": ["healthy", "degraded", "unhealthy"]},
                 "timestamp": {"type": "string", "format": "date-time"},

@@ -1,8 +1,10 @@
 //! The embedded store: SQLite in `data_dir` (WAL mode, migrations in `migrations/`), written by
 //! the daemon's one writer task. One file per concept, as in the crate above: results and bars
 //! (results.rs), compaction and retention (compact.rs), running totals for windows (totals.rs),
-//! heartbeat pings (pings.rs), log cursors (cursors.rs), sessions (sessions.rs).
+//! heartbeat pings (pings.rs), log cursors (cursors.rs), sessions (sessions.rs), alert state
+//! and events (alerts.rs).
 
+mod alerts;
 mod compact;
 mod cursors;
 mod pings;

@@ -2,9 +2,11 @@
 //! 2 bad input (config, arguments).
 
 mod access;
+mod alert;
 mod check;
 mod config;
 mod serve;
+mod slo;
 mod table;
 
 use clap::{Parser, Subcommand};
@@ -35,6 +37,12 @@ pub enum Command {
     Config(config::ConfigCommand),
     /// Run the daemon: checks on their schedules, /health, /metrics, the API and the dashboard.
     Serve(serve::ServeArgs),
+    /// Service level objectives: where each stands.
+    #[command(subcommand)]
+    Slo(slo::SloCommand),
+    /// Alerts: what is pending, firing or resolved.
+    #[command(subcommand)]
+    Alert(alert::AlertCommand),
     /// Dashboard users.
     #[command(subcommand)]
     User(access::UserCommand),
@@ -57,6 +65,8 @@ pub async fn run(args: Args) -> u8 {
         Command::Check(check) => check::run(&args.config, check).await,
         Command::Config(command) => config::run(&args.config, command),
         Command::Serve(serve) => serve::run(&args.config, serve).await,
+        Command::Slo(command) => slo::run(&args.config, command).await,
+        Command::Alert(command) => alert::run(&args.config, command).await,
         Command::User(command) => access::user(command),
         Command::Token(command) => access::token(command),
         Command::Demo { dir, port } => match crate::demo::run(&dir, port).await {

@@ -51,3 +51,22 @@ pub fn render(results: &[CheckResult], kinds: &[&str], elapsed: Duration, colour
     let _ = writeln!(out, "\n{}", if colour && failing > 0 { summary.red().to_string() } else { summary });
     out
 }
+
+/// A plain table: a header row and the rows under it, columns padded to their widest cell.
+pub fn columns(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| -> String {
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        padded.join("  ").trim_end().to_string() + "\n"
+    };
+    let mut out = line(header.to_vec());
+    for row in rows {
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    out
+}

@@ -1,0 +1,473 @@
+//! The alert engine: holds every alert's state and moves it on. A committed result re-evaluates
+//! the rules that read its check (and counts a run for its down alert); a tick re-evaluates the
+//! rules over history with freshly fetched values and lets time pass over the rest (`for`,
+//! `keep_firing_for`, repeats, cooldowns). Every change is an [`Event`]; the caller stores the
+//! events and the changed alerts in one transaction, so a restart resumes exactly where it was.
+
+use crate::history::Fetched;
+use crate::rule::{Condition, Rule, Rules};
+use crate::state::{Memory, Notice, Step};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use upkeep_expr::{Env, EvalError, FieldRef, Value};
+use upkeep_result::CheckResult;
+
+/// One alert: a rule's state and what it last saw.
+#[derive(Clone, Debug)]
+pub struct Alert {
+    pub rule: Arc<Rule>,
+    pub memory: Memory,
+    /// Whether the condition held at the last evaluation.
+    pub holds: bool,
+    /// The value it was decided on (`disk.used_percent`, a burn rate), as shown.
+    pub value: Option<String>,
+    /// The annotations, rendered when it last changed.
+    pub annotations: BTreeMap<String, String>,
+    /// The result that last changed it.
+    pub cause: Option<Cause>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cause {
+    pub check: String,
+    pub at: Timestamp,
+}
+
+impl Alert {
+    /// The alert as `upkeep alert list --json` and `/api/v1/alerts` show it.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "key": self.rule.key,
+            "alertname": self.rule.name,
+            "state": self.memory.state.name(),
+            "since": self.memory.state.since().map(|t| t.to_string()),
+            "severity": self.rule.severity,
+            "value": self.value,
+            "labels": self.rule.labels,
+            "annotations": self.annotations,
+            "last_notified": self.memory.last_fired.map(|t| t.to_string()),
+            "cause": self.cause,
+        })
+    }
+}
+
+/// An alert as kept in the store.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Saved {
+    pub key: String,
+    pub memory: Memory,
+    pub holds: bool,
+    pub value: Option<String>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    pub cause: Option<Cause>,
+}
+
+/// A change of an alert's state, or a notification that is due: the stream notifications,
+/// the API and the dashboard read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub at: Timestamp,
+    pub key: String,
+    pub alertname: String,
+    pub from: String,
+    pub to: String,
+    pub notice: Option<Notice>,
+    pub severity: String,
+    pub value: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub cause: Option<Cause>,
+    /// What keeps this notification from being sent (a flapping check's own alert).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub muted_by: Vec<String>,
+}
+
+/// A check's latest run, as `when` reads it.
+#[derive(Clone, Debug)]
+struct Latest {
+    result: CheckResult,
+}
+
+pub struct Engine {
+    rules: Arc<Rules>,
+    alerts: BTreeMap<String, Alert>,
+    latest: HashMap<String, Latest>,
+    history: Fetched,
+    /// Each check's recent status changes, for flapping.
+    flips: HashMap<String, VecDeque<Timestamp>>,
+    /// Keys changed since [`Engine::take_changed`].
+    changed: Vec<String>,
+}
+
+impl Engine {
+    /// An engine for `rules`, resuming the saved alerts. Saved alerts whose rule is gone
+    /// resolve (with a notice, if their firing was notified).
+    pub fn new(rules: Arc<Rules>, saved: Vec<Saved>, now: Timestamp) -> (Engine, Vec<Event>) {
+        let mut engine = Engine {
+            rules: Arc::new(Rules::default()),
+            alerts: BTreeMap::new(),
+            latest: HashMap::new(),
+            history: Fetched::default(),
+            flips: HashMap::new(),
+            changed: Vec::new(),
+        };
+        for saved in saved {
+            // Placeholder rule until `reload` matches it to its configured one.
+            let rule = Arc::new(Rule {
+                name: saved.key.split('{').next().unwrap_or(&saved.key).to_string(),
+                condition: Condition::CheckDown { check: String::new() },
+                timing: Default::default(),
+                severity: String::new(),
+                labels: BTreeMap::new(),
+                annotations: Default::default(),
+                checks: Vec::new(),
+                key: saved.key.clone(),
+            });
+            let alert = Alert {
+                rule,
+                memory: saved.memory,
+                holds: saved.holds,
+                value: saved.value,
+                annotations: saved.annotations,
+                cause: saved.cause,
+            };
+            engine.alerts.insert(saved.key, alert);
+        }
+        let events = engine.reload(rules, now);
+        (engine, events)
+    }
+
+    /// Puts new rules in force. Alerts of rules that stay keep their state.
+    pub fn reload(&mut self, rules: Arc<Rules>, now: Timestamp) -> Vec<Event> {
+        let mut events = Vec::new();
+        let mut alerts = BTreeMap::new();
+        for rule in &rules.rules {
+            let alert = match self.alerts.remove(&rule.key) {
+                Some(mut alert) => {
+                    alert.rule = Arc::clone(rule);
+                    alert
+                }
+                None => Alert {
+                    rule: Arc::clone(rule),
+                    memory: Memory::default(),
+                    holds: false,
+                    value: None,
+                    annotations: BTreeMap::new(),
+                    cause: None,
+                },
+            };
+            alerts.insert(rule.key.clone(), alert);
+        }
+        // What is left has no rule any more: it resolves, and is forgotten.
+        for (key, mut alert) in std::mem::take(&mut self.alerts) {
+            if let crate::state::State::Firing { notified, .. } = alert.memory.state {
+                let notice = notified.map(|_| Notice::Resolved);
+                alert.memory.state = crate::state::State::Resolved { at: now };
+                let step = Step { from: "firing", to: "resolved", notice };
+                events.push(event(&alert, step, now, Vec::new()));
+            }
+            self.changed.push(key);
+        }
+        self.alerts = alerts;
+        self.rules = rules;
+        events
+    }
+
+    pub fn rules(&self) -> &Arc<Rules> {
+        &self.rules
+    }
+
+    /// The latest run of each check, as the daemon restored them at start.
+    pub fn restore_latest(&mut self, results: impl IntoIterator<Item = CheckResult>) {
+        for result in results {
+            self.latest.insert(result.check.clone(), Latest { result });
+        }
+    }
+
+    /// Seeds a check's recent status changes (from the store), for flapping.
+    pub fn restore_flips(&mut self, check: &str, at: impl IntoIterator<Item = Timestamp>) {
+        self.flips.insert(check.to_string(), at.into_iter().collect());
+    }
+
+    /// Takes in committed results, in commit order. Results `replayed` from the store after a
+    /// crash carry no observations when they passed, so only what counts runs (down and
+    /// flapping alerts) takes them in; `when` rules wait for the next live result.
+    pub fn on_results(&mut self, results: &[CheckResult], now: Timestamp, replayed: bool) -> Vec<Event> {
+        let mut events = Vec::new();
+        let mut touched: Vec<String> = Vec::new();
+        for result in results {
+            let changed = self.latest.get(&result.check).is_some_and(|l| l.result.is_ok() != result.is_ok());
+            if changed {
+                self.flips.entry(result.check.clone()).or_default().push_back(result.at);
+            }
+            let mut result = result.clone();
+            if replayed
+                && result.observations.is_empty()
+                && let Some(previous) = self.latest.get(&result.check)
+            {
+                result.observations = previous.result.observations.clone();
+            }
+            let check = result.check.clone();
+            self.latest.insert(check.clone(), Latest { result });
+            let rules = Arc::clone(&self.rules);
+            for rule in rules.reading(&check) {
+                if let Condition::CheckDown { .. } = rule.condition {
+                    self.evaluate(rule, true, now, &mut events);
+                }
+            }
+            if !touched.contains(&check) {
+                touched.push(check);
+            }
+        }
+        let rules = Arc::clone(&self.rules);
+        let mut seen = std::collections::HashSet::new();
+        for check in &touched {
+            for rule in rules.reading(check) {
+                let counts_runs = matches!(rule.condition, Condition::Flapping { .. });
+                if matches!(rule.condition, Condition::CheckDown { .. }) || (replayed && !counts_runs) {
+                    continue;
+                }
+                if seen.insert(Arc::as_ptr(rule)) {
+                    self.evaluate(rule, true, now, &mut events);
+                }
+            }
+        }
+        events
+    }
+
+    /// Re-evaluates the rules over history with `fetched`, and lets time pass over the rest.
+    pub fn on_tick(&mut self, fetched: Fetched, now: Timestamp) -> Vec<Event> {
+        self.history = fetched;
+        let mut events = Vec::new();
+        let rules = Arc::clone(&self.rules);
+        for rule in &rules.rules {
+            if rule.reads_history() {
+                self.evaluate(rule, false, now, &mut events);
+            } else if let Some(alert) = self.alerts.get(&rule.key)
+                && !matches!(alert.memory.state, crate::state::State::Inactive | crate::state::State::Resolved { .. })
+            {
+                let holds = alert.holds;
+                self.advance(rule, holds, false, now, &mut events);
+            }
+        }
+        events
+    }
+
+    fn evaluate(&mut self, rule: &Arc<Rule>, run: bool, now: Timestamp, events: &mut Vec<Event>) {
+        let (holds, value) = self.decide(rule, now);
+        if let Some(alert) = self.alerts.get_mut(&rule.key)
+            && (value.is_some() || run)
+        {
+            alert.value = value;
+        }
+        self.advance(rule, holds, run, now, events);
+    }
+
+    fn advance(&mut self, rule: &Arc<Rule>, holds: bool, run: bool, now: Timestamp, events: &mut Vec<Event>) {
+        let muted_by = self.muted_by(rule);
+        let context = self.context(rule);
+        let Some(alert) = self.alerts.get_mut(&rule.key) else { return };
+        let held_before = alert.holds;
+        alert.holds = holds;
+        let cause = rule
+            .check()
+            .and_then(|c| self.latest.get(c))
+            .map(|l| Cause { check: l.result.check.clone(), at: l.result.at });
+        let Some(step) = alert.memory.advance(holds, run, now, &rule.timing) else {
+            if held_before != holds {
+                self.changed.push(rule.key.clone());
+            }
+            return;
+        };
+        alert.cause = cause;
+        alert.annotations = render(&rule.annotations, &context, alert.value.as_deref());
+        events.push(event(alert, step, now, muted_by));
+        self.changed.push(rule.key.clone());
+    }
+
+    /// Whether the rule's condition holds now, and the value it was decided on.
+    fn decide(&self, rule: &Rule, now: Timestamp) -> (bool, Option<String>) {
+        match &rule.condition {
+            Condition::When(program) => {
+                let env = WhenEnv { latest: &self.latest, history: &self.history };
+                let holds = program.eval_in(&env).unwrap_or(false);
+                (holds, program.first_value(&env).map(|v| v.to_string()))
+            }
+            Condition::CheckDown { check } => {
+                let latest = self.latest.get(check);
+                (latest.is_some_and(|l| !l.result.is_ok()), latest.and_then(|l| l.result.message.clone()))
+            }
+            Condition::SloBurn { slo, alert } => {
+                let burn = |w| self.history.burn.get(&(slo.name.clone(), w)).copied().flatten();
+                let (long, short) = (burn(alert.window.long), burn(alert.window.short));
+                (alert.fires(long, short), long.map(|b| format!("{b:.1}")))
+            }
+            Condition::Flapping { check, changes, window } => {
+                let since = now.checked_sub(jiff::SignedDuration::try_from(*window).unwrap_or_default()).unwrap_or(now);
+                let n = self.flips.get(check).map_or(0, |f| f.iter().filter(|at| **at >= since).count() as u64);
+                (n > *changes, Some(n.to_string()))
+            }
+        }
+    }
+
+    /// A flapping check's down alert notifies nobody: its flapping alert does, once.
+    fn muted_by(&self, rule: &Rule) -> Vec<String> {
+        let Condition::CheckDown { check } = &rule.condition else { return Vec::new() };
+        let key = crate::rule::key("check_flapping", &[("check", check)]);
+        match self.alerts.get(&key) {
+            Some(a) if a.memory.state.is_firing() => vec![key],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Values for the rule's annotation templates.
+    fn context(&self, rule: &Rule) -> serde_json::Value {
+        let mut context = serde_json::Map::new();
+        for check in &rule.checks {
+            if let Some(latest) = self.latest.get(check) {
+                context.insert(check.clone(), latest.result.observations.to_json());
+            }
+        }
+        if let Some(latest) = rule.check().and_then(|c| self.latest.get(c)) {
+            context.insert("message".into(), latest.result.message.clone().into());
+        }
+        context.insert("check".into(), rule.check().into());
+        context.insert("alertname".into(), rule.name.clone().into());
+        context.insert("severity".into(), rule.severity.clone().into());
+        context.insert("labels".into(), serde_json::to_value(&rule.labels).unwrap_or_default());
+        serde_json::Value::Object(context)
+    }
+
+    /// Drops status changes older than the longest flapping window.
+    pub fn forget_old_flips(&mut self, now: Timestamp) {
+        let longest = self.rules.rules.iter().filter_map(|r| match r.condition {
+            Condition::Flapping { window, .. } => Some(window),
+            _ => None,
+        });
+        let Some(longest) = longest.max() else { return };
+        let since = now.checked_sub(jiff::SignedDuration::try_from(longest).unwrap_or_default()).unwrap_or(now);
+        for flips in self.flips.values_mut() {
+            while flips.front().is_some_and(|at| *at < since) {
+                flips.pop_front();
+            }
+        }
+    }
+
+    /// The alerts changed since the last call, as they are to be saved.
+    pub fn take_changed(&mut self) -> Vec<Saved> {
+        let mut keys = std::mem::take(&mut self.changed);
+        keys.sort();
+        keys.dedup();
+        keys.into_iter()
+            .map(|key| match self.alerts.get(&key) {
+                Some(alert) => saved(alert),
+                // Its rule is gone: saved as inactive, so it is forgotten.
+                None => Saved {
+                    key,
+                    memory: Memory::default(),
+                    holds: false,
+                    value: None,
+                    annotations: BTreeMap::new(),
+                    cause: None,
+                },
+            })
+            .collect()
+    }
+
+    /// Every alert, in key order.
+    pub fn alerts(&self) -> impl Iterator<Item = &Alert> {
+        self.alerts.values()
+    }
+
+    pub fn alert(&self, key: &str) -> Option<&Alert> {
+        self.alerts.get(key)
+    }
+}
+
+fn saved(alert: &Alert) -> Saved {
+    Saved {
+        key: alert.rule.key.clone(),
+        memory: alert.memory.clone(),
+        holds: alert.holds,
+        value: alert.value.clone(),
+        annotations: alert.annotations.clone(),
+        cause: alert.cause.clone(),
+    }
+}
+
+fn event(alert: &Alert, step: Step, at: Timestamp, muted_by: Vec<String>) -> Event {
+    Event {
+        at,
+        key: alert.rule.key.clone(),
+        alertname: alert.rule.name.clone(),
+        from: step.from.to_string(),
+        to: step.to.to_string(),
+        notice: step.notice,
+        severity: alert.rule.severity.clone(),
+        value: alert.value.clone(),
+        labels: alert.rule.labels.clone(),
+        annotations: alert.annotations.clone(),
+        cause: alert.cause.clone(),
+        muted_by,
+    }
+}
+
+/// The annotations with their values filled in; a template that fails shows as written.
+fn render(
+    annotations: &crate::rule::Annotations,
+    context: &serde_json::Value,
+    value: Option<&str>,
+) -> BTreeMap<String, String> {
+    let mut context = context.clone();
+    if let serde_json::Value::Object(map) = &mut context {
+        map.insert("value".into(), value.into());
+    }
+    let env = minijinja::Environment::new();
+    [("summary", &annotations.summary), ("description", &annotations.description), ("runbook", &annotations.runbook)]
+        .into_iter()
+        .filter_map(|(name, template)| {
+            let template = template.as_ref()?;
+            let text = env.render_str(template, &context).unwrap_or_else(|_| template.clone());
+            Some((name.to_string(), text))
+        })
+        .collect()
+}
+
+/// What a `when` reads: `CHECK.FIELD` from each check's latest run, and the fetched history.
+struct WhenEnv<'a> {
+    latest: &'a HashMap<String, Latest>,
+    history: &'a Fetched,
+}
+
+impl Env for WhenEnv<'_> {
+    fn field(&self, field: &FieldRef) -> Result<Value, EvalError> {
+        let Some(latest) = self.latest.get(&field.root) else {
+            return Err(EvalError { message: format!("{} has not run yet", field.root) });
+        };
+        let Some((upkeep_expr::Segment::Key(first), rest)) = field.segments.split_first() else {
+            return Err(EvalError { message: format!("{} names a check, not a field", field.text) });
+        };
+        let inner = FieldRef { text: field.text.clone(), root: first.clone(), segments: rest.to_vec() };
+        let result = &latest.result;
+        if rest.is_empty() && result.observations.get(first).is_none() {
+            match first.as_str() {
+                "ok" => return Ok(Value::Bool(result.is_ok())),
+                "duration" => return Ok(Value::duration(result.latency)),
+                "message" => return Ok(result.message.clone().map_or(Value::Null, Value::String)),
+                _ => {}
+            }
+        }
+        result.observations.field(&inner)
+    }
+
+    fn call(&self, call: &upkeep_expr::Call) -> Result<Value, EvalError> {
+        self.history
+            .calls
+            .get(call)
+            .cloned()
+            .ok_or_else(|| EvalError { message: format!("{call} has not been read yet") })
+    }
+}

@@ -1,0 +1,148 @@
+//! What alert rules read from stored history, fetched before they are evaluated: one read per
+//! distinct window covers every check (and every SLO on it), so 1,000 rules over five windows
+//! cost five reads of the running totals, not 1,000.
+
+use crate::rule::{Condition, Rules};
+use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+use upkeep_expr::{Call, Function, Value};
+use upkeep_slo::Events;
+
+pub type HistoryFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, String>> + Send + 'a>>;
+
+/// One check's runs over a window.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct WindowStats {
+    pub total: u64,
+    pub ok: u64,
+    /// p50, p90, p95, p99, when there were runs.
+    pub quantiles: [Option<Duration>; 4],
+}
+
+/// Where history comes from: the store's running totals and transitions.
+pub trait HistorySource: Send + Sync {
+    /// Every check's runs in `[from, to)`.
+    fn windows<'a>(
+        &'a self,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+    ) -> HistoryFuture<'a, HashMap<String, WindowStats>>;
+
+    /// How many times `check` changed state in `[from, to)`.
+    fn changes<'a>(&'a self, check: &'a str, from: jiff::Timestamp, to: jiff::Timestamp) -> HistoryFuture<'a, u64>;
+}
+
+/// Everything the rules read from history as of one moment.
+#[derive(Clone, Debug, Default)]
+pub struct Fetched {
+    pub calls: HashMap<Call, Value>,
+    /// Burn rate per (SLO, window); `None` for a window without runs.
+    pub burn: HashMap<(String, Duration), Option<f64>>,
+}
+
+/// Reads what `rules` need as of `now`.
+pub async fn fetch(rules: &Rules, source: &dyn HistorySource, now: jiff::Timestamp) -> Result<Fetched, String> {
+    let mut windows: BTreeSet<Duration> = BTreeSet::new();
+    let mut calls: BTreeSet<&Call> = BTreeSet::new();
+    let mut slos = HashMap::new();
+    for rule in &rules.rules {
+        match &rule.condition {
+            Condition::When(program) => {
+                for call in program.calls() {
+                    calls.insert(call);
+                    windows.extend(call.window);
+                }
+            }
+            Condition::SloBurn { slo, alert } => {
+                windows.insert(alert.window.long);
+                windows.insert(alert.window.short);
+                slos.insert(slo.name.clone(), slo);
+            }
+            _ => {}
+        }
+    }
+    let mut by_window = HashMap::new();
+    for window in windows {
+        by_window.insert(window, source.windows(ago(now, window), now).await?);
+    }
+    let stats =
+        |check: &str, window: Duration| by_window.get(&window).and_then(|w| w.get(check)).copied().unwrap_or_default();
+    let mut fetched = Fetched::default();
+    for call in calls {
+        let value = match call.function {
+            Function::BurnRate | Function::BudgetRemaining => {
+                let Some(slo) = rules_slo(rules, &call.target) else { continue };
+                match call.window {
+                    Some(w) => {
+                        let s = stats(&slo.check, w);
+                        number(Events { good: s.ok, valid: s.total }.burn_rate(slo.objective))
+                    }
+                    None => {
+                        let (from, length) = slo.window.span(now);
+                        let s = source.windows(from, now).await?.get(&slo.check).copied().unwrap_or_default();
+                        let budget =
+                            upkeep_slo::Budget::of(slo.objective, length, Events { good: s.ok, valid: s.total });
+                        budget.map_or(Value::Null, |b| Value::Percent(b.remaining * 100.0))
+                    }
+                }
+            }
+            Function::Changes => {
+                let w = call.window.unwrap_or_default();
+                Value::Number(source.changes(&call.target, ago(now, w), now).await? as f64)
+            }
+            function => check_value(function, stats(&call.target, call.window.unwrap_or_default())),
+        };
+        fetched.calls.insert(call.clone(), value);
+    }
+    for (name, slo) in slos {
+        for alert in upkeep_slo::burn_alerts(slo.window.span(now).1) {
+            for window in [alert.window.long, alert.window.short] {
+                let s = stats(&slo.check, window);
+                fetched
+                    .burn
+                    .insert((name.clone(), window), Events { good: s.ok, valid: s.total }.burn_rate(slo.objective));
+            }
+        }
+    }
+    Ok(fetched)
+}
+
+fn rules_slo<'a>(rules: &'a Rules, name: &str) -> Option<&'a std::sync::Arc<upkeep_slo::Slo>> {
+    rules.slos.iter().find(|s| s.name == name)
+}
+
+/// A check function's value over one window's runs; no runs is no value, not 0%.
+fn check_value(function: Function, s: WindowStats) -> Value {
+    if s.total == 0 {
+        return if function == Function::Count { Value::Number(0.0) } else { Value::Null };
+    }
+    let share = |n: u64| Value::Percent(n as f64 * 100.0 / s.total as f64);
+    match function {
+        Function::Availability => share(s.ok),
+        Function::ErrorRate => share(s.total - s.ok),
+        Function::Count => Value::Number(s.total as f64),
+        Function::Quantile(q) => {
+            let i = [
+                upkeep_expr::Quantile::P50,
+                upkeep_expr::Quantile::P90,
+                upkeep_expr::Quantile::P95,
+                upkeep_expr::Quantile::P99,
+            ]
+            .iter()
+            .position(|x| *x == q)
+            .unwrap_or(0);
+            s.quantiles[i].map_or(Value::Null, Value::duration)
+        }
+        _ => Value::Null,
+    }
+}
+
+fn number(n: Option<f64>) -> Value {
+    n.map_or(Value::Null, Value::Number)
+}
+
+fn ago(now: jiff::Timestamp, window: Duration) -> jiff::Timestamp {
+    jiff::SignedDuration::try_from(window).ok().and_then(|w| now.checked_sub(w).ok()).unwrap_or(jiff::Timestamp::MIN)
+}

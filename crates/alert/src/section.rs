@@ -1,0 +1,312 @@
+//! `[alerts]` (defaults for every alert) and `[[alert]]` (rules), read and resolved against the
+//! checks and SLOs: a `when` naming a check that does not exist, or a field its kind does not
+//! observe, is an error at its line and column, with the name that was probably meant.
+
+use crate::rule::{Annotations, Condition, Rule, Rules, key};
+use crate::state::{Hold, Timing};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use upkeep_config::{Diagnostics, Sections, Spanned, TableReader};
+use upkeep_expr::{Field, History, Schema, Type};
+use upkeep_slo::{Slo, Urgency, burn_alerts};
+
+/// What the alert engine needs to know of a check.
+#[derive(Clone, Debug)]
+pub struct Watched {
+    pub name: String,
+    /// The fields its kind observes.
+    pub schema: Schema,
+    pub component: Option<String>,
+    /// Consecutive failures before its own down alert fires; 0: no down alert.
+    pub alert_after: u32,
+    /// Consecutive passing runs before that alert resolves.
+    pub recover_after: u32,
+}
+
+const DEFAULT_SEVERITIES: [&str; 3] = ["critical", "warning", "info"];
+const DEFAULT_REPEAT: Duration = Duration::from_secs(4 * 3600);
+const DEFAULT_EVALUATE_EVERY: Duration = Duration::from_secs(15);
+const DEFAULT_FLAP_CHANGES: u64 = 10;
+const DEFAULT_FLAP_WINDOW: Duration = Duration::from_secs(3600);
+
+/// `[alerts]`.
+struct Defaults {
+    severities: Vec<String>,
+    repeat: Duration,
+    evaluate_every: Duration,
+    check_down_severity: String,
+    flap_changes: u64,
+    flap_window: Duration,
+}
+
+/// Fields every check has in a `when`, whatever its kind.
+const RUN_FIELDS: [Field; 3] = [
+    Field::new("ok", Type::Bool, "whether its last run passed"),
+    Field::new("duration", Type::Duration, "how long its last run took"),
+    Field::new("message", Type::String, "why its last run failed"),
+];
+
+/// Every rule: the configured ones, then each check's down and flapping alerts and each SLO's
+/// burn-rate alerts.
+pub fn read_alerts(sections: &mut Sections, d: &mut Diagnostics, checks: &[Watched], slos: &[Arc<Slo>]) -> Rules {
+    let defaults = read_defaults(sections, d);
+    let schema = when_schema(checks, slos);
+    let mut rules: Vec<Rule> = Vec::new();
+    for table in sections.tables(d, "alert") {
+        let start = table.span.start;
+        let Some(rule) = read_rule(TableReader::new(table, "an alert"), d, &defaults, &schema, checks) else {
+            continue;
+        };
+        if rules.iter().any(|r| r.name == rule.name) {
+            d.error(
+                start..start + 1,
+                format!("two alerts are named `{}`", rule.name),
+                Some("give each [[alert]] its own `name`".into()),
+            );
+        }
+        rules.push(rule);
+    }
+    rules.extend(built_in(&defaults, checks, slos));
+    Rules::new(rules, defaults.severities, defaults.evaluate_every, slos.to_vec())
+}
+
+fn read_defaults(sections: &mut Sections, d: &mut Diagnostics) -> Defaults {
+    let mut defaults = Defaults {
+        severities: DEFAULT_SEVERITIES.map(String::from).to_vec(),
+        repeat: DEFAULT_REPEAT,
+        evaluate_every: DEFAULT_EVALUATE_EVERY,
+        check_down_severity: DEFAULT_SEVERITIES[0].to_string(),
+        flap_changes: DEFAULT_FLAP_CHANGES,
+        flap_window: DEFAULT_FLAP_WINDOW,
+    };
+    let Some(mut t) = sections.table(d, "alerts") else { return defaults };
+    t.set_context("[alerts]");
+    if let Some(names) = t.strings(d, "severities") {
+        if names.is_empty() {
+            d.error(
+                t.span(),
+                "`severities` is empty",
+                Some("severities = [\"critical\", \"warning\", \"info\"]".into()),
+            );
+        } else {
+            defaults.severities = names.into_iter().map(Spanned::into_inner).collect();
+        }
+    }
+    defaults.check_down_severity = defaults.severities[0].clone();
+    if let Some(s) = t.string(d, "check_down_severity")
+        && let Some(s) = known_severity(&s, &defaults.severities, d)
+    {
+        defaults.check_down_severity = s;
+    }
+    if let Some(repeat) = t.duration(d, "repeat", Duration::from_secs(60)) {
+        defaults.repeat = repeat.into_inner();
+    }
+    if let Some(every) = t.duration(d, "evaluate_every", Duration::from_secs(1)) {
+        defaults.evaluate_every = every.into_inner();
+    }
+    if let Some(n) = t.integer(d, "flapping_changes", 0..1_000_001) {
+        defaults.flap_changes = n as u64;
+    }
+    if let Some(window) = t.duration(d, "flapping_window", Duration::from_secs(60)) {
+        defaults.flap_window = window.into_inner();
+    }
+    t.finish(d);
+    defaults
+}
+
+/// The severity as written, when it is one of the configured ones.
+fn known_severity(s: &Spanned<String>, severities: &[String], d: &mut Diagnostics) -> Option<String> {
+    if severities.contains(s.get_ref()) {
+        return Some(s.get_ref().clone());
+    }
+    let hint = upkeep_expr::closest_name(s.get_ref(), severities.iter().cloned())
+        .map(|m| format!("did you mean `{m}`?"))
+        .unwrap_or_else(|| format!("severities: {} (set them in [alerts] severities)", severities.join(", ")));
+    d.error(s.span(), format!("`{}` is not a severity", s.get_ref()), Some(hint));
+    None
+}
+
+/// What a `when` may read: every check's fields under its name, and history.
+fn when_schema(checks: &[Watched], slos: &[Arc<Slo>]) -> Schema {
+    let history = History {
+        checks: checks.iter().map(|c| c.name.clone()).collect(),
+        slos: slos.iter().map(|s| s.name.clone()).collect(),
+    };
+    checks.iter().fold(Schema::default().with_history(history), |schema, check| {
+        let fields: Vec<Field> = RUN_FIELDS.iter().filter(|f| check.schema.field(f.name).is_none()).copied().collect();
+        schema.with_scope(check.name.clone(), check.schema.clone().with_fields(&fields))
+    })
+}
+
+fn read_rule(
+    mut t: TableReader,
+    d: &mut Diagnostics,
+    defaults: &Defaults,
+    schema: &Schema,
+    checks: &[Watched],
+) -> Option<Rule> {
+    let name = t.required_string(d, "name", "\"disk_space_low\"");
+    if let Some(name) = &name {
+        t.set_context(format!("alert \"{}\"", name.get_ref()));
+    }
+    let when = t.required_string(d, "when", "'disk.used_percent > 85'");
+    let pending = t.duration(d, "for", Duration::from_secs(1)).map_or(Duration::ZERO, Spanned::into_inner);
+    let keep = t.duration(d, "keep_firing_for", Duration::from_secs(1)).map_or(Duration::ZERO, Spanned::into_inner);
+    let repeat = t.duration(d, "repeat", Duration::from_secs(60)).map_or(defaults.repeat, Spanned::into_inner);
+    let cooldown = t.duration(d, "cooldown", Duration::from_secs(1)).map_or(Duration::ZERO, Spanned::into_inner);
+    let severity = match t.string(d, "severity") {
+        Some(s) => known_severity(&s, &defaults.severities, d)?,
+        None => default_severity(&defaults.severities),
+    };
+    let extra = t.string_map(d, "labels").unwrap_or_default();
+    let annotations = Annotations {
+        summary: template(&mut t, d, "summary"),
+        description: template(&mut t, d, "description"),
+        runbook: template(&mut t, d, "runbook"),
+    };
+    t.finish(d);
+    let (name, when) = (name?, when?);
+    let program = compile_when(&when, schema, d)?;
+    let mut read: Vec<String> = program.fields().iter().map(|f| f.root.clone()).collect();
+    read.extend(
+        program.calls().iter().filter(|c| c.function.target() == upkeep_expr::Target::Check).map(|c| c.target.clone()),
+    );
+    read.sort();
+    read.dedup();
+    let mut labels = BTreeMap::new();
+    if let [only] = read.as_slice() {
+        labels.insert("check".to_string(), only.clone());
+        if let Some(component) = checks.iter().find(|c| &c.name == only).and_then(|c| c.component.clone()) {
+            labels.insert("component".to_string(), component);
+        }
+    }
+    for (k, v) in extra {
+        labels.insert(k, v.into_inner());
+    }
+    labels.insert("alertname".into(), name.get_ref().clone());
+    labels.insert("severity".into(), severity.clone());
+    let timing = Timing { pending: Hold::Time(pending), keep_firing: Hold::Time(keep), repeat, cooldown };
+    Some(Rule {
+        key: name.get_ref().clone(),
+        name: name.into_inner(),
+        condition: Condition::When(program),
+        timing,
+        severity,
+        labels,
+        annotations,
+        checks: read,
+    })
+}
+
+/// The middle severity ("warning" of the defaults): a rule that does not say is not a page.
+fn default_severity(severities: &[String]) -> String {
+    severities.get(severities.len() / 2).cloned().unwrap_or_else(|| "warning".into())
+}
+
+fn template(t: &mut TableReader, d: &mut Diagnostics, key: &'static str) -> Option<String> {
+    let text = t.string(d, key)?;
+    if let Err(e) = minijinja::Environment::new().template_from_str(text.get_ref()) {
+        d.error(
+            text.span(),
+            format!("`{key}` is not a valid template: {}", e.detail().unwrap_or("syntax error")),
+            Some("values are written {{ value }}, {{ check }}, {{ labels.severity }}".into()),
+        );
+        return None;
+    }
+    Some(text.into_inner())
+}
+
+fn compile_when(when: &Spanned<String>, schema: &Schema, d: &mut Diagnostics) -> Option<upkeep_expr::Program> {
+    upkeep_expr::compile(when.get_ref(), schema).map_err(|errors| d.expression_errors(when, errors, "in `when`")).ok()
+}
+
+/// The alerts nobody has to write: each check's down and flapping alerts, each SLO's four
+/// burn-rate alerts (pages at the first severity, tickets at the second).
+fn built_in(defaults: &Defaults, checks: &[Watched], slos: &[Arc<Slo>]) -> Vec<Rule> {
+    let mut rules = Vec::new();
+    for check in checks.iter().filter(|c| c.alert_after > 0) {
+        let timing = Timing {
+            pending: Hold::Runs(check.alert_after),
+            keep_firing: Hold::Runs(check.recover_after.max(1)),
+            repeat: defaults.repeat,
+            cooldown: Duration::ZERO,
+        };
+        rules.push(check_rule(
+            "check_down",
+            check,
+            &defaults.check_down_severity,
+            timing,
+            Condition::CheckDown { check: check.name.clone() },
+        ));
+        if defaults.flap_changes > 0 {
+            let condition = Condition::Flapping {
+                check: check.name.clone(),
+                changes: defaults.flap_changes,
+                window: defaults.flap_window,
+            };
+            let timing = Timing { repeat: defaults.repeat, ..Timing::default() };
+            rules.push(check_rule("check_flapping", check, &default_severity(&defaults.severities), timing, condition));
+        }
+    }
+    let page = defaults.severities[0].clone();
+    let ticket = defaults.severities.get(1).unwrap_or(&page).clone();
+    for slo in slos {
+        let length = slo.window.span(jiff::Timestamp::now()).1;
+        for alert in burn_alerts(length) {
+            let severity = if alert.window.urgency == Urgency::Page { &page } else { &ticket };
+            let window = format!(
+                "{}/{}",
+                upkeep_expr::Value::duration(alert.window.long),
+                upkeep_expr::Value::duration(alert.window.short)
+            );
+            let labels = BTreeMap::from([
+                ("alertname".to_string(), "slo_burn".to_string()),
+                ("severity".to_string(), severity.clone()),
+                ("slo".to_string(), slo.name.clone()),
+                ("check".to_string(), slo.check.clone()),
+                ("window".to_string(), window.clone()),
+            ]);
+            let summary = format!(
+                "SLO {} is burning its error budget at {{{{ value }}}}x over {window} (threshold {}x)",
+                slo.name, alert.window.threshold
+            );
+            rules.push(Rule {
+                key: key("slo_burn", &[("slo", &slo.name), ("window", &window)]),
+                name: "slo_burn".into(),
+                condition: Condition::SloBurn { slo: Arc::clone(slo), alert },
+                timing: Timing { repeat: defaults.repeat, ..Timing::default() },
+                severity: severity.clone(),
+                labels,
+                annotations: Annotations { summary: Some(summary), ..Annotations::default() },
+                checks: Vec::new(),
+            });
+        }
+    }
+    rules
+}
+
+fn check_rule(name: &str, check: &Watched, severity: &str, timing: Timing, condition: Condition) -> Rule {
+    let mut labels = BTreeMap::from([
+        ("alertname".to_string(), name.to_string()),
+        ("severity".to_string(), severity.to_string()),
+        ("check".to_string(), check.name.clone()),
+    ]);
+    if let Some(component) = &check.component {
+        labels.insert("component".into(), component.clone());
+    }
+    let summary = match condition {
+        Condition::Flapping { .. } => "{{ check }} is flapping: it changed state {{ value }} times".to_string(),
+        _ => "{{ check }} is down: {{ message }}".to_string(),
+    };
+    Rule {
+        key: key(name, &[("check", &check.name)]),
+        name: name.to_string(),
+        condition,
+        timing,
+        severity: severity.to_string(),
+        labels,
+        annotations: Annotations { summary: Some(summary), ..Annotations::default() },
+        checks: vec![check.name.clone()],
+    }
+}

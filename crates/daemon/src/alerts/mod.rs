@@ -1,0 +1,172 @@
+//! The alert engine in the daemon: a consumer of committed results (a result re-evaluates the
+//! rules that read its check) and a timer (rules over history, and time passing over pending
+//! and firing alerts). After every evaluation the changed alerts, their events and the last
+//! batch taken in are saved in one transaction, so after `kill -9` the engine resumes from its
+//! own cursor: nothing is forgotten, and nothing is notified twice.
+
+mod history;
+
+use crate::stream::{Committed, ConsumeFuture, Consumer};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+use upkeep_alert::{Engine, Event, Rules, Saved};
+use upkeep_probe::Clock;
+use upkeep_store::{AlertRow, Store, StoreError};
+
+pub use history::StoreHistory;
+
+/// Its name in `consumer_cursors`.
+const CURSOR: &str = "alerts";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SeverityLabel {
+    severity: String,
+}
+
+pub struct Alerting {
+    engine: Mutex<Engine>,
+    store: Store,
+    clock: Clock,
+    firing: Family<SeverityLabel, Gauge>,
+}
+
+impl Alerting {
+    /// The engine with the saved state, and the batch it had taken in last (results committed
+    /// after it are replayed to it).
+    pub async fn start(
+        rules: Arc<Rules>,
+        store: Store,
+        clock: Clock,
+        latest: Vec<upkeep_result::CheckResult>,
+        registry: &mut Registry,
+    ) -> Result<(Arc<Alerting>, u64), StoreError> {
+        let saved: Vec<Saved> =
+            store.load_alerts().await?.into_iter().filter_map(|doc| serde_json::from_value(doc).ok()).collect();
+        let now = clock.now();
+        let (mut engine, events) = Engine::new(Arc::clone(&rules), saved, now);
+        engine.restore_latest(latest);
+        seed_flips(&mut engine, &store, &rules, now).await?;
+        let cursor = store.consumer_cursor(CURSOR).await?.unwrap_or_else(|| store.last_commit());
+        let firing = Family::default();
+        registry.register("alerts_firing", "Alerts firing now, by severity", firing.clone());
+        let alerting = Arc::new(Alerting { engine: Mutex::new(engine), store, clock, firing });
+        let mut engine = alerting.engine.lock().await;
+        alerting.save(&mut engine, events, None).await;
+        drop(engine);
+        Ok((alerting, cursor))
+    }
+
+    /// Puts new rules in force; alerts of rules that stay keep their state.
+    pub async fn reload(&self, rules: Arc<Rules>) {
+        let mut engine = self.engine.lock().await;
+        let events = engine.reload(rules, self.clock.now());
+        self.save(&mut engine, events, None).await;
+    }
+
+    /// One timer round: fetch what rules read from history, evaluate, save.
+    pub async fn tick(&self) {
+        let now = self.clock.now();
+        let rules = Arc::clone(self.engine.lock().await.rules());
+        let fetched = match upkeep_alert::fetch(&rules, &StoreHistory(&self.store), now).await {
+            Ok(fetched) => fetched,
+            Err(e) => {
+                tracing::warn!("alert rules could not read history, will retry: {e}");
+                return;
+            }
+        };
+        let mut engine = self.engine.lock().await;
+        engine.forget_old_flips(now);
+        let events = engine.on_tick(fetched, now);
+        self.save(&mut engine, events, None).await;
+    }
+
+    /// Runs [`Alerting::tick`] every `evaluate_every` until `stop`.
+    pub async fn run_timer(self: Arc<Self>, stop: CancellationToken) {
+        loop {
+            let every = self.engine.lock().await.rules().evaluate_every.max(Duration::from_secs(1));
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = self.clock.sleep(every) => self.tick().await,
+            }
+        }
+    }
+
+    /// Every alert as shown: state, since, value, labels, annotations.
+    pub async fn list(&self) -> Vec<serde_json::Value> {
+        let engine = self.engine.lock().await;
+        engine.alerts().map(upkeep_alert::Alert::to_json).collect()
+    }
+
+    /// Saves what changed, retrying while the store cannot be written: until it is saved, the
+    /// engine takes in no more (and a crash replays from the last saved batch).
+    async fn save(&self, engine: &mut Engine, events: Vec<Event>, seq: Option<u64>) {
+        let changed = engine.take_changed();
+        if changed.is_empty() && events.is_empty() && seq.is_none() {
+            return;
+        }
+        let rows: Vec<AlertRow> = changed.iter().map(row).collect();
+        let events: Vec<(jiff::Timestamp, String, serde_json::Value)> =
+            events.iter().map(|e| (e.at, e.key.clone(), serde_json::to_value(e).unwrap_or_default())).collect();
+        let mut backoff = Duration::from_millis(100);
+        while let Err(e) = self.store.save_alerts(&rows, &events, seq.map(|s| (CURSOR, s))).await {
+            tracing::error!("cannot save alert state, retrying in {backoff:?}: {e}");
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(10));
+        }
+        for event in &events {
+            tracing::info!(alert = %event.1, "alert {}", event.2["to"].as_str().unwrap_or(""));
+        }
+        self.count_firing(engine);
+    }
+
+    fn count_firing(&self, engine: &Engine) {
+        self.firing.clear();
+        for severity in &engine.rules().severities {
+            self.firing.get_or_create(&SeverityLabel { severity: severity.clone() }).set(0);
+        }
+        for alert in engine.alerts().filter(|a| a.memory.state.is_firing()) {
+            self.firing.get_or_create(&SeverityLabel { severity: alert.rule.severity.clone() }).inc();
+        }
+    }
+}
+
+impl Consumer for Alerting {
+    fn name(&self) -> &'static str {
+        "alerts"
+    }
+
+    fn consume<'a>(&'a self, batch: &'a Committed) -> ConsumeFuture<'a> {
+        Box::pin(async move {
+            let mut engine = self.engine.lock().await;
+            let events = engine.on_results(&batch.results, self.clock.now(), batch.replayed);
+            self.save(&mut engine, events, Some(batch.seq)).await;
+        })
+    }
+}
+
+/// Each check's recent status changes, for flapping alerts after a restart.
+async fn seed_flips(engine: &mut Engine, store: &Store, rules: &Rules, now: jiff::Timestamp) -> Result<(), StoreError> {
+    for rule in &rules.rules {
+        if let upkeep_alert::Condition::Flapping { check, window, .. } = &rule.condition {
+            let since = now.checked_sub(jiff::SignedDuration::try_from(*window).unwrap_or_default()).unwrap_or(now);
+            let changes = store.transitions(check, since, jiff::Timestamp::MAX).await?;
+            engine.restore_flips(check, changes.into_iter().map(|(at, _, _)| at));
+        }
+    }
+    Ok(())
+}
+
+fn row(saved: &Saved) -> AlertRow {
+    let forget = saved.memory == upkeep_alert::Memory::default() && !saved.holds;
+    AlertRow {
+        key: saved.key.clone(),
+        state: saved.memory.state.name().to_string(),
+        saved: (!forget).then(|| serde_json::to_value(saved).unwrap_or_default()),
+    }
+}

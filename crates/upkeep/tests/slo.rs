@@ -1,0 +1,89 @@
+//! SLOs end to end: a store with a known history, then `upkeep slo report`, `/api/v1/slos` and
+//! the `upkeep_slo_*` metrics all say what the design's math says about it.
+
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+use support::{Daemon, app, http_check, write_config};
+use upkeep_result::{CheckResult, Status};
+
+/// 600 runs of `api` over the last 100 minutes, one every 10 s; the 6 of the last 10 minutes'
+/// runs that fall on a whole minute failed.
+async fn history(data_dir: &std::path::Path) -> jiff::Timestamp {
+    let store = upkeep_store::Store::open(data_dir).await.unwrap();
+    let now = jiff::Timestamp::now();
+    let results: Vec<CheckResult> = (1..=600)
+        .map(|i| {
+            let ago = i * 10;
+            let failed = ago <= 600 && ago % 60 == 0 && ago / 60 <= 6;
+            CheckResult {
+                check: "api".into(),
+                at: now - jiff::SignedDuration::from_secs(ago),
+                status: Status::from_ok(!failed),
+                latency: Duration::from_millis(5),
+                message: failed.then(|| "down".into()),
+                observations: Default::default(),
+            }
+        })
+        .collect();
+    store.write(&results).await.unwrap();
+    store.compact(now, Duration::ZERO).await.unwrap();
+    now
+}
+
+const SLO: &str = "[[slo]]\nname = \"api-availability\"\ncheck = \"api\"\nobjective = \"99%\"\nwindow = \"30d\"\n";
+
+#[tokio::test]
+async fn slo_report_follows_the_design_math() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &format!("[[check]]\nname = \"api\"\nkind = \"tcp\"\naddress = \"127.0.0.1:9\"\n\n{SLO}"),
+    );
+    history(&dir.path().join("data")).await;
+    let out = Command::new(env!("CARGO_BIN_EXE_upkeep"))
+        .arg("-c")
+        .arg(&config)
+        .args(["slo", "report", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = &reports[0];
+    assert_eq!(r["name"], "api-availability");
+    assert_eq!(r["events"]["valid"], 600);
+    assert_eq!(r["events"]["good"], 594);
+    // SLI 0.99; a 1% budget: consumed (1 - 0.99) / 0.01 = 1.0, nothing left.
+    assert!((r["sli"].as_f64().unwrap() - 0.99).abs() < 1e-12);
+    assert!((r["budget_consumed"].as_f64().unwrap() - 1.0).abs() < 1e-9, "{r}");
+    assert!(r["budget_remaining"].as_f64().unwrap().abs() < 1e-9, "{r}");
+    assert_eq!(r["error_budget_seconds"], 25_920.0);
+    // The last hour: 360 runs (up to 6 more, from the minute the window starts in), 6 failed:
+    // burn (6/360) / 0.01 = 1.67.
+    let hour = r["burn_rates"]["1h"].as_f64().unwrap();
+    assert!((6.0 / 366.0 / 0.01..=6.0 / 360.0 / 0.01 + 1e-9).contains(&hour), "{r}");
+
+    let table =
+        Command::new(env!("CARGO_BIN_EXE_upkeep")).arg("-c").arg(&config).args(["slo", "report"]).output().unwrap();
+    let text = String::from_utf8(table.stdout).unwrap();
+    assert!(text.starts_with("SLO "), "{text}");
+    assert!(text.contains("api-availability  api    99%"), "{text}");
+}
+
+#[tokio::test]
+async fn the_api_and_metrics_show_every_slo() {
+    let api = app();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &(http_check("api", &api.addr, "") + SLO));
+    history(&dir.path().join("data")).await;
+    let daemon = Daemon::start(&config);
+    let slos = daemon.json("/api/v1/slos").await;
+    assert_eq!(slos[0]["name"], "api-availability");
+    assert!(slos[0]["events"]["valid"].as_u64().unwrap() >= 600, "{slos}");
+    let (_, metrics) = daemon.get("/metrics").await;
+    assert!(metrics.contains("upkeep_slo_objective_ratio{slo=\"api-availability\"} 0.99"), "{metrics}");
+    assert!(metrics.contains("upkeep_slo_burn_rate{"), "{metrics}");
+    assert!(metrics.contains("upkeep_slo_error_budget_remaining_ratio{slo=\"api-availability\"}"), "{metrics}");
+    assert!(metrics.contains("upkeep_slo_sli_ratio{") && metrics.contains("window=\"30d\""), "{metrics}");
+}
