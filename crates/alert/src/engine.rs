@@ -27,6 +27,8 @@ pub struct Alert {
     pub annotations: BTreeMap<String, String>,
     /// The result that last changed it.
     pub cause: Option<Cause>,
+    /// Its last firing notification was muted: nobody has heard that it fires.
+    pub unheard: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -49,6 +51,7 @@ impl Alert {
             "annotations": self.annotations,
             "last_notified": self.memory.last_fired.map(|t| t.to_string()),
             "cause": self.cause,
+            "muted_by": [],
         })
     }
 }
@@ -63,6 +66,8 @@ pub struct Saved {
     #[serde(default)]
     pub annotations: BTreeMap<String, String>,
     pub cause: Option<Cause>,
+    #[serde(default)]
+    pub unheard: bool,
 }
 
 /// A change of an alert's state, or a notification that is due: the stream notifications,
@@ -80,8 +85,10 @@ pub struct Event {
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
     pub cause: Option<Cause>,
-    /// What keeps this notification from being sent (a flapping check's own alert).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// What keeps this notification from being sent: `silence:ID`, `maintenance:NAME`,
+    /// `depends_on:CHECK`, `inhibited_by:KEY`, a flapping alert's key, or `unnotified` (a
+    /// resolve of a firing nobody was told of).
+    #[serde(default)]
     pub muted_by: Vec<String>,
 }
 
@@ -100,6 +107,7 @@ pub struct Engine {
     flips: HashMap<String, VecDeque<Timestamp>>,
     /// Keys changed since [`Engine::take_changed`].
     changed: Vec<String>,
+    silences: Vec<crate::mute::Silence>,
 }
 
 impl Engine {
@@ -113,6 +121,7 @@ impl Engine {
             history: Fetched::default(),
             flips: HashMap::new(),
             changed: Vec::new(),
+            silences: Vec::new(),
         };
         for saved in saved {
             // Placeholder rule until `reload` matches it to its configured one.
@@ -133,6 +142,7 @@ impl Engine {
                 value: saved.value,
                 annotations: saved.annotations,
                 cause: saved.cause,
+                unheard: saved.unheard,
             };
             engine.alerts.insert(saved.key, alert);
         }
@@ -157,6 +167,7 @@ impl Engine {
                     value: None,
                     annotations: BTreeMap::new(),
                     cause: None,
+                    unheard: false,
                 },
             };
             alerts.insert(rule.key.clone(), alert);
@@ -253,7 +264,45 @@ impl Engine {
                 self.advance(rule, holds, false, now, &mut events);
             }
         }
+        self.unmuted(now, &mut events);
         events
+    }
+
+    /// Puts the silences in force (all of them, as stored); firing alerts a silence no longer
+    /// mutes, and nobody has been told of, are notified now.
+    pub fn set_silences(&mut self, silences: Vec<crate::mute::Silence>, now: Timestamp) -> Vec<Event> {
+        self.silences = silences;
+        let mut events = Vec::new();
+        self.unmuted(now, &mut events);
+        events
+    }
+
+    pub fn silences(&self) -> &[crate::mute::Silence] {
+        &self.silences
+    }
+
+    /// A firing alert whose notification was muted, and is muted no more, is notified.
+    fn unmuted(&mut self, now: Timestamp, events: &mut Vec<Event>) {
+        let unheard: Vec<Arc<Rule>> = self
+            .alerts
+            .values()
+            .filter(|a| a.unheard && a.memory.state.is_firing())
+            .map(|a| Arc::clone(&a.rule))
+            .collect();
+        for rule in unheard {
+            if !self.muted_by(&rule, now).is_empty() {
+                continue;
+            }
+            let Some(alert) = self.alerts.get_mut(&rule.key) else { continue };
+            alert.unheard = false;
+            alert.memory.last_fired = Some(now);
+            if let crate::state::State::Firing { notified, .. } = &mut alert.memory.state {
+                *notified = Some(now);
+            }
+            let step = Step { from: "firing", to: "firing", notice: Some(Notice::Firing) };
+            events.push(event(alert, step, now, Vec::new()));
+            self.changed.push(rule.key.clone());
+        }
     }
 
     fn evaluate(&mut self, rule: &Arc<Rule>, run: bool, now: Timestamp, events: &mut Vec<Event>) {
@@ -267,7 +316,7 @@ impl Engine {
     }
 
     fn advance(&mut self, rule: &Arc<Rule>, holds: bool, run: bool, now: Timestamp, events: &mut Vec<Event>) {
-        let muted_by = self.muted_by(rule);
+        let muted_by = self.muted_by(rule, now);
         let context = self.context(rule);
         let Some(alert) = self.alerts.get_mut(&rule.key) else { return };
         let held_before = alert.holds;
@@ -284,6 +333,14 @@ impl Engine {
         };
         alert.cause = cause;
         alert.annotations = render(&rule.annotations, &context, alert.value.as_deref());
+        let muted_by = match step.notice {
+            None => Vec::new(),
+            Some(Notice::Resolved) if alert.unheard && muted_by.is_empty() => vec!["unnotified".to_string()],
+            Some(_) => muted_by,
+        };
+        if let Some(notice) = step.notice {
+            alert.unheard = notice != Notice::Resolved && !muted_by.is_empty();
+        }
         events.push(event(alert, step, now, muted_by));
         self.changed.push(rule.key.clone());
     }
@@ -313,14 +370,40 @@ impl Engine {
         }
     }
 
-    /// A flapping check's down alert notifies nobody: its flapping alert does, once.
-    fn muted_by(&self, rule: &Rule) -> Vec<String> {
-        let Condition::CheckDown { check } = &rule.condition else { return Vec::new() };
-        let key = crate::rule::key("check_flapping", &[("check", check)]);
-        match self.alerts.get(&key) {
-            Some(a) if a.memory.state.is_firing() => vec![key],
-            _ => Vec::new(),
+    /// What mutes the rule's notifications now; empty when nothing does.
+    pub fn muted_by(&self, rule: &Rule, now: Timestamp) -> Vec<String> {
+        let mut by = Vec::new();
+        let labels = &rule.labels;
+        for silence in self.silences.iter().filter(|s| s.is_active(now) && s.matches(labels)) {
+            by.push(format!("silence:{}", silence.id));
         }
+        let mutes = &self.rules.mutes;
+        for window in mutes.windows.iter().filter(|w| w.is_active(now) && w.covers(labels)) {
+            by.push(format!("maintenance:{}", window.name));
+        }
+        if let Some(check) = rule.check() {
+            for parent in mutes.parents.get(check).into_iter().flatten() {
+                if self.latest.get(parent).is_some_and(|l| !l.result.is_ok()) {
+                    by.push(format!("depends_on:{parent}"));
+                }
+            }
+        }
+        if !mutes.inhibits.is_empty() {
+            let firing = self.alerts.values().filter(|a| a.memory.state.is_firing() && a.rule.key != rule.key);
+            for source in firing {
+                if mutes.inhibits.iter().any(|i| i.mutes(&source.rule.labels, labels)) {
+                    by.push(format!("inhibited_by:{}", source.rule.key));
+                }
+            }
+        }
+        // A flapping check's down alert notifies nobody: its flapping alert does, once.
+        if let Condition::CheckDown { check } = &rule.condition {
+            let key = crate::rule::key("check_flapping", &[("check", check)]);
+            if self.alerts.get(&key).is_some_and(|a| a.memory.state.is_firing()) {
+                by.push(key);
+            }
+        }
+        by
     }
 
     /// Values for the rule's annotation templates.
@@ -372,6 +455,7 @@ impl Engine {
                     value: None,
                     annotations: BTreeMap::new(),
                     cause: None,
+                    unheard: false,
                 },
             })
             .collect()
@@ -380,6 +464,17 @@ impl Engine {
     /// Every alert, in key order.
     pub fn alerts(&self) -> impl Iterator<Item = &Alert> {
         self.alerts.values()
+    }
+
+    /// Every alert as shown, with what mutes it now.
+    pub fn views(&self, now: Timestamp) -> Vec<serde_json::Value> {
+        self.alerts.values().map(|a| self.view(a, now)).collect()
+    }
+
+    pub fn view(&self, alert: &Alert, now: Timestamp) -> serde_json::Value {
+        let mut json = alert.to_json();
+        json["muted_by"] = serde_json::json!(self.muted_by(&alert.rule, now));
+        json
     }
 
     pub fn alert(&self, key: &str) -> Option<&Alert> {
@@ -395,6 +490,7 @@ fn saved(alert: &Alert) -> Saved {
         value: alert.value.clone(),
         annotations: alert.annotations.clone(),
         cause: alert.cause.clone(),
+        unheard: alert.unheard,
     }
 }
 

@@ -6,17 +6,21 @@
 //! - `state.rs`: the state machine, pure (inactive → pending → firing → resolved, `for`,
 //!   `keep_firing_for`, `repeat`, `cooldown`);
 //! - `history.rs`: what rules read from stored history, fetched once per window;
+//! - `mute/`: silences, maintenance windows, inhibit rules and `depends_on`, which mute
+//!   notifications and never hide state;
 //! - `engine.rs`: every alert's state, moved on by committed results and by a timer, producing
 //!   the events that are stored, shown and (next) notified.
 
 mod engine;
 mod history;
+mod mute;
 mod rule;
 mod section;
 mod state;
 
 pub use engine::{Alert, Cause, Engine, Event, Saved};
 pub use history::{Fetched, HistoryFuture, HistorySource, WindowStats, fetch};
+pub use mute::{Inhibit, MaintenanceWindow, Matcher, Mutes, Op, Silence, When};
 pub use rule::{Annotations, Condition, Rule, Rules, key};
 pub use section::{Watched, read_alerts};
 pub use state::{Hold, Memory, Notice, State, Step, Timing};

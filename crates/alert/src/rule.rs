@@ -85,6 +85,8 @@ pub struct Rules {
     pub evaluate_every: std::time::Duration,
     /// The SLOs `burn_rate` and `budget_remaining` read.
     pub slos: Vec<Arc<Slo>>,
+    /// Maintenance windows, inhibit rules and `depends_on`.
+    pub mutes: crate::mute::Mutes,
 }
 
 impl Rules {
@@ -93,6 +95,7 @@ impl Rules {
         severities: Vec<String>,
         evaluate_every: std::time::Duration,
         slos: Vec<Arc<Slo>>,
+        mutes: crate::mute::Mutes,
     ) -> Rules {
         let rules: Vec<Arc<Rule>> = rules.into_iter().map(Arc::new).collect();
         let mut by_check: BTreeMap<String, Vec<usize>> = BTreeMap::new();
@@ -101,7 +104,7 @@ impl Rules {
                 by_check.entry(check.clone()).or_default().push(i);
             }
         }
-        Rules { rules, by_check, severities, evaluate_every, slos }
+        Rules { rules, by_check, severities, evaluate_every, slos, mutes }
     }
 
     /// The rules a committed result of `check` re-evaluates.

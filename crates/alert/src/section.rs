@@ -22,6 +22,8 @@ pub struct Watched {
     pub alert_after: u32,
     /// Consecutive passing runs before that alert resolves.
     pub recover_after: u32,
+    /// While one of these is down, its alerts are muted.
+    pub depends_on: Vec<String>,
 }
 
 const DEFAULT_SEVERITIES: [&str; 3] = ["critical", "warning", "info"];
@@ -49,7 +51,13 @@ const RUN_FIELDS: [Field; 3] = [
 
 /// Every rule: the configured ones, then each check's down and flapping alerts and each SLO's
 /// burn-rate alerts.
-pub fn read_alerts(sections: &mut Sections, d: &mut Diagnostics, checks: &[Watched], slos: &[Arc<Slo>]) -> Rules {
+pub fn read_alerts(
+    sections: &mut Sections,
+    d: &mut Diagnostics,
+    checks: &[Watched],
+    slos: &[Arc<Slo>],
+    zone: &jiff::tz::TimeZone,
+) -> Rules {
     let defaults = read_defaults(sections, d);
     let schema = when_schema(checks, slos);
     let mut rules: Vec<Rule> = Vec::new();
@@ -68,7 +76,15 @@ pub fn read_alerts(sections: &mut Sections, d: &mut Diagnostics, checks: &[Watch
         rules.push(rule);
     }
     rules.extend(built_in(&defaults, checks, slos));
-    Rules::new(rules, defaults.severities, defaults.evaluate_every, slos.to_vec())
+    let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
+    let mut components: Vec<&str> = checks.iter().filter_map(|c| c.component.as_deref()).collect();
+    components.sort();
+    components.dedup();
+    let (windows, inhibits) = crate::mute::read_mutes(sections, d, &names, &components, zone);
+    let parents =
+        checks.iter().filter(|c| !c.depends_on.is_empty()).map(|c| (c.name.clone(), c.depends_on.clone())).collect();
+    let mutes = crate::mute::Mutes { windows, inhibits, parents };
+    Rules::new(rules, defaults.severities, defaults.evaluate_every, slos.to_vec(), mutes)
 }
 
 fn read_defaults(sections: &mut Sections, d: &mut Diagnostics) -> Defaults {

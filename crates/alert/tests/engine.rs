@@ -26,13 +26,21 @@ fn http_schema() -> Schema {
 
 fn watched() -> Vec<Watched> {
     vec![
-        Watched { name: "disk".into(), schema: disk_schema(), component: None, alert_after: 3, recover_after: 1 },
+        Watched {
+            name: "disk".into(),
+            schema: disk_schema(),
+            component: None,
+            alert_after: 3,
+            recover_after: 1,
+            depends_on: vec![],
+        },
         Watched {
             name: "api".into(),
             schema: http_schema(),
             component: Some("API".into()),
             alert_after: 3,
             recover_after: 2,
+            depends_on: vec!["disk".into()],
         },
     ]
 }
@@ -49,7 +57,7 @@ fn slos() -> Vec<Arc<Slo>> {
 fn load(text: &str) -> Result<Rules, Diagnostics> {
     let (sections, mut d) = upkeep_config::parse(Source::new("upkeep.toml", text.to_string()), &Env::Process);
     let mut sections = sections.expect("parses");
-    let rules = read_alerts(&mut sections, &mut d, &watched(), &slos());
+    let rules = read_alerts(&mut sections, &mut d, &watched(), &slos(), &jiff::tz::TimeZone::UTC);
     sections.finish(&mut d);
     d.into_result(rules)
 }
@@ -366,4 +374,133 @@ fn mistakes_in_alerts_point_at_themselves() {
     }
     let hint = load("[[alert]]\nname = \"a\"\nwhen = 'disk.used_procent > 85'\n").unwrap_err().to_string();
     assert!(hint.contains("did you mean `disk.used_percent`?"), "{hint}");
+}
+
+fn silence(matchers: &[&str], from: i64, to: i64) -> upkeep_alert::Silence {
+    let matchers = matchers.iter().map(|m| upkeep_alert::Matcher::parse(m).unwrap()).collect();
+    upkeep_alert::Silence::new(matchers, t(from), t(to), "alice", "deploying", t(from)).unwrap()
+}
+
+/// (key, notice, muted_by) of each event that notifies.
+fn notices(events: &[Event]) -> Vec<(String, Notice, Vec<String>)> {
+    events.iter().filter_map(|e| Some((e.key.clone(), e.notice?, e.muted_by.clone()))).collect()
+}
+
+#[test]
+fn a_silence_mutes_without_hiding_and_its_end_notifies_what_still_fires() {
+    let (mut engine, _) = Engine::new(rules(DISK_RULE.replace("for = \"5m\"\n", "").as_str()), Vec::new(), t(0));
+    let s = silence(&["alertname=disk_space_low"], 0, 600);
+    let id = s.id.clone();
+    assert!(engine.set_silences(vec![s.clone()], t(0)).is_empty());
+    let events = engine.on_results(&[disk(t(10), 95.0)], t(10), false);
+    assert_eq!(notices(&events), [("disk_space_low".into(), Notice::Firing, vec![format!("silence:{id}")])]);
+    assert!(engine.alert("disk_space_low").unwrap().memory.state.is_firing(), "muted, never hidden");
+    let views = engine.views(t(20));
+    let view = views.iter().find(|v| v["key"] == "disk_space_low").unwrap();
+    assert_eq!(view["muted_by"][0], format!("silence:{id}"));
+    // A silence of another alert mutes nothing here.
+    let other = silence(&["alertname=api_slow"], 0, 600);
+    assert!(engine.set_silences(vec![s, other], t(100)).is_empty());
+    // The silence ends while the alert fires: it is notified then.
+    let events = engine.on_tick(Fetched::default(), t(600));
+    assert_eq!(notices(&events), [("disk_space_low".into(), Notice::Firing, vec![])]);
+    let events = engine.on_results(&[disk(t(700), 10.0)], t(700), false);
+    assert_eq!(notices(&events), [("disk_space_low".into(), Notice::Resolved, vec![])]);
+}
+
+#[test]
+fn a_resolve_nobody_heard_the_firing_of_is_muted_too() {
+    let (mut engine, _) = Engine::new(rules(DISK_RULE.replace("for = \"5m\"\n", "").as_str()), Vec::new(), t(0));
+    engine.set_silences(vec![silence(&["check=disk"], 0, 50)], t(0));
+    engine.on_results(&[disk(t(10), 95.0)], t(10), false);
+    // The silence is over, but the alert resolves before anyone was told it fired.
+    let events = engine.on_results(&[disk(t(60), 10.0)], t(60), false);
+    assert_eq!(notices(&events), [("disk_space_low".into(), Notice::Resolved, vec!["unnotified".to_string()])]);
+}
+
+#[test]
+fn maintenance_windows_mute_what_they_cover_while_they_last() {
+    let text = "[[maintenance]]\nname = \"db-upgrade\"\nstart = \"2027-01-15T08:00:00Z\"\nend = \"2027-01-15T10:00:00Z\"\ncomponents = [\"API\"]\n\n\
+                [[maintenance]]\nname = \"sunday\"\nschedule = \"0 2 * * SUN\"\nduration = \"2h\"\nchecks = [\"disk\"]\n";
+    let rules = rules(text);
+    let (engine, _) = Engine::new(Arc::clone(&rules), Vec::new(), t(0));
+    let api = rules.get("check_down{check=\"api\"}").unwrap();
+    let disk = rules.get("check_down{check=\"disk\"}").unwrap();
+    let at = |s: &str| s.parse::<jiff::Timestamp>().unwrap();
+    assert_eq!(engine.muted_by(api, at("2027-01-15T09:59:59Z")), ["maintenance:db-upgrade"]);
+    assert!(engine.muted_by(api, at("2027-01-15T10:00:00Z")).is_empty());
+    assert!(engine.muted_by(disk, at("2027-01-15T09:00:00Z")).is_empty(), "covers only the API component");
+    // 2027-01-17 is a Sunday: 02:00–04:00 UTC.
+    assert_eq!(engine.muted_by(disk, at("2027-01-17T03:59:00Z")), ["maintenance:sunday"]);
+    assert!(engine.muted_by(disk, at("2027-01-17T04:00:00Z")).is_empty());
+    assert!(engine.muted_by(disk, at("2027-01-18T03:00:00Z")).is_empty());
+}
+
+#[test]
+fn a_check_whose_parent_is_down_does_not_page() {
+    // api depends_on disk (see `watched`).
+    let (mut engine, _) = Engine::new(rules(""), Vec::new(), t(0));
+    let down = |check: &str, i: i64| result(check, t(i), false, &[]);
+    let events = engine.on_results(
+        &[down("disk", 0), down("api", 0), down("disk", 1), down("api", 1), down("disk", 2), down("api", 2)],
+        t(2),
+        false,
+    );
+    let fired = notices(&events);
+    assert_eq!(fired.len(), 2, "{fired:?}");
+    assert_eq!(fired[0], ("check_down{check=\"disk\"}".into(), Notice::Firing, vec![]));
+    assert_eq!(fired[1], ("check_down{check=\"api\"}".into(), Notice::Firing, vec!["depends_on:disk".to_string()]));
+}
+
+#[test]
+fn inhibit_rules_mute_targets_with_equal_labels() {
+    let text = "[[alert]]\nname = \"api_slow\"\nwhen = 'api.latency > 1s'\nseverity = \"warning\"\n\n\
+                [[inhibit]]\nsource_matchers = [\"alertname=check_down\"]\ntarget_matchers = [\"severity=warning\"]\nequal = [\"check\"]\n";
+    let rules = rules(text);
+    let (mut engine, _) = Engine::new(Arc::clone(&rules), Vec::new(), t(0));
+    let slow =
+        |i: i64| result("api", t(i), false, &[("status", Value::Number(200.0)), ("latency", Value::Duration(2.0))]);
+    let events = engine.on_results(&[slow(0)], t(0), false);
+    assert_eq!(notices(&events), [("api_slow".into(), Notice::Firing, vec![])], "fires before the down alert does");
+    let events = engine.on_results(&[slow(1), slow(2)], t(2), false);
+    assert_eq!(notices(&events), [("check_down{check=\"api\"}".into(), Notice::Firing, vec![])]);
+    // While check_down{api} fires, api_slow's notifications are muted by it.
+    assert_eq!(engine.muted_by(rules.get("api_slow").unwrap(), t(3)), ["inhibited_by:check_down{check=\"api\"}"]);
+    assert!(engine.muted_by(rules.get("check_down{check=\"disk\"}").unwrap(), t(3)).is_empty());
+}
+
+#[test]
+fn mistakes_in_mutes_point_at_themselves() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "[[maintenance]]\nstart = \"2027-01-15 08:00\"\nend = \"2027-01-15 07:00\"\n",
+            "3:7: `end` must be after `start`",
+        ),
+        ("[[maintenance]]\nstart = \"tomorrow\"\nend = \"2027-01-15 07:00\"\n", "2:9: `tomorrow` is not a time"),
+        ("[[maintenance]]\nschedule = \"0 2 * * SUN\"\n", "1:1: maintenance window \"maintenance-1\" needs either"),
+        (
+            "[[maintenance]]\nschedule = \"0 2 * * SUN\"\nduration = \"2h\"\nchecks = [\"dsk\"]\n",
+            "4:11: no check is named `dsk`",
+        ),
+        (
+            "[[maintenance]]\nschedule = \"0 2 * * SUN\"\nduration = \"2h\"\ncomponents = [\"Api\"]\n",
+            "4:15: no component is named `Api`",
+        ),
+        (
+            "[[maintenance]]\nschedule = \"0 2 * * SUN\"\nduration = \"2h\"\nexclude_from_slo = true\n",
+            "4:20: `exclude_from_slo = true` is not supported",
+        ),
+        (
+            "[[inhibit]]\nsource_matchers = [\"severity\"]\ntarget_matchers = [\"severity=warning\"]\n",
+            "2:20: `severity` is not a matcher",
+        ),
+        (
+            "[[inhibit]]\ntarget_matchers = [\"severity=warning\"]\n",
+            "1:1: an inhibit rule needs `source_matchers` and `target_matchers`",
+        ),
+    ];
+    for (text, expected) in cases {
+        let found = errors(text);
+        assert!(found.iter().any(|e| e.contains(expected)), "{text}\nexpected {expected}\ngot {found:#?}");
+    }
 }

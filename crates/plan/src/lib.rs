@@ -54,7 +54,7 @@ pub fn load_config(source: Source, env: &Env) -> Result<Plan, Diagnostics> {
     let slos: Vec<Arc<Slo>> =
         upkeep_slo::read_slos(&mut sections, &mut d, &names, &zone).into_iter().map(Arc::new).collect();
     let watched: Vec<Watched> = checks.iter().map(|c| watched(c)).collect();
-    let alerts = Arc::new(upkeep_alert::read_alerts(&mut sections, &mut d, &watched, &slos));
+    let alerts = Arc::new(upkeep_alert::read_alerts(&mut sections, &mut d, &watched, &slos, &zone));
     if let Some(refusal) = open_to_network(server.listen, &access) {
         let span = sections.span_of("server", "listen").unwrap_or(0..1);
         d.error(span, refusal, Some("add a [[user]] (see `upkeep user hash-password`), or listen on 127.0.0.1".into()));
@@ -71,6 +71,7 @@ fn watched(check: &Check) -> Watched {
         component: check.component.clone(),
         alert_after: check.alert_after,
         recover_after: check.recover_after,
+        depends_on: check.depends_on.clone(),
     }
 }
 

@@ -23,3 +23,11 @@ CREATE TABLE consumer_cursors (
     name TEXT PRIMARY KEY,
     seq INTEGER NOT NULL
 );
+
+-- Silences, set with `upkeep silence add` or the API: the document holds the matchers, the time
+-- range, the author and the comment. Kept until they have been over for as long as rollups.
+CREATE TABLE silences (
+    id TEXT PRIMARY KEY,
+    ends_ms INTEGER NOT NULL,
+    silence TEXT NOT NULL
+);

@@ -1,4 +1,4 @@
-//! Alert state and the stream of alert events. The store keeps them as JSON documents it does
+//! Alert state, the stream of alert events, and silences. The store keeps them as JSON documents it does
 //! not interpret (the alert engine owns their meaning), written together with the engine's
 //! cursor over committed batches in one transaction: after a crash, state, events and cursor
 //! agree.
@@ -53,6 +53,25 @@ impl Store {
     ) -> Result<Vec<AlertEventRow>, StoreError> {
         match self {
             Store::Sqlite(s) => s.alert_events(before, key, limit).await,
+        }
+    }
+
+    /// Adds a silence, or replaces the one with this id (to expire it early).
+    pub async fn save_silence(
+        &self,
+        id: &str,
+        ends: jiff::Timestamp,
+        silence: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.save_silence(id, ends, silence).await,
+        }
+    }
+
+    /// Every silence, oldest first.
+    pub async fn silences(&self) -> Result<Vec<serde_json::Value>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.silences().await,
         }
     }
 

@@ -109,3 +109,77 @@ async fn alerts_fire_survive_kill_9_and_resolve_once() {
     let (code, _) = alert_list(&config);
     assert_eq!(code, Some(0));
 }
+
+/// A silence set over the API mutes a firing alert's notification without hiding it; `upkeep
+/// silence list` shows it; expiring it with the CLI makes the daemon notify what still fires.
+/// A viewer may read silences but not set them.
+#[tokio::test]
+async fn silences_mute_without_hiding_and_need_a_responder() {
+    let app = app();
+    let dir = tempfile::tempdir().unwrap();
+    let (viewer, stderr) = support::upkeep(&["token", "new", "--name", "grafana"], "");
+    let viewer_sha = support::token_sha(&stderr);
+    let (responder, stderr) = support::upkeep(&["token", "new", "--name", "oncall"], "");
+    let responder_sha = support::token_sha(&stderr);
+    let tokens = format!(
+        "[alerts]\nevaluate_every = \"1s\"\n\n[[token]]\nname = \"grafana\"\nsha256 = \"{viewer_sha}\"\n\n\
+         [[token]]\nname = \"oncall\"\nsha256 = \"{responder_sha}\"\nrole = \"responder\"\n\n"
+    );
+    let config = write_config(dir.path(), &format!("{tokens}{}{RULE}", http_check("api", &app.addr, "")));
+    let daemon = Daemon::start(&config);
+    let client = reqwest::Client::new();
+    let api = |path: &str| format!("{}{path}", daemon.url);
+    let body = serde_json::json!({"matchers": ["alertname=api_unavailable"], "duration": "1h", "comment": "deploying"});
+
+    let refused = client.post(api("/api/v1/silences")).bearer_auth(&viewer).json(&body).send().await.unwrap();
+    assert_eq!(refused.status(), 403);
+    let added = client.post(api("/api/v1/silences")).bearer_auth(&responder).json(&body).send().await.unwrap();
+    assert_eq!(added.status(), 201);
+    let silence: serde_json::Value = added.json().await.unwrap();
+    assert_eq!(silence["created_by"], "token:oncall");
+    assert_eq!(silence["state"], "active");
+    let id = silence["id"].as_str().unwrap().to_string();
+    let bad = serde_json::json!({"matchers": ["alertname"], "duration": "1h", "comment": "x"});
+    let refused = client.post(api("/api/v1/silences")).bearer_auth(&responder).json(&bad).send().await.unwrap();
+    assert_eq!(refused.status(), 400);
+
+    app.healthy.store(false, Ordering::SeqCst);
+    let get = |path: &'static str| {
+        let (client, url, token) = (client.clone(), api(path), viewer.clone());
+        async move { client.get(url).bearer_auth(token).send().await.unwrap().json::<serde_json::Value>().await.unwrap() }
+    };
+    let muted = eventually("the rule fires, muted", async || {
+        let alerts = get("/api/v1/alerts").await;
+        let rule = alerts.as_array().unwrap().iter().find(|a| a["key"] == "api_unavailable").cloned().unwrap();
+        (rule["state"] == "firing").then_some(rule)
+    })
+    .await;
+    assert_eq!(muted["muted_by"], serde_json::json!([format!("silence:{id}")]));
+    let events = get("/api/v1/alerts/events?key=api_unavailable").await;
+    assert_eq!(events["events"][0]["notice"], "firing");
+    assert_eq!(events["events"][0]["muted_by"][0], format!("silence:{id}"));
+
+    let listed = Command::new(env!("CARGO_BIN_EXE_upkeep"))
+        .arg("-c")
+        .arg(&config)
+        .args(["silence", "list", "--json"])
+        .output()
+        .unwrap();
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(listed[0]["id"], id.as_str());
+    assert_eq!(listed[0]["matchers"], serde_json::json!(["alertname=api_unavailable"]));
+    let expired = Command::new(env!("CARGO_BIN_EXE_upkeep"))
+        .arg("-c")
+        .arg(&config)
+        .args(["silence", "expire", &id])
+        .output()
+        .unwrap();
+    assert!(expired.status.success(), "{}", String::from_utf8_lossy(&expired.stderr));
+    // The daemon reads the store on its next evaluation, and notifies what nobody has heard of.
+    eventually("an unmuted firing notification", async || {
+        let events = get("/api/v1/alerts/events?key=api_unavailable").await;
+        let newest = &events["events"][0];
+        (newest["notice"] == "firing" && newest["muted_by"] == serde_json::json!([])).then_some(())
+    })
+    .await;
+}

@@ -19,6 +19,7 @@ mod ping;
 mod rate_limit;
 mod render_cache;
 mod server;
+mod silences;
 mod svg;
 
 use axum::Router;
@@ -49,6 +50,8 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/api/v1/slos", get(api::slos))
         .route("/api/v1/alerts", get(api::alerts))
         .route("/api/v1/alerts/events", get(api::alert_events))
+        .route("/api/v1/silences", get(silences::list).post(silences::add))
+        .route("/api/v1/silences/{id}", axum::routing::delete(silences::expire))
         .route_layer(from_fn_with_state(state.clone(), auth::api));
     let dashboard = Router::new()
         .route("/", get(dashboard::overview))

@@ -52,6 +52,14 @@ fn paths_and_schemas() -> Value {
                 {"name": "key", "in": "query", "schema": {"type": "string"}, "description": "one alert's key"},
                 {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}
             ], "responses": {"200": {"description": "events", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AlertEvents"}}}}, "400": error, "503": error}}},
+            "/api/v1/silences": {
+                "get": {"summary": "Every silence", "responses": {"200": {"description": "silences", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Silence"}}}}}}},
+                "post": {"summary": "Set a silence (responder or admin)", "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["matchers", "comment"], "additionalProperties": false, "properties": {
+                    "matchers": {"type": "array", "items": {"type": "string"}}, "starts_at": {"type": "string", "format": "date-time"},
+                    "ends_at": {"type": "string", "format": "date-time"}, "duration": {"type": "string"}, "comment": {"type": "string"}}}}}},
+                    "responses": {"201": {"description": "the silence", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Silence"}}}}, "400": error, "403": error, "503": error}}
+            },
+            "/api/v1/silences/{id}": {"delete": {"summary": "Expire a silence now (responder or admin)", "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}], "responses": {"200": {"description": "the silence", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Silence"}}}}, "400": error, "403": error, "404": error, "503": error}}},
             "/api/v1/checks": {"get": {"summary": "Every check and its current status", "responses": {"200": {"description": "checks", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/CheckSummary"}}}}}}}},
             "/api/v1/checks/{name}": {"get": {"summary": "One check, with 24h/7d/30d availability and percentiles", "parameters": [name], "responses": {"200": {"description": "the check", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CheckDetail"}}}}, "404": error}}},
             "/api/v1/checks/{name}/results": {"get": {"summary": "Raw results, newest first, a page at a time (at most `limit` results and about 4 MiB)", "parameters": [
@@ -79,7 +87,13 @@ fn paths_and_schemas() -> Value {
                 "labels": {"type": "object", "additionalProperties": {"type": "string"}},
                 "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
                 "last_notified": {"type": ["string", "null"], "format": "date-time"},
-                "cause": {"type": ["object", "null"], "properties": {"check": {"type": "string"}, "at": {"type": "string", "format": "date-time"}}}}},
+                "cause": {"type": ["object", "null"], "properties": {"check": {"type": "string"}, "at": {"type": "string", "format": "date-time"}}},
+                "muted_by": {"type": "array", "items": {"type": "string"}}}},
+            "Silence": {"type": "object", "required": ["id", "matchers", "starts_at", "ends_at", "created_by", "comment", "state"], "properties": {
+                "id": {"type": "string"}, "matchers": {"type": "array", "items": {"type": "string"}},
+                "starts_at": {"type": "string", "format": "date-time"}, "ends_at": {"type": "string", "format": "date-time"},
+                "created_by": {"type": "string"}, "comment": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
+                "state": {"enum": ["pending", "active", "expired"]}}},
             "AlertEvents": {"type": "object", "required": ["events"], "properties": {
                 "events": {"type": "array", "items": {"type": "object", "required": ["id", "at", "key", "from", "to"], "properties": {
                     "id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}, "key": {"type": "string"},

@@ -49,8 +49,10 @@ impl Alerting {
         let saved: Vec<Saved> =
             store.load_alerts().await?.into_iter().filter_map(|doc| serde_json::from_value(doc).ok()).collect();
         let now = clock.now();
-        let (mut engine, events) = Engine::new(Arc::clone(&rules), saved, now);
+        let (mut engine, mut events) = Engine::new(Arc::clone(&rules), saved, now);
         engine.restore_latest(latest);
+        let silences = store.silences().await?.into_iter().filter_map(|doc| serde_json::from_value(doc).ok()).collect();
+        events.extend(engine.set_silences(silences, now));
         seed_flips(&mut engine, &store, &rules, now).await?;
         let cursor = store.consumer_cursor(CURSOR).await?.unwrap_or_else(|| store.last_commit());
         let firing = Family::default();
@@ -69,8 +71,10 @@ impl Alerting {
         self.save(&mut engine, events, None).await;
     }
 
-    /// One timer round: fetch what rules read from history, evaluate, save.
+    /// One timer round: the silences as stored (`upkeep silence add` writes them there), what
+    /// rules read from history; evaluate, save.
     pub async fn tick(&self) {
+        self.refresh_silences().await;
         let now = self.clock.now();
         let rules = Arc::clone(self.engine.lock().await.rules());
         let fetched = match upkeep_alert::fetch(&rules, &StoreHistory(&self.store), now).await {
@@ -97,10 +101,31 @@ impl Alerting {
         }
     }
 
-    /// Every alert as shown: state, since, value, labels, annotations.
+    /// Re-reads the silences from the store and puts them in force.
+    pub async fn refresh_silences(&self) {
+        let silences = match self.store.silences().await {
+            Ok(docs) => docs.into_iter().filter_map(|doc| serde_json::from_value(doc).ok()).collect(),
+            Err(e) => {
+                tracing::warn!("cannot read silences, will retry: {e}");
+                return;
+            }
+        };
+        let mut engine = self.engine.lock().await;
+        let events = engine.set_silences(silences, self.clock.now());
+        self.save(&mut engine, events, None).await;
+    }
+
+    /// Every alert as shown: state, since, value, labels, annotations, what mutes it.
     pub async fn list(&self) -> Vec<serde_json::Value> {
         let engine = self.engine.lock().await;
-        engine.alerts().map(upkeep_alert::Alert::to_json).collect()
+        engine.views(self.clock.now())
+    }
+
+    /// Every silence, with its state now.
+    pub async fn silences(&self) -> Vec<serde_json::Value> {
+        let engine = self.engine.lock().await;
+        let now = self.clock.now();
+        engine.silences().iter().map(|s| s.to_json(now)).collect()
     }
 
     /// Saves what changed, retrying while the store cannot be written: until it is saved, the

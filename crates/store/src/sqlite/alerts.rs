@@ -1,4 +1,4 @@
-//! Alert state, alert events and consumer cursors.
+//! Alert state, alert events, silences and consumer cursors.
 
 use super::SqliteStore;
 use crate::{AlertEventRow, AlertRow, StoreError};
@@ -78,6 +78,27 @@ impl SqliteStore {
                 })
             })
             .collect())
+    }
+
+    pub(crate) async fn save_silence(
+        &self,
+        id: &str,
+        ends: jiff::Timestamp,
+        silence: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT OR REPLACE INTO silences (id, ends_ms, silence) VALUES (?, ?, ?)")
+            .bind(id)
+            .bind(ends.as_millisecond())
+            .bind(silence.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn silences(&self) -> Result<Vec<serde_json::Value>, StoreError> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT silence FROM silences ORDER BY rowid").fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().filter_map(|(s,)| serde_json::from_str(&s).ok()).collect())
     }
 
     pub(crate) async fn consumer_cursor(&self, consumer: &str) -> Result<Option<u64>, StoreError> {

@@ -1,13 +1,15 @@
 //! `upkeep alert list`: every alert that is pending, firing or recently resolved — state, since
 //! when, value, severity, what it says — from the store in `data_dir`, the state the daemon
-//! saved. `--all` includes the inactive ones. Exit 1 while any alert fires, so cron can tell.
+//! saved, and what mutes each (a silence, a maintenance window, a parent that is down). `--all`
+//! includes the inactive ones. Exit 1 while any alert fires, so cron can tell.
 
 use super::{EXIT_BAD_INPUT, EXIT_OK, EXIT_UNHEALTHY, report_load_error};
 use clap::Subcommand;
 use std::path::Path;
 use std::sync::Arc;
-use upkeep_alert::{Alert, Engine, Saved, State};
+use upkeep_alert::{Alert, Engine, Saved, Silence, State};
 use upkeep_config::Env;
+use upkeep_store::CheckResult;
 
 #[derive(Subcommand, Debug)]
 pub enum AlertCommand {
@@ -28,32 +30,37 @@ pub async fn run(path: &Path, command: AlertCommand) -> u8 {
         Ok(plan) => plan,
         Err(e) => return report_load_error(&e, json),
     };
-    let saved = match read_saved(&plan.server.data_dir).await {
-        Ok(saved) => saved,
+    let (saved, silences, latest) = match read_saved(&plan.server.data_dir).await {
+        Ok(read) => read,
         Err(e) => {
             eprintln!("error: {e}");
             return EXIT_BAD_INPUT;
         }
     };
-    let (engine, _) = Engine::new(Arc::clone(&plan.alerts), saved, jiff::Timestamp::now());
+    let now = jiff::Timestamp::now();
+    let (mut engine, _) = Engine::new(Arc::clone(&plan.alerts), saved, now);
+    engine.restore_latest(latest);
+    engine.set_silences(silences, now);
     let shown: Vec<&Alert> = engine.alerts().filter(|a| all || a.memory.state != State::Inactive).collect();
     if json {
-        println!("{}", serde_json::Value::Array(shown.iter().map(|a| a.to_json()).collect()));
+        println!("{}", serde_json::Value::Array(shown.iter().map(|a| engine.view(a, now)).collect()));
     } else if shown.is_empty() {
         println!("no alert is pending or firing ({} rules; --all lists them)", plan.alerts.rules.len());
     } else {
-        print!("{}", table(&shown));
+        print!("{}", table(&engine, &shown, now));
     }
     if engine.alerts().any(|a| a.memory.state.is_firing()) { EXIT_UNHEALTHY } else { EXIT_OK }
 }
 
-async fn read_saved(data_dir: &Path) -> Result<Vec<Saved>, upkeep_store::StoreError> {
+/// The saved alerts, the silences, and each check's latest result (a parent that is down mutes).
+async fn read_saved(data_dir: &Path) -> Result<(Vec<Saved>, Vec<Silence>, Vec<CheckResult>), upkeep_store::StoreError> {
     let store = upkeep_store::Store::open(data_dir).await?;
-    Ok(store.load_alerts().await?.into_iter().filter_map(|doc| serde_json::from_value(doc).ok()).collect())
+    let saved = store.load_alerts().await?.into_iter().filter_map(|doc| serde_json::from_value(doc).ok()).collect();
+    let silences = store.silences().await?.into_iter().filter_map(|doc| serde_json::from_value(doc).ok()).collect();
+    Ok((saved, silences, store.latest_results().await?))
 }
 
-fn table(alerts: &[&Alert]) -> String {
-    let now = jiff::Timestamp::now();
+fn table(engine: &Engine, alerts: &[&Alert], now: jiff::Timestamp) -> String {
     let rows: Vec<Vec<String>> = alerts
         .iter()
         .map(|a| {
@@ -64,11 +71,12 @@ fn table(alerts: &[&Alert]) -> String {
                 since,
                 a.rule.severity.clone(),
                 a.value.clone().unwrap_or_else(|| "–".into()),
+                engine.muted_by(&a.rule, now).join(" "),
                 a.annotations.get("summary").cloned().unwrap_or_default(),
             ]
         })
         .collect();
-    super::table::columns(&["ALERT", "STATE", "SINCE", "SEVERITY", "VALUE", "SUMMARY"], &rows)
+    super::table::columns(&["ALERT", "STATE", "SINCE", "SEVERITY", "VALUE", "MUTED BY", "SUMMARY"], &rows)
 }
 
 /// `5m ago`, to the second.

@@ -6,6 +6,7 @@ mod alert;
 mod check;
 mod config;
 mod serve;
+mod silence;
 mod slo;
 mod table;
 
@@ -43,6 +44,9 @@ pub enum Command {
     /// Alerts: what is pending, firing or resolved.
     #[command(subcommand)]
     Alert(alert::AlertCommand),
+    /// Silences: mute the notifications of matching alerts for a while.
+    #[command(subcommand)]
+    Silence(silence::SilenceCommand),
     /// Dashboard users.
     #[command(subcommand)]
     User(access::UserCommand),
@@ -67,6 +71,7 @@ pub async fn run(args: Args) -> u8 {
         Command::Serve(serve) => serve::run(&args.config, serve).await,
         Command::Slo(command) => slo::run(&args.config, command).await,
         Command::Alert(command) => alert::run(&args.config, command).await,
+        Command::Silence(command) => silence::run(&args.config, command).await,
         Command::User(command) => access::user(command),
         Command::Token(command) => access::token(command),
         Command::Demo { dir, port } => match crate::demo::run(&dir, port).await {

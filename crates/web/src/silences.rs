@@ -1,0 +1,115 @@
+//! `/api/v1/silences`: list (viewers), add and expire (responders and admins). A signed-in
+//! browser must send its session's form token in `X-CSRF-Token` to change anything; a bearer
+//! token needs none.
+
+use crate::AppState;
+use crate::auth::Principal;
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{Extension, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use upkeep_access::Role;
+use upkeep_alert::{Matcher, Silence};
+
+type ApiResult = Result<(StatusCode, Json<Value>), (StatusCode, Json<Value>)>;
+
+fn problem(status: StatusCode, message: impl Into<String>) -> (StatusCode, Json<Value>) {
+    (status, Json(json!({"error": message.into()})))
+}
+
+/// A responder or admin; a browser session also proves it sent the form token.
+fn may_change(principal: &Principal, headers: &HeaderMap) -> Result<String, (StatusCode, Json<Value>)> {
+    if principal.role() < Role::Responder {
+        return Err(problem(StatusCode::FORBIDDEN, "silences are set by responders and admins"));
+    }
+    match principal {
+        Principal::Open => Ok("anonymous".into()),
+        Principal::Token { name, .. } => Ok(format!("token:{name}")),
+        Principal::User { name, csrf, .. } => {
+            let sent = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
+            if sent.is_some_and(|s| upkeep_access::same(s, csrf)) {
+                Ok(name.clone())
+            } else {
+                Err(problem(StatusCode::FORBIDDEN, "send the session's form token in X-CSRF-Token"))
+            }
+        }
+    }
+}
+
+pub async fn list(State(state): State<AppState>) -> ApiResult {
+    let alerting = state.daemon.alerting();
+    alerting.refresh_silences().await;
+    Ok((StatusCode::OK, Json(Value::Array(alerting.silences().await))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSilence {
+    matchers: Vec<String>,
+    starts_at: Option<jiff::Timestamp>,
+    ends_at: Option<jiff::Timestamp>,
+    /// Instead of `ends_at`: how long from its start, as `2h`.
+    duration: Option<String>,
+    comment: String,
+}
+
+pub async fn add(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+    body: Result<Json<NewSilence>, JsonRejection>,
+) -> ApiResult {
+    let author = may_change(&principal, &headers)?;
+    let Json(body) = body.map_err(|e| problem(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let bad = |e: String| problem(StatusCode::BAD_REQUEST, e);
+    let matchers = body.matchers.iter().map(|m| Matcher::parse(m)).collect::<Result<Vec<_>, _>>().map_err(bad)?;
+    let now = state.daemon.clock().now();
+    let starts = body.starts_at.unwrap_or(now);
+    let ends = match (body.ends_at, &body.duration) {
+        (Some(end), None) => end,
+        (None, Some(text)) => {
+            let length = upkeep_config::parse_duration(text).map_err(bad)?;
+            let length = jiff::SignedDuration::try_from(length).map_err(|e| bad(e.to_string()))?;
+            starts.checked_add(length).map_err(|e| bad(e.to_string()))?
+        }
+        _ => return Err(bad("give either `ends_at` or `duration`".into())),
+    };
+    let silence = Silence::new(matchers, starts, ends, &author, &body.comment, now).map_err(bad)?;
+    let doc = serde_json::to_value(&silence).unwrap_or_default();
+    let store = state.daemon.store();
+    store
+        .save_silence(&silence.id, silence.ends_at, &doc)
+        .await
+        .map_err(|e| problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    state.daemon.alerting().refresh_silences().await;
+    Ok((StatusCode::CREATED, Json(silence.to_json(now))))
+}
+
+pub async fn expire(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+) -> ApiResult {
+    may_change(&principal, &headers)?;
+    let Path(id) = id.map_err(|e| problem(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let store = state.daemon.store();
+    let unavailable = |e: upkeep_store::StoreError| problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+    let found = store
+        .silences()
+        .await
+        .map_err(unavailable)?
+        .into_iter()
+        .filter_map(|d| serde_json::from_value::<Silence>(d).ok())
+        .find(|s| s.id == id);
+    let mut silence = found.ok_or_else(|| problem(StatusCode::NOT_FOUND, format!("no silence has id {id}")))?;
+    let now = state.daemon.clock().now();
+    if silence.expire(now) {
+        let doc = serde_json::to_value(&silence).unwrap_or_default();
+        store.save_silence(&silence.id, silence.ends_at, &doc).await.map_err(unavailable)?;
+        state.daemon.alerting().refresh_silences().await;
+    }
+    Ok((StatusCode::OK, Json(silence.to_json(now))))
+}
