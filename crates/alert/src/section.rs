@@ -63,7 +63,7 @@ pub fn read_alerts(
     let mut rules: Vec<Rule> = Vec::new();
     for table in sections.tables(d, "alert") {
         let start = table.span.start;
-        let Some(rule) = read_rule(TableReader::new(table, "an alert"), d, &defaults, &schema, checks) else {
+        let Some(rule) = read_rule(TableReader::new(table, "an alert"), d, &defaults, &schema, (checks, slos)) else {
             continue;
         };
         if rules.iter().any(|r| r.name == rule.name) {
@@ -160,7 +160,7 @@ fn read_rule(
     d: &mut Diagnostics,
     defaults: &Defaults,
     schema: &Schema,
-    checks: &[Watched],
+    (checks, slos): (&[Watched], &[Arc<Slo>]),
 ) -> Option<Rule> {
     let name = t.required_string(d, "name", "\"disk_space_low\"");
     if let Some(name) = &name {
@@ -185,15 +185,29 @@ fn read_rule(
     let (name, when) = (name?, when?);
     let program = compile_when(&when, schema, d)?;
     let mut read: Vec<String> = program.fields().iter().map(|f| f.root.clone()).collect();
-    read.extend(
-        program.calls().iter().filter(|c| c.function.target() == upkeep_expr::Target::Check).map(|c| c.target.clone()),
-    );
+    let mut read_slos: Vec<&Slo> = Vec::new();
+    for call in program.calls() {
+        match call.function.target() {
+            upkeep_expr::Target::Check => read.push(call.target.clone()),
+            upkeep_expr::Target::Slo => read_slos.extend(slos.iter().find(|s| s.name == call.target).map(|s| &**s)),
+        }
+    }
     read.sort();
     read.dedup();
+    read_slos.dedup_by(|a, b| a.name == b.name);
     let mut labels = BTreeMap::new();
-    if let [only] = read.as_slice() {
+    if let [slo] = read_slos.as_slice() {
+        labels.insert("slo".to_string(), slo.name.clone());
+    }
+    // The check it is about: the one it reads, directly or through its one SLO.
+    let mut about: Vec<&str> =
+        read.iter().map(String::as_str).chain(read_slos.iter().map(|s| s.check.as_str())).collect();
+    about.sort();
+    about.dedup();
+    if let [only] = about.as_slice() {
+        let only = only.to_string();
         labels.insert("check".to_string(), only.clone());
-        if let Some(component) = checks.iter().find(|c| &c.name == only).and_then(|c| c.component.clone()) {
+        if let Some(component) = checks.iter().find(|c| c.name == only).and_then(|c| c.component.clone()) {
             labels.insert("component".to_string(), component);
         }
     }
