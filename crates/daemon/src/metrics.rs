@@ -17,6 +17,13 @@ pub struct CheckLabels {
     pub check: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RunLabels {
+    pub check: String,
+    /// `ok` or `error`.
+    pub status: &'static str,
+}
+
 type HistogramFamily = Family<CheckLabels, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
@@ -55,10 +62,13 @@ impl Metrics {
     }
 }
 
-/// `upkeep_check_up{check}` and `upkeep_check_duration_seconds{check}`, from committed results.
+/// `upkeep_check_up{check}`, `upkeep_check_duration_seconds{check}` and
+/// `upkeep_check_runs_total{check,status}` (the events of an availability SLO, for Prometheus'
+/// own burn-rate rules: `upkeep slo export prometheus`), from committed results.
 pub struct CheckMetrics {
     up: Family<CheckLabels, Gauge>,
     duration: HistogramFamily,
+    runs: Family<RunLabels, prometheus_client::metrics::counter::Counter>,
     /// Checks with series, so removed checks' series can be dropped.
     known: std::sync::Mutex<std::collections::HashSet<String>>,
 }
@@ -73,19 +83,33 @@ impl CheckMetrics {
             "Each run's latency as the probe measures it (request, query round trip, handshake)",
             duration.clone(),
         );
-        CheckMetrics { up, duration, known: Default::default() }
+        let runs = Family::<RunLabels, prometheus_client::metrics::counter::Counter>::default();
+        registry.register("check_runs", "Runs of the check since the daemon started, by status", runs.clone());
+        CheckMetrics { up, duration, runs, known: Default::default() }
     }
 
     pub fn record(&self, check: &str, ok: bool, latency: Duration) {
         let labels = CheckLabels { check: check.to_string() };
-        self.known.lock().unwrap_or_else(|e| e.into_inner()).insert(check.to_string());
+        let new = self.known.lock().unwrap_or_else(|e| e.into_inner()).insert(check.to_string());
+        if new {
+            // Both series from the start: an error ratio over a check that never failed is 0,
+            // not absent.
+            for status in ["ok", "error"] {
+                let _ = self.runs.get_or_create(&RunLabels { check: check.to_string(), status });
+            }
+        }
         self.up.get_or_create(&labels).set(i64::from(ok));
         self.duration.get_or_create(&labels).observe(latency.as_secs_f64());
+        let status = if ok { "ok" } else { "error" };
+        self.runs.get_or_create(&RunLabels { check: labels.check, status }).inc();
     }
 
     /// The `up` gauge from the stored state at start; durations are not observed twice.
     pub fn restore(&self, check: &str, ok: bool) {
         self.known.lock().unwrap_or_else(|e| e.into_inner()).insert(check.to_string());
+        for status in ["ok", "error"] {
+            let _ = self.runs.get_or_create(&RunLabels { check: check.to_string(), status });
+        }
         self.up.get_or_create(&CheckLabels { check: check.to_string() }).set(i64::from(ok));
     }
 
@@ -98,6 +122,9 @@ impl CheckMetrics {
                 let label = CheckLabels { check: name.clone() };
                 self.up.remove(&label);
                 self.duration.remove(&label);
+                for status in ["ok", "error"] {
+                    self.runs.remove(&RunLabels { check: name.clone(), status });
+                }
             }
             keep
         });

@@ -11,10 +11,12 @@
 
 mod budget;
 mod burn;
+mod export;
 mod report;
 mod section;
 
 pub use budget::{Budget, Events, Objective};
 pub use burn::{BurnAlert, BurnWindow, Urgency, burn_alerts};
+pub use export::prometheus_rules;
 pub use report::{EventsFuture, Report, SliSource, report};
 pub use section::{Slo, Window, read_slos};

@@ -87,3 +87,77 @@ async fn the_api_and_metrics_show_every_slo() {
     assert!(metrics.contains("upkeep_slo_error_budget_remaining_ratio{slo=\"api-availability\"}"), "{metrics}");
     assert!(metrics.contains("upkeep_slo_sli_ratio{") && metrics.contains("window=\"30d\""), "{metrics}");
 }
+
+/// `upkeep slo export prometheus` writes rules promtool accepts, and on a synthetic series its
+/// burn-rate alerts fire exactly as Upkeep's own do: 2% of runs failing burns a 0.1% budget at
+/// 20×, past every pair's threshold; 0.5% (5×) fires only the two ticket pairs (3× and 1×).
+#[test]
+fn exported_rules_pass_promtool_and_their_burn_rate_alerts_fire() {
+    if Command::new("promtool").arg("--version").output().is_err() {
+        assert!(
+            std::env::var("UPKEEP_TEST_SERVICES").as_deref() != Ok("required"),
+            "promtool (Debian package prometheus) is not installed"
+        );
+        eprintln!("skipped: promtool is not installed (Debian package prometheus)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let slo = SLO.replace("99%", "99.9%");
+    let config = write_config(
+        dir.path(),
+        &format!("[[check]]\nname = \"api\"\nkind = \"tcp\"\naddress = \"127.0.0.1:9\"\n\n{slo}"),
+    );
+    let rules = dir.path().join("rules.yml");
+    let out = Command::new(env!("CARGO_BIN_EXE_upkeep"))
+        .arg("-c")
+        .arg(&config)
+        .args(["slo", "export", "prometheus", "-o"])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let checked = Command::new("promtool").arg("check").arg("rules").arg(&rules).output().unwrap();
+    assert!(
+        checked.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+
+    let alert = |window: &str, severity: &str, factor: &str| {
+        format!(
+            "          - exp_labels: {{slo: api-availability, check: api, window: \"{window}\", severity: {severity}}}\n            \
+             exp_annotations: {{summary: \"SLO api-availability burns its error budget faster than {factor}x over {window}\"}}\n"
+        )
+    };
+    let case = |errors_per_min: u32, expected: &str| {
+        format!(
+            "  - interval: 1m\n    input_series:\n      - series: 'upkeep_check_runs_total{{check=\"api\",status=\"ok\"}}'\n        values: '0+{}x400'\n      \
+             - series: 'upkeep_check_runs_total{{check=\"api\",status=\"error\"}}'\n        values: '0+{errors_per_min}x400'\n    alert_rule_test:\n      \
+             - eval_time: 6h\n        alertname: UpkeepSloBurn\n        exp_alerts:\n{expected}",
+            1000 - errors_per_min
+        )
+    };
+    let all_four = [
+        alert("1h/5m", "critical", "14.4"),
+        alert("6h/30m", "critical", "6"),
+        alert("1d/2h", "warning", "3"),
+        alert("3d/6h", "warning", "1"),
+    ]
+    .concat();
+    let tickets = [alert("1d/2h", "warning", "3"), alert("3d/6h", "warning", "1")].concat();
+    let tests = format!(
+        "rule_files: [rules.yml]\nevaluation_interval: 1m\ntests:\n{}{}",
+        case(20, &all_four),
+        case(5, &tickets)
+    );
+    std::fs::write(dir.path().join("tests.yml"), tests).unwrap();
+    let tested =
+        Command::new("promtool").current_dir(dir.path()).args(["test", "rules", "tests.yml"]).output().unwrap();
+    assert!(
+        tested.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&tested.stdout),
+        String::from_utf8_lossy(&tested.stderr)
+    );
+}

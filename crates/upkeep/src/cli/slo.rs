@@ -1,4 +1,5 @@
-//! `upkeep slo report`: where every SLO stands, from the store in `data_dir` — its SLI and
+//! `upkeep slo report`: where every SLO stands (and `upkeep slo export prometheus`: the same
+//! SLOs as Prometheus rules), from the store in `data_dir` — its SLI and
 //! error budget over its window (what is left, as a share and as time), how fast it burns over
 //! the long windows of its default alerts, and when, at the last hour's rate, the budget is gone. Exit 1 when
 //! a budget is overspent, so cron can tell.
@@ -19,10 +20,28 @@ pub enum SloCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Rules equivalent to the SLOs for another system to evaluate.
+    Export {
+        /// `prometheus`: recording and alerting rules over upkeep_check_runs_total, for
+        /// Prometheus' `rule_files` (check them with `promtool check rules`).
+        #[arg(value_enum)]
+        format: ExportFormat,
+        /// Write here instead of to stdout.
+        #[arg(long, short)]
+        output: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ExportFormat {
+    Prometheus,
 }
 
 pub async fn run(path: &Path, command: SloCommand) -> u8 {
-    let SloCommand::Report { json } = command;
+    let json = match command {
+        SloCommand::Report { json } => json,
+        SloCommand::Export { format: ExportFormat::Prometheus, output } => return export(path, output.as_deref()),
+    };
     let plan = match upkeep_plan::load_file(path, &Env::Process) {
         Ok(plan) => plan,
         Err(e) => return report_load_error(&e, json),
@@ -54,6 +73,28 @@ pub async fn run(path: &Path, command: SloCommand) -> u8 {
     }
     let overspent = reports.iter().any(|r| r.budget.is_some_and(|b| b.remaining < 0.0));
     if overspent { EXIT_UNHEALTHY } else { EXIT_OK }
+}
+
+/// Writes the Prometheus rules for the configured SLOs.
+fn export(path: &Path, output: Option<&Path>) -> u8 {
+    let plan = match upkeep_plan::load_file(path, &Env::Process) {
+        Ok(plan) => plan,
+        Err(e) => return report_load_error(&e, false),
+    };
+    let severities = &plan.alerts.severities;
+    let page = severities.first().map_or("critical", String::as_str);
+    let ticket = severities.get(1).map_or(page, String::as_str);
+    let rules = upkeep_slo::prometheus_rules(&plan.slos, page, ticket, jiff::Timestamp::now());
+    match output {
+        None => print!("{rules}"),
+        Some(file) => {
+            if let Err(e) = std::fs::write(file, rules) {
+                eprintln!("error: cannot write {}: {e}", file.display());
+                return EXIT_UNHEALTHY;
+            }
+        }
+    }
+    EXIT_OK
 }
 
 fn table(reports: &[Report]) -> String {
