@@ -81,3 +81,40 @@ async fn dashboard_shows_a_failing_check_as_failing_without_console_errors() {
     assert!(page.contains("Recent runs") && page.contains("Status changes, last 7 days"), "{page}");
     assert_eq!(console_problems(&log), Vec::<&str>::new());
 }
+
+/// The alerts page shows a firing down alert with what it says; the SLO page draws the
+/// budget's burn-down; neither makes the browser complain.
+#[tokio::test]
+async fn alerts_and_slo_pages_show_a_firing_alert_and_a_burn_down() {
+    let Some(browser) = chromium() else { return };
+    let broken = app();
+    broken.healthy.store(false, std::sync::atomic::Ordering::SeqCst);
+    let dir = tempfile::tempdir().unwrap();
+    let slo = "[[slo]]\nname = \"admin-availability\"\ncheck = \"admin\"\nobjective = \"99.9%\"\nwindow = \"1d\"\n";
+    let config = write_config(dir.path(), &(http_check("admin", &broken.addr, "alert_after = 1") + slo));
+    let daemon = Daemon::start(&config);
+    eventually("the down alert fires", async || {
+        let alerts = daemon.json("/api/v1/alerts").await;
+        alerts.as_array()?.iter().any(|a| a["alertname"] == "check_down" && a["state"] == "firing").then_some(())
+    })
+    .await;
+
+    let (dom, log) = render(browser, &format!("{}/alerts", daemon.url));
+    assert!(dom.contains("<h1>Alerts</h1>"), "{dom}");
+    let row = dom.split("data-alert=\"check_down{check=&quot;admin&quot;}\"").nth(1).expect("a row for the down alert");
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains("badge error\">firing") && row.contains("admin is down: expected status"), "{row}");
+    assert_eq!(console_problems(&log), Vec::<&str>::new());
+
+    // Windows are read from the running totals, which compaction brings up to date.
+    eventually("the SLO has runs", async || {
+        let slos = daemon.json("/api/v1/slos").await;
+        (slos[0]["events"]["valid"].as_u64()? > 0).then_some(())
+    })
+    .await;
+    let (dom, log) = render(browser, &format!("{}/slos", daemon.url));
+    let section = dom.split("data-slo=\"admin-availability\"").nth(1).expect("a section for the SLO");
+    assert!(section.contains("<svg class=\"burn\""), "{section}");
+    assert!(section.contains("of the error budget left"), "{section}");
+    assert_eq!(console_problems(&log), Vec::<&str>::new());
+}

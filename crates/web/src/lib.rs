@@ -56,6 +56,8 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
     let dashboard = Router::new()
         .route("/", get(dashboard::overview))
         .route("/checks/{name}", get(dashboard::check_page))
+        .route("/alerts", get(dashboard::alerts::page))
+        .route("/slos", get(dashboard::slos::page))
         .route_layer(from_fn_with_state(state.clone(), auth::dashboard));
     let metrics =
         Router::new().route("/metrics", get(metrics)).route_layer(from_fn_with_state(state.clone(), auth::metrics));

@@ -1,5 +1,6 @@
 //! Pictures drawn on the server as SVG, so the dashboard needs no script and no CDN: uptime
-//! bars (one bar per hour or day, coloured by availability) and latency sparklines.
+//! bars (one bar per hour or day, coloured by availability), latency sparklines and error-budget
+//! burn-down charts.
 
 use crate::html::escape;
 
@@ -91,6 +92,45 @@ pub fn sparkline(points: &[Option<f64>], width: u32, height: u32, unit: &str) ->
     out
 }
 
+/// An error budget's burn-down across its window: what remained (1 = all of it) at each point,
+/// `x` running 0–1 across the window; a dashed line shows spending it evenly, and the zero line
+/// where it is gone. What went below zero is drawn below the line, in red.
+pub fn burn_down(points: &[(f64, f64)], width: u32, height: u32) -> String {
+    let (w, h) = (f64::from(width), f64::from(height));
+    // Overspent by more than the whole budget again is drawn at the bottom: the scale stays
+    // readable.
+    let low = points.iter().map(|p| p.1).fold(0.0f64, f64::min).max(-1.0);
+    let top = 1.0f64;
+    let y = |v: f64| 2.0 + (top - v.max(low)) / (top - low).max(1e-9) * (h - 4.0);
+    let mut out = format!(
+        "<svg class=\"burn\" role=\"img\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" xmlns=\"http://www.w3.org/2000/svg\">"
+    );
+    let left = points.last().map_or("no data".to_string(), |p| format!("{:.1}% of the error budget left", p.1 * 100.0));
+    out.push_str(&format!("<title>{}</title>", escape(&left)));
+    out.push_str(&format!(
+        "<line x1=\"0\" y1=\"{z:.1}\" x2=\"{w}\" y2=\"{z:.1}\" stroke=\"{NO_DATA}\" stroke-width=\"1\"/>\
+         <line x1=\"0\" y1=\"{t:.1}\" x2=\"{w}\" y2=\"{z:.1}\" stroke=\"{NO_DATA}\" stroke-width=\"1\" stroke-dasharray=\"4 3\"/>",
+        z = y(0.0),
+        t = y(1.0),
+    ));
+    out.push_str(&format!(
+        "<text x=\"{x:.0}\" y=\"12\" font-size=\"10\" fill=\"#57606a\" text-anchor=\"end\">100%</text>\
+         <text x=\"{x:.0}\" y=\"{z:.1}\" font-size=\"10\" fill=\"#57606a\" text-anchor=\"end\" dy=\"-2\">0%</text>",
+        x = w - 2.0,
+        z = y(0.0),
+    ));
+    if !points.is_empty() {
+        let line: Vec<String> = points.iter().map(|(x, v)| format!("{:.1},{:.1}", x * w, y(*v))).collect();
+        let colour = if points.last().is_some_and(|p| p.1 < 0.0) { BAD } else { GOOD };
+        out.push_str(&format!(
+            "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" points=\"{}\"/>",
+            line.join(" ")
+        ));
+    }
+    out.push_str("</svg>");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +147,14 @@ mod tests {
         let fills: Vec<&str> = svg.split("fill=\"").skip(1).map(|s| &s[..7]).collect();
         assert_eq!(fills, [GOOD, WARN, BAD, NO_DATA]);
         assert!(svg.contains("<title>c: 50.00% up</title>"));
+    }
+
+    #[test]
+    fn a_burn_down_goes_red_below_zero() {
+        let spent = burn_down(&[(0.0, 1.0), (0.5, 0.2), (1.0, -0.5)], 100, 50);
+        assert!(spent.contains(BAD) && spent.contains("-50.0% of the error budget left"));
+        let fine = burn_down(&[(0.0, 1.0), (1.0, 0.8)], 100, 50);
+        assert!(fine.contains(GOOD) && !fine.contains(BAD));
     }
 
     #[test]

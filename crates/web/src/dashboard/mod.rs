@@ -1,6 +1,10 @@
 //! The dashboard: every check with its status, a latency sparkline for the last hour, uptime
-//! bars for 24 hours and 90 days, and the last error; a page per check with its history.
-//! Rendered on the server (HTML + SVG), refreshes itself, needs no script.
+//! bars for 24 hours and 90 days, and the last error; a page per check with its history; the
+//! alerts (`alerts.rs`) and the SLOs with their burn-down (`slos.rs`). Rendered on the server
+//! (HTML + SVG), refreshes itself, needs no script.
+
+pub mod alerts;
+pub mod slos;
 
 use crate::AppState;
 use crate::auth::Principal;
@@ -201,7 +205,7 @@ pub async fn check_page(
     Html(page(&name, 15, &nav(&principal), &body)).into_response()
 }
 
-fn unavailable(e: upkeep_store::StoreError) -> Response {
+fn unavailable(e: impl std::fmt::Display) -> Response {
     tracing::error!("dashboard cannot read the store: {e}");
     (
         StatusCode::SERVICE_UNAVAILABLE,
@@ -213,6 +217,11 @@ fn unavailable(e: upkeep_store::StoreError) -> Response {
         )),
     )
         .into_response()
+}
+
+/// A dashboard page that refreshes itself every 15 seconds.
+fn nav_page(title: &str, principal: &Principal, body: &str) -> Response {
+    Html(page(title, 15, &nav(principal), body)).into_response()
 }
 
 pub async fn stylesheet() -> impl IntoResponse {
@@ -244,6 +253,9 @@ a { color: #0969da; }
 section { background: #fff; padding: .6rem 1rem; margin: .8rem 0; border: 1px solid #d0d7de; border-radius: 6px; }
 code { background: #eff1f3; padding: 0 .25rem; border-radius: 3px; }
 header { display: flex; justify-content: space-between; align-items: center; }
+header nav.links { display: flex; gap: 1rem; align-items: center; }
+header nav.links a { color: #d0d7de; text-decoration: none; }
+header nav.links a.brand { color: #fff; }
 .signout { display: flex; gap: .6rem; align-items: center; color: #fff; margin: 0; }
 .signout button { background: none; border: 1px solid #8c959f; color: #fff; border-radius: 4px; padding: .1rem .5rem; cursor: pointer; }
 form.login { display: grid; gap: .8rem; max-width: 20rem; background: #fff; padding: 1rem; border: 1px solid #d0d7de; border-radius: 6px; }
