@@ -316,21 +316,23 @@ impl Engine {
     }
 
     fn advance(&mut self, rule: &Arc<Rule>, holds: bool, run: bool, now: Timestamp, events: &mut Vec<Event>) {
-        let muted_by = self.muted_by(rule, now);
-        let context = self.context(rule);
         let Some(alert) = self.alerts.get_mut(&rule.key) else { return };
         let held_before = alert.holds;
         alert.holds = holds;
-        let cause = rule
-            .check()
-            .and_then(|c| self.latest.get(c))
-            .map(|l| Cause { check: l.result.check.clone(), at: l.result.at });
         let Some(step) = alert.memory.advance(holds, run, now, &rule.timing) else {
             if held_before != holds {
                 self.changed.push(rule.key.clone());
             }
             return;
         };
+        // Only a change costs more: what mutes it, the cause, the annotations.
+        let muted_by = self.muted_by(rule, now);
+        let context = self.context(rule);
+        let cause = rule
+            .check()
+            .and_then(|c| self.latest.get(c))
+            .map(|l| Cause { check: l.result.check.clone(), at: l.result.at });
+        let Some(alert) = self.alerts.get_mut(&rule.key) else { return };
         alert.cause = cause;
         alert.annotations = render(&rule.annotations, &context, alert.value.as_deref());
         let muted_by = match step.notice {

@@ -26,18 +26,17 @@
 //! Tunables: `WINDOW_QUERY_CHECKS` (1000), `WINDOW_QUERY_ITERATIONS` (50), `RESULTS_MD` (a
 //! markdown file whose `window_query` section is replaced by the report).
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+#[path = "support/history.rs"]
+mod history;
+
+use history::{EVERY_S, GRACE, mix};
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 use upkeep_result::Status;
-use upkeep_store::rollup::{self, BUCKETS, DAY, HOUR, MINUTE, Summary};
+use upkeep_store::rollup::{self, DAY, HOUR, MINUTE};
 use upkeep_store::{CheckResult, Store};
 
-/// Seconds between runs of every check, synthetic and real.
-const EVERY_S: i64 = 10;
-/// The daemon's compaction grace with a 5-s timeout: results younger than this stay provisional.
-const GRACE: Duration = Duration::from_secs(65);
 const REAL_CHECKS: usize = 3;
 const TARGET_MS: f64 = 50.0;
 
@@ -48,76 +47,6 @@ fn env_usize(name: &str, default: usize) -> usize {
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
     runtime.block_on(run());
-}
-
-/// splitmix64: a small, stable pseudo-random sequence from a seed.
-fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
-}
-
-/// The rollup row compaction would have written for `check` over `[start, start + tier)` with a
-/// run every 10 s: latencies of 1–50 ms spread over a few buckets, a failure now and then, and
-/// one check in fifty noticeably flaky.
-fn synthetic(tier: i64, start: i64, check: usize) -> Summary {
-    let total = (tier / EVERY_S) as u64;
-    let seed = mix(start as u64 ^ ((check as u64) << 40) ^ tier as u64);
-    let fail_per_mille = if check.is_multiple_of(50) { 20 } else { 1 };
-    // Expected failures, with the remainder decided by the seed so minute rows get some too.
-    let expected = total * fail_per_mille;
-    let failed = (expected / 1000 + u64::from(seed % 1000 < expected % 1000)).min(total);
-    let mut s = Summary { total, ok: total - failed, ..Summary::default() };
-    // Buckets 2..=6 are (1 ms, 2 ms] .. (20 ms, 50 ms]; weights from the seed, most in 2 and 3.
-    let weights = [8 + (seed >> 8) % 8, 6 + (seed >> 16) % 6, 2 + (seed >> 24) % 3, 1, (seed >> 32) % 2];
-    let sum: u64 = weights.iter().sum();
-    let mut left = total;
-    for (k, w) in weights.iter().enumerate() {
-        let n = if k == weights.len() - 1 { left } else { (total * w / sum).min(left) };
-        left -= n;
-        let bucket = 2 + k;
-        s.histogram[bucket] = n;
-        let (lower, upper) = (BUCKETS[bucket - 1], BUCKETS[bucket]);
-        s.latency_sum_us += (n as f64 * (lower + upper) / 2.0 * 1e6) as u64;
-        if n > 0 {
-            s.latency_max_us = Some(s.latency_max_us.unwrap_or(0).max((upper * 1e6) as u64 - (seed % 997)));
-        }
-    }
-    s
-}
-
-const ROLLUP: &str =
-    "INSERT OR REPLACE INTO rollups (tier, start_s, check_id, total, ok, latency_sum_us, latency_max_us,
-    b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-
-const TOTAL: &str = "INSERT OR REPLACE INTO totals (check_id, at_s, total, ok, latency_sum_us,
-    b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-
-async fn insert_rollup(conn: &mut sqlx::SqliteConnection, tier: i64, start: i64, id: i64, s: &Summary) {
-    let mut query = sqlx::query(ROLLUP)
-        .bind(tier)
-        .bind(start)
-        .bind(id)
-        .bind(s.total as i64)
-        .bind(s.ok as i64)
-        .bind(s.latency_sum_us as i64)
-        .bind(s.latency_max_us.unwrap_or(0) as i64);
-    for n in s.histogram {
-        query = query.bind(n as i64);
-    }
-    query.execute(conn).await.expect("insert a rollup row");
-}
-
-async fn insert_total(conn: &mut sqlx::SqliteConnection, id: i64, at_s: i64, s: &Summary) {
-    let mut query =
-        sqlx::query(TOTAL).bind(id).bind(at_s).bind(s.total as i64).bind(s.ok as i64).bind(s.latency_sum_us as i64);
-    for n in s.histogram {
-        query = query.bind(n as i64);
-    }
-    query.execute(conn).await.expect("insert a totals row");
 }
 
 struct Timing {
@@ -167,7 +96,6 @@ async fn run() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store = Store::open(dir.path()).await.expect("Store::open");
     let now = jiff::Timestamp::now();
-    let now_s = now.as_second();
     let days = |n: i64| jiff::SignedDuration::from_secs(n * DAY);
     let mut notes: Vec<String> = Vec::new();
 
@@ -248,105 +176,8 @@ async fn run() {
 
     // ------------------------------------------------------------ 2. the bulk: 31 days, `checks` checks
     let names: Vec<String> = (0..checks).map(|i| format!("c-{i:04}")).collect();
-    let first_results: Vec<CheckResult> = names
-        .iter()
-        .map(|name| CheckResult {
-            check: name.clone(),
-            at: now - jiff::SignedDuration::from_secs(30),
-            status: Status::Ok,
-            latency: Duration::from_millis(3),
-            message: None,
-            observations: Default::default(),
-        })
-        .collect();
-    store.write(&first_results).await.expect("Store::write of one result per check");
-
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(
-            SqliteConnectOptions::new()
-                .filename(dir.path().join("upkeep.db"))
-                .journal_mode(SqliteJournalMode::Wal)
-                .busy_timeout(Duration::from_secs(10)),
-        )
-        .await
-        .expect("a second connection to the store");
-    let mut ids: Vec<i64> = Vec::with_capacity(checks);
-    for name in &names {
-        ids.push(
-            sqlx::query_scalar("SELECT id FROM check_names WHERE name = ?")
-                .bind(name)
-                .fetch_one(&pool)
-                .await
-                .expect("id"),
-        );
-    }
-
-    // Where compaction and retention would stand now (see compact.rs and totals.rs).
-    let settled = (now_s - GRACE.as_secs() as i64).div_euclid(MINUTE) * MINUTE;
-    let hours_done = settled.div_euclid(HOUR) * HOUR;
-    let days_done = hours_done.div_euclid(DAY) * DAY;
-    let minute_now = now_s.div_euclid(MINUTE) * MINUTE;
-    let fine_from = (now_s - upkeep_store::FINE_TOTALS.as_secs() as i64).div_euclid(HOUR) * HOUR;
-    let history_from = (now_s - 31 * DAY).div_euclid(HOUR) * HOUR;
-    let insert_start = Instant::now();
-    let (mut rollup_rows, mut total_rows) = (0u64, 0u64);
-    let mut tx = pool.begin().await.expect("a transaction");
-    for (index, &id) in ids.iter().enumerate() {
-        // Running totals: the last minute of each hour, then every minute of the last 25 hours.
-        let mut running = Summary::default();
-        let mut hour = history_from;
-        while hour < fine_from {
-            running.merge(&synthetic(HOUR, hour, index));
-            insert_total(&mut tx, id, hour + HOUR, &running).await;
-            total_rows += 1;
-            hour += HOUR;
-        }
-        let mut minute = fine_from;
-        while minute <= minute_now {
-            running.merge(&synthetic(MINUTE, minute, index));
-            insert_total(&mut tx, id, minute + MINUTE, &running).await;
-            total_rows += 1;
-            minute += MINUTE;
-        }
-        // Rollups, for bars: days of the last 30 days, hours of today, minutes of this hour.
-        let spans = [
-            (DAY, days_done - 30 * DAY, days_done),
-            (HOUR, days_done, hours_done),
-            (MINUTE, hours_done, minute_now + MINUTE),
-        ];
-        for (tier, begin, end) in spans {
-            let mut start = begin;
-            while start < end {
-                insert_rollup(&mut tx, tier, start, id, &synthetic(tier, start, index)).await;
-                rollup_rows += 1;
-                start += tier;
-            }
-        }
-        if index % 100 == 99 {
-            tx.commit().await.expect("commit");
-            tx = pool.begin().await.expect("a transaction");
-        }
-    }
-    tx.commit().await.expect("commit");
-    for (key, value) in [("compacted_3600", hours_done), ("compacted_86400", days_done)] {
-        sqlx::query(
-            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(key)
-        .bind(value)
-        .execute(&pool)
-        .await
-        .expect("meta");
-    }
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await.expect("checkpoint");
-    let insert_time = insert_start.elapsed();
-    let db_bytes = std::fs::metadata(dir.path().join("upkeep.db")).map(|m| m.len()).unwrap_or(0);
-    eprintln!(
-        "bulk: {total_rows} totals and {rollup_rows} rollup rows in {:.1} s; store {:.1} MB",
-        insert_time.as_secs_f64(),
-        db_bytes as f64 / 1e6
-    );
+    let history::Bulk { pool, total_rows, rollup_rows, insert_time, db_bytes } =
+        history::bulk(&store, dir.path(), &names, now).await;
 
     // Sanity: every check has a 30-day window of about 30 days of runs, and a 1-hour one.
     let from = now - days(30);

@@ -183,3 +183,29 @@ async fn silences_mute_without_hiding_and_need_a_responder() {
     })
     .await;
 }
+
+/// Rules over history read the windows the daemon keeps as results are committed: a failing
+/// app's error rate over 5 minutes passes 50% and the rule fires, with that rate as its value;
+/// the SLO's page-level burn-rate alert fires too.
+#[tokio::test]
+async fn rules_over_history_fire_on_what_was_just_committed() {
+    let app = app();
+    app.healthy.store(false, Ordering::SeqCst);
+    let dir = tempfile::tempdir().unwrap();
+    let rules = "[alerts]\nevaluate_every = \"1s\"\n\n[[alert]]\nname = \"api_errors\"\n\
+                 when = 'error_rate(api, 5m) > 50% and count(api, 5m) >= 3'\nsummary = \"{{ value }} of runs failed\"\n\n\
+                 [[slo]]\nname = \"api-availability\"\ncheck = \"api\"\nobjective = \"99.9%\"\n";
+    let config = write_config(dir.path(), &format!("{rules}{}", http_check("api", &app.addr, "")));
+    let daemon = Daemon::start(&config);
+    let fired = eventually("the error-rate rule fires", async || {
+        Some(alert(&daemon, "api_errors").await).filter(|a| a["state"] == "firing")
+    })
+    .await;
+    assert_eq!(fired["annotations"]["summary"], "100% of runs failed");
+    let page = "slo_burn{slo=\"api-availability\",window=\"1h/5m\"}";
+    let burn = eventually("the page-level burn-rate alert fires", async || {
+        Some(alert(&daemon, page).await).filter(|a| a["state"] == "firing")
+    })
+    .await;
+    assert_eq!(burn["value"], "1000.0", "every run failed: 100% against a 0.1% budget");
+}

@@ -1,11 +1,17 @@
-//! The store is where alert rules read history: every check's runs over a window from the
-//! running totals (two index seeks per check), status changes from the transitions.
+//! Where alert rules read history: windows of the last 3 days from the recent history in
+//! memory, longer ones from the store's running totals (two index seeks per check), status
+//! changes from the store's transitions.
 
+use super::recent::Recent;
 use std::collections::HashMap;
 use upkeep_alert::{HistoryFuture, HistorySource, WindowStats};
 use upkeep_store::Store;
 
-pub struct StoreHistory<'a>(pub &'a Store);
+pub struct StoreHistory<'a> {
+    pub store: &'a Store,
+    pub recent: Option<&'a std::sync::Mutex<Recent>>,
+    pub now: jiff::Timestamp,
+}
 
 const QUANTILES: [f64; 4] = [0.5, 0.9, 0.95, 0.99];
 
@@ -16,7 +22,13 @@ impl HistorySource for StoreHistory<'_> {
         to: jiff::Timestamp,
     ) -> HistoryFuture<'a, HashMap<String, WindowStats>> {
         Box::pin(async move {
-            let summaries = self.0.summaries(from, to, None).await.map_err(|e| e.to_string())?;
+            if let Some(recent) = self.recent {
+                let windows = recent.lock().unwrap_or_else(|e| e.into_inner()).windows(from, to, self.now);
+                if let Some(windows) = windows {
+                    return Ok(windows);
+                }
+            }
+            let summaries = self.store.summaries(from, to, None).await.map_err(|e| e.to_string())?;
             Ok(summaries
                 .into_iter()
                 .map(|(check, s)| {
@@ -29,7 +41,7 @@ impl HistorySource for StoreHistory<'_> {
 
     fn changes<'a>(&'a self, check: &'a str, from: jiff::Timestamp, to: jiff::Timestamp) -> HistoryFuture<'a, u64> {
         Box::pin(async move {
-            let changes = self.0.transitions(check, from, to).await.map_err(|e| e.to_string())?;
+            let changes = self.store.transitions(check, from, to).await.map_err(|e| e.to_string())?;
             Ok(changes.len() as u64)
         })
     }

@@ -5,6 +5,7 @@
 //! own cursor: nothing is forgotten, and nothing is notified twice.
 
 mod history;
+mod recent;
 
 use crate::stream::{Committed, ConsumeFuture, Consumer};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -20,6 +21,7 @@ use upkeep_probe::Clock;
 use upkeep_store::{AlertRow, Store, StoreError};
 
 pub use history::StoreHistory;
+use recent::Recent;
 
 /// Its name in `consumer_cursors`.
 const CURSOR: &str = "alerts";
@@ -34,6 +36,10 @@ pub struct Alerting {
     store: Store,
     clock: Clock,
     firing: Family<SeverityLabel, Gauge>,
+    /// The last hours and days of the checks rules read over windows.
+    recent: std::sync::Mutex<Recent>,
+    /// The last batch the recent history was seeded with: older ones are in it already.
+    seeded: u64,
 }
 
 impl Alerting {
@@ -55,9 +61,11 @@ impl Alerting {
         events.extend(engine.set_silences(silences, now));
         seed_flips(&mut engine, &store, &rules, now).await?;
         let cursor = store.consumer_cursor(CURSOR).await?.unwrap_or_else(|| store.last_commit());
+        let seeded = store.last_commit();
+        let recent = std::sync::Mutex::new(Recent::seed(&rules, &store, now).await?);
         let firing = Family::default();
         registry.register("alerts_firing", "Alerts firing now, by severity", firing.clone());
-        let alerting = Arc::new(Alerting { engine: Mutex::new(engine), store, clock, firing });
+        let alerting = Arc::new(Alerting { engine: Mutex::new(engine), store, clock, firing, recent, seeded });
         let mut engine = alerting.engine.lock().await;
         alerting.save(&mut engine, events, None).await;
         drop(engine);
@@ -66,6 +74,12 @@ impl Alerting {
 
     /// Puts new rules in force; alerts of rules that stay keep their state.
     pub async fn reload(&self, rules: Arc<Rules>) {
+        {
+            let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+            let mut tracking = Recent::tracking(&rules);
+            tracking.keep_from(std::mem::take(&mut *recent));
+            *recent = tracking;
+        }
         let mut engine = self.engine.lock().await;
         let events = engine.reload(rules, self.clock.now());
         self.save(&mut engine, events, None).await;
@@ -77,7 +91,9 @@ impl Alerting {
         self.refresh_silences().await;
         let now = self.clock.now();
         let rules = Arc::clone(self.engine.lock().await.rules());
-        let fetched = match upkeep_alert::fetch(&rules, &StoreHistory(&self.store), now).await {
+        self.recent.lock().unwrap_or_else(|e| e.into_inner()).forget_before(now);
+        let history = StoreHistory { store: &self.store, recent: Some(&self.recent), now };
+        let fetched = match upkeep_alert::fetch(&rules, &history, now).await {
             Ok(fetched) => fetched,
             Err(e) => {
                 tracing::warn!("alert rules could not read history, will retry: {e}");
@@ -168,6 +184,12 @@ impl Consumer for Alerting {
 
     fn consume<'a>(&'a self, batch: &'a Committed) -> ConsumeFuture<'a> {
         Box::pin(async move {
+            if batch.seq > self.seeded {
+                let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+                for result in &batch.results {
+                    recent.record(result);
+                }
+            }
             let mut engine = self.engine.lock().await;
             let events = engine.on_results(&batch.results, self.clock.now(), batch.replayed);
             self.save(&mut engine, events, Some(batch.seq)).await;

@@ -1,0 +1,248 @@
+//! Recent history in memory, for the checks that alert rules and SLOs read over windows: a
+//! minute per bucket for the last 6 hours and an hour per bucket for the last 3 days, fed by
+//! every committed result and seeded from the store's rollups at start. A timer round then
+//! reads its windows from here, not from the store (which costs a query per window over every
+//! check); only longer windows (a 30-day budget) go to the store. Minute windows count every
+//! minute the window overlaps and hour windows every hour, as the store's running totals do.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use upkeep_alert::{Condition, Rules, WindowStats};
+use upkeep_expr::{Function, Target};
+use upkeep_store::rollup::{COUNTERS, HOUR, MINUTE, Summary};
+use upkeep_store::{Store, StoreError};
+
+/// How far back each tier reaches.
+const MINUTES_KEPT: i64 = 6 * HOUR;
+const HOURS_KEPT: i64 = 3 * 24 * HOUR;
+
+#[derive(Clone, Debug)]
+struct Bucket {
+    start: i64,
+    total: u32,
+    ok: u32,
+    /// Latency counts in the store's buckets, for checks whose rules ask for percentiles.
+    histogram: Option<Box<[u32; COUNTERS]>>,
+}
+
+impl Bucket {
+    fn new(start: i64, histogram: bool) -> Bucket {
+        Bucket { start, total: 0, ok: 0, histogram: histogram.then(|| Box::new([0; COUNTERS])) }
+    }
+
+    fn add(&mut self, summary: &Summary) {
+        self.total = self.total.saturating_add(summary.total as u32);
+        self.ok = self.ok.saturating_add(summary.ok as u32);
+        if let Some(h) = &mut self.histogram {
+            for (a, b) in h.iter_mut().zip(summary.histogram) {
+                *a = a.saturating_add(b as u32);
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Series {
+    minutes: VecDeque<Bucket>,
+    hours: VecDeque<Bucket>,
+    quantiles: bool,
+}
+
+impl Series {
+    fn add(&mut self, at_s: i64, summary: &Summary) {
+        let quantiles = self.quantiles;
+        bucket(&mut self.minutes, at_s.div_euclid(MINUTE) * MINUTE, quantiles).add(summary);
+        bucket(&mut self.hours, at_s.div_euclid(HOUR) * HOUR, quantiles).add(summary);
+    }
+
+    fn forget_before(&mut self, now_s: i64) {
+        while self.minutes.front().is_some_and(|b| b.start < now_s - MINUTES_KEPT) {
+            self.minutes.pop_front();
+        }
+        while self.hours.front().is_some_and(|b| b.start < now_s - HOURS_KEPT - HOUR) {
+            self.hours.pop_front();
+        }
+    }
+
+    fn window(&self, from_s: i64, to_s: i64, now_s: i64) -> Option<WindowStats> {
+        let (tier, span) = if from_s >= now_s - MINUTES_KEPT + MINUTE {
+            (&self.minutes, MINUTE)
+        } else if from_s >= now_s - HOURS_KEPT {
+            (&self.hours, HOUR)
+        } else {
+            return None;
+        };
+        let (first, end) = (from_s.div_euclid(span) * span, to_s);
+        let mut summary = Summary::default();
+        for b in tier.iter().filter(|b| b.start >= first && b.start < end) {
+            summary.total += u64::from(b.total);
+            summary.ok += u64::from(b.ok);
+            if let Some(h) = &b.histogram {
+                for (a, n) in summary.histogram.iter_mut().zip(h.iter()) {
+                    *a += u64::from(*n);
+                }
+            }
+        }
+        if summary.total == 0 {
+            return Some(WindowStats::default());
+        }
+        let quantiles = if self.quantiles { [0.5, 0.9, 0.95, 0.99].map(|q| summary.quantile(q)) } else { [None; 4] };
+        Some(WindowStats { total: summary.total, ok: summary.ok, quantiles })
+    }
+}
+
+/// The bucket starting at `start`, made if needed; results arrive in about time order, so it is
+/// nearly always the last one.
+fn bucket(tier: &mut VecDeque<Bucket>, start: i64, histogram: bool) -> &mut Bucket {
+    let at = tier.iter().rposition(|b| b.start <= start);
+    match at {
+        Some(i) if tier[i].start == start => &mut tier[i],
+        Some(i) => {
+            tier.insert(i + 1, Bucket::new(start, histogram));
+            &mut tier[i + 1]
+        }
+        None => {
+            tier.push_front(Bucket::new(start, histogram));
+            &mut tier[0]
+        }
+    }
+}
+
+/// The recent history of the checks the rules read over windows.
+#[derive(Debug, Default)]
+pub struct Recent {
+    series: HashMap<String, Series>,
+}
+
+impl Recent {
+    /// Tracks the checks `rules` read over windows, seeded from the store as of `now`.
+    pub async fn seed(rules: &Rules, store: &Store, now: jiff::Timestamp) -> Result<Recent, StoreError> {
+        let mut recent = Recent::tracking(rules);
+        if recent.series.is_empty() {
+            return Ok(recent);
+        }
+        let ago = |secs: i64| now - jiff::SignedDuration::from_secs(secs);
+        for (span, from) in [(MINUTE, ago(MINUTES_KEPT)), (HOUR, ago(HOURS_KEPT + HOUR))] {
+            let bars = store.bars(span, from, now, None).await?;
+            for (check, series) in &mut recent.series {
+                for (at, summary) in bars.get(check).into_iter().flatten() {
+                    let start = at.as_second();
+                    let tier = if span == MINUTE { &mut series.minutes } else { &mut series.hours };
+                    bucket(tier, start, series.quantiles).add(summary);
+                }
+            }
+        }
+        Ok(recent)
+    }
+
+    /// Empty series for the checks `rules` read over windows, keeping what is known of those
+    /// that stay (on reload).
+    pub fn tracking(rules: &Rules) -> Recent {
+        let (checks, quantiles) = read_over_windows(rules);
+        let series = checks.into_iter().map(|c| {
+            let quantiles = quantiles.contains(&c);
+            (c, Series { quantiles, ..Series::default() })
+        });
+        Recent { series: series.collect() }
+    }
+
+    pub fn keep_from(&mut self, old: Recent) {
+        for (check, series) in old.series {
+            if let Some(new) = self.series.get_mut(&check)
+                && new.quantiles == series.quantiles
+            {
+                *new = series;
+            }
+        }
+    }
+
+    pub fn record(&mut self, result: &upkeep_result::CheckResult) {
+        if let Some(series) = self.series.get_mut(&result.check) {
+            let mut one = Summary::default();
+            one.record(result.is_ok(), result.latency);
+            series.add(result.at.as_second(), &one);
+        }
+    }
+
+    pub fn forget_before(&mut self, now: jiff::Timestamp) {
+        for series in self.series.values_mut() {
+            series.forget_before(now.as_second());
+        }
+    }
+
+    /// Every tracked check's runs in `[from, to)`, when the window is recent enough to be here.
+    pub fn windows(
+        &self,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+        now: jiff::Timestamp,
+    ) -> Option<HashMap<String, WindowStats>> {
+        let (from_s, to_s, now_s) = (from.as_second(), to.as_second() + 1, now.as_second());
+        self.series.iter().map(|(check, s)| Some((check.clone(), s.window(from_s, to_s, now_s)?))).collect()
+    }
+}
+
+/// The checks rules read over windows, and those whose percentiles they read.
+fn read_over_windows(rules: &Rules) -> (HashSet<String>, HashSet<String>) {
+    let (mut checks, mut quantiles) = (HashSet::new(), HashSet::new());
+    for rule in &rules.rules {
+        match &rule.condition {
+            Condition::When(program) => {
+                for call in program.calls() {
+                    match call.function.target() {
+                        Target::Check => {
+                            checks.insert(call.target.clone());
+                            if matches!(call.function, Function::Quantile(_)) {
+                                quantiles.insert(call.target.clone());
+                            }
+                        }
+                        Target::Slo => {
+                            if let Some(slo) = rules.slos.iter().find(|s| s.name == call.target) {
+                                checks.insert(slo.check.clone());
+                            }
+                        }
+                    }
+                }
+            }
+            Condition::SloBurn { slo, .. } => {
+                checks.insert(slo.check.clone());
+            }
+            _ => {}
+        }
+    }
+    (checks, quantiles)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_count_the_minutes_and_hours_they_overlap() {
+        let mut s = Series { quantiles: true, ..Series::default() };
+        let now = 1_800_000_000 / HOUR * HOUR + 30 * MINUTE;
+        let ok = |ms: u64| {
+            let mut one = Summary::default();
+            one.record(true, std::time::Duration::from_millis(ms));
+            one
+        };
+        let mut failed = Summary::default();
+        failed.record(false, std::time::Duration::from_millis(5));
+        // A run every 10 s for 2 hours; every tenth fails.
+        let passed = ok(20);
+        for i in 0..720 {
+            let at = now - 2 * HOUR + i * 10;
+            s.add(at, if i % 10 == 0 { &failed } else { &passed });
+        }
+        let w = s.window(now - 5 * MINUTE, now, now).unwrap();
+        assert_eq!((w.total, w.ok), (30, 27));
+        assert!(w.quantiles[2].is_some());
+        // Beyond 6 hours, hours: the window widens back to the start of its hour.
+        let long = s.window(now - 7 * HOUR, now, now).unwrap();
+        assert_eq!(long.total, 720);
+        assert!(s.window(now - 4 * 24 * HOUR, now, now).is_none(), "older than 3 days: the store's");
+        s.forget_before(now + 5 * HOUR + 45 * MINUTE);
+        assert!(s.minutes.len() < 360);
+        let p95 = w.quantiles[2].unwrap().as_secs_f64();
+        assert_eq!(upkeep_store::rollup::bucket(0.02), upkeep_store::rollup::bucket(p95));
+    }
+}
