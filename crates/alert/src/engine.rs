@@ -68,6 +68,11 @@ pub struct Saved {
     pub cause: Option<Cause>,
     #[serde(default)]
     pub unheard: bool,
+    /// Its rule's, so that a resolve after its rule is removed still routes.
+    #[serde(default)]
+    pub severity: String,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
 }
 
 /// A change of an alert's state, or a notification that is due: the stream notifications,
@@ -123,43 +128,31 @@ impl Engine {
             changed: Vec::new(),
             silences: Vec::new(),
         };
-        for saved in saved {
-            // Placeholder rule until `reload` matches it to its configured one.
-            let rule = Arc::new(Rule {
-                name: saved.key.split('{').next().unwrap_or(&saved.key).to_string(),
-                condition: Condition::CheckDown { check: String::new() },
-                timing: Default::default(),
-                severity: String::new(),
-                labels: BTreeMap::new(),
-                annotations: Default::default(),
-                checks: Vec::new(),
-                key: saved.key.clone(),
-            });
-            let alert = Alert {
-                rule,
-                memory: saved.memory,
-                holds: saved.holds,
-                value: saved.value,
-                annotations: saved.annotations,
-                cause: saved.cause,
-                unheard: saved.unheard,
-            };
-            engine.alerts.insert(saved.key, alert);
-        }
-        let events = engine.reload(rules, now);
+        let saved: BTreeMap<String, Saved> = saved.into_iter().map(|s| (s.key.clone(), s)).collect();
+        let events = engine.put_in_force(rules, saved, now);
         (engine, events)
     }
 
     /// Puts new rules in force. Alerts of rules that stay keep their state.
     pub fn reload(&mut self, rules: Arc<Rules>, now: Timestamp) -> Vec<Event> {
-        let mut events = Vec::new();
-        let mut alerts = BTreeMap::new();
+        let saved = std::mem::take(&mut self.alerts).into_iter().map(|(key, alert)| (key, saved(&alert))).collect();
+        self.put_in_force(rules, saved, now)
+    }
+
+    /// Each rule's alert, resumed from `saved` when it is there; saved alerts whose rule is gone
+    /// resolve (notified if their firing was) and are forgotten.
+    fn put_in_force(&mut self, rules: Arc<Rules>, mut saved: BTreeMap<String, Saved>, now: Timestamp) -> Vec<Event> {
         for rule in &rules.rules {
-            let alert = match self.alerts.remove(&rule.key) {
-                Some(mut alert) => {
-                    alert.rule = Arc::clone(rule);
-                    alert
-                }
+            let alert = match saved.remove(&rule.key) {
+                Some(s) => Alert {
+                    rule: Arc::clone(rule),
+                    memory: s.memory,
+                    holds: s.holds,
+                    value: s.value,
+                    annotations: s.annotations,
+                    cause: s.cause,
+                    unheard: s.unheard,
+                },
                 None => Alert {
                     rule: Arc::clone(rule),
                     memory: Memory::default(),
@@ -170,20 +163,30 @@ impl Engine {
                     unheard: false,
                 },
             };
-            alerts.insert(rule.key.clone(), alert);
+            self.alerts.insert(rule.key.clone(), alert);
         }
-        // What is left has no rule any more: it resolves, and is forgotten.
-        for (key, mut alert) in std::mem::take(&mut self.alerts) {
-            if let crate::state::State::Firing { notified, .. } = alert.memory.state {
-                let notice = notified.map(|_| Notice::Resolved);
-                alert.memory.state = crate::state::State::Resolved { at: now };
-                let step = Step { from: "firing", to: "resolved", notice };
-                events.push(event(&alert, step, now, Vec::new()));
+        self.rules = rules;
+        let mut events = Vec::new();
+        for (key, gone) in saved {
+            if let crate::state::State::Firing { notified, .. } = gone.memory.state {
+                let step = Step { from: "firing", to: "resolved", notice: notified.map(|_| Notice::Resolved) };
+                events.push(Event {
+                    at: now,
+                    alertname: key.split('{').next().unwrap_or(&key).to_string(),
+                    key: key.clone(),
+                    from: step.from.into(),
+                    to: step.to.into(),
+                    notice: step.notice,
+                    severity: gone.severity,
+                    value: gone.value,
+                    labels: gone.labels,
+                    annotations: gone.annotations,
+                    cause: gone.cause,
+                    muted_by: Vec::new(),
+                });
             }
             self.changed.push(key);
         }
-        self.alerts = alerts;
-        self.rules = rules;
         events
     }
 
@@ -458,6 +461,8 @@ impl Engine {
                     annotations: BTreeMap::new(),
                     cause: None,
                     unheard: false,
+                    severity: String::new(),
+                    labels: BTreeMap::new(),
                 },
             })
             .collect()
@@ -493,6 +498,8 @@ fn saved(alert: &Alert) -> Saved {
         annotations: alert.annotations.clone(),
         cause: alert.cause.clone(),
         unheard: alert.unheard,
+        severity: alert.rule.severity.clone(),
+        labels: alert.rule.labels.clone(),
     }
 }
 

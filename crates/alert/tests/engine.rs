@@ -314,6 +314,8 @@ fn a_removed_rule_resolves_and_is_forgotten() {
     let saved = engine.take_changed();
     let (mut engine, events) = Engine::new(rules(""), saved, t(10));
     assert_eq!(steps(&events), [step("disk_space_low", "firing", "resolved", Some(Notice::Resolved))]);
+    assert_eq!(events[0].labels["check"], "disk", "the resolve still carries its labels, to be routed");
+    assert_eq!(events[0].severity, "warning");
     let forgotten = engine.take_changed();
     assert_eq!(forgotten.len(), 1);
     assert_eq!(forgotten[0].memory, upkeep_alert::Memory::default());
