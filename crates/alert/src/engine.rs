@@ -196,7 +196,10 @@ impl Engine {
 
     /// The latest run of each check, as the daemon restored them at start.
     pub fn restore_latest(&mut self, results: impl IntoIterator<Item = CheckResult>) {
-        for result in results {
+        for mut result in results {
+            if !self.rules.reads_fields(&result.check) {
+                result.observations = upkeep_expr::Observations::default();
+            }
             self.latest.insert(result.check.clone(), Latest { result });
         }
     }
@@ -211,34 +214,34 @@ impl Engine {
     /// flapping alerts) takes them in; `when` rules wait for the next live result.
     pub fn on_results(&mut self, results: &[CheckResult], now: Timestamp, replayed: bool) -> Vec<Event> {
         let mut events = Vec::new();
-        let mut touched: Vec<String> = Vec::new();
+        let mut touched: Vec<&str> = Vec::new();
+        let mut seen_checks = std::collections::HashSet::new();
+        let rules = Arc::clone(&self.rules);
         for result in results {
-            let changed = self.latest.get(&result.check).is_some_and(|l| l.result.is_ok() != result.is_ok());
-            if changed {
+            let previous = self.latest.remove(&result.check);
+            if previous.as_ref().is_some_and(|l| l.result.is_ok() != result.is_ok()) {
                 self.flips.entry(result.check.clone()).or_default().push_back(result.at);
             }
-            let mut result = result.clone();
-            if replayed
-                && result.observations.is_empty()
-                && let Some(previous) = self.latest.get(&result.check)
-            {
-                result.observations = previous.result.observations.clone();
-            }
-            let check = result.check.clone();
-            self.latest.insert(check.clone(), Latest { result });
-            let rules = Arc::clone(&self.rules);
-            for rule in rules.reading(&check) {
+            // Only `when` rules read observations; a replayed passing run has none, so the last
+            // ones stand.
+            let observations = match (rules.reads_fields(&result.check), previous) {
+                (false, _) => upkeep_expr::Observations::default(),
+                (true, Some(previous)) if replayed && result.observations.is_empty() => previous.result.observations,
+                (true, _) => result.observations.clone(),
+            };
+            let kept = CheckResult { observations, message: result.message.clone(), check: result.check.clone(), ..*result };
+            self.latest.insert(result.check.clone(), Latest { result: kept });
+            for rule in rules.reading(&result.check) {
                 if let Condition::CheckDown { .. } = rule.condition {
                     self.evaluate(rule, true, now, &mut events);
                 }
             }
-            if !touched.contains(&check) {
-                touched.push(check);
+            if seen_checks.insert(result.check.as_str()) {
+                touched.push(&result.check);
             }
         }
-        let rules = Arc::clone(&self.rules);
         let mut seen = std::collections::HashSet::new();
-        for check in &touched {
+        for check in touched {
             for rule in rules.reading(check) {
                 let counts_runs = matches!(rule.condition, Condition::Flapping { .. });
                 if matches!(rule.condition, Condition::CheckDown { .. }) || (replayed && !counts_runs) {

@@ -79,6 +79,8 @@ pub fn key(name: &str, identifying: &[(&str, &str)]) -> String {
 pub struct Rules {
     pub rules: Vec<Arc<Rule>>,
     by_check: BTreeMap<String, Vec<usize>>,
+    /// The checks whose observations a `when` reads (`disk.used_percent`).
+    observed: std::collections::BTreeSet<String>,
     /// The severities, most urgent first.
     pub severities: Vec<String>,
     /// How often the timer re-evaluates rules over history and time.
@@ -104,7 +106,20 @@ impl Rules {
                 by_check.entry(check.clone()).or_default().push(i);
             }
         }
-        Rules { rules, by_check, severities, evaluate_every, slos, mutes }
+        let observed = rules
+            .iter()
+            .filter_map(|r| match &r.condition {
+                Condition::When(program) => Some(program.fields().iter().map(|f| f.root.clone())),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        Rules { rules, by_check, observed, severities, evaluate_every, slos, mutes }
+    }
+
+    /// Whether a `when` reads the observations of `check`: only then are they kept.
+    pub fn reads_fields(&self, check: &str) -> bool {
+        self.observed.contains(check)
     }
 
     /// The rules a committed result of `check` re-evaluates.

@@ -68,6 +68,7 @@ impl Alerting {
         let alerting = Arc::new(Alerting { engine: Mutex::new(engine), store, clock, firing, recent, seeded });
         let mut engine = alerting.engine.lock().await;
         alerting.save(&mut engine, events, None).await;
+        alerting.count_firing(&engine);
         drop(engine);
         Ok((alerting, cursor))
     }
@@ -163,7 +164,9 @@ impl Alerting {
         for event in &events {
             tracing::info!(alert = %event.1, "alert {}", event.2["to"].as_str().unwrap_or(""));
         }
-        self.count_firing(engine);
+        if !rows.is_empty() || !events.is_empty() {
+            self.count_firing(engine);
+        }
     }
 
     fn count_firing(&self, engine: &Engine) {
