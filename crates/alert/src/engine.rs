@@ -229,7 +229,8 @@ impl Engine {
                 (true, Some(previous)) if replayed && result.observations.is_empty() => previous.result.observations,
                 (true, _) => result.observations.clone(),
             };
-            let kept = CheckResult { observations, message: result.message.clone(), check: result.check.clone(), ..*result };
+            let kept =
+                CheckResult { observations, message: result.message.clone(), check: result.check.clone(), ..*result };
             self.latest.insert(result.check.clone(), Latest { result: kept });
             for rule in rules.reading(&result.check) {
                 if let Condition::CheckDown { .. } = rule.condition {

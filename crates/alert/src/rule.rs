@@ -12,8 +12,8 @@ use upkeep_slo::{BurnAlert, Slo};
 /// What decides whether an alert's condition holds.
 #[derive(Clone, Debug)]
 pub enum Condition {
-    /// A configured `when`.
-    When(Program),
+    /// A configured `when` (boxed: most rules are built in, and small).
+    When(Box<Program>),
     /// The check's last run failed (counted in runs: `alert_after`, `recover_after`).
     CheckDown { check: String },
     /// Both windows of one of the SLO's burn-rate pairs burn faster than its threshold.

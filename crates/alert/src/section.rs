@@ -15,8 +15,8 @@ use upkeep_slo::{Slo, Urgency, burn_alerts};
 #[derive(Clone, Debug)]
 pub struct Watched {
     pub name: String,
-    /// The fields its kind observes.
-    pub schema: Schema,
+    /// The fields its kind observes, shared by every check of the kind.
+    pub schema: Arc<Schema>,
     pub component: Option<String>,
     /// Consecutive failures before its own down alert fires; 0: no down alert.
     pub alert_after: u32,
@@ -59,9 +59,10 @@ pub fn read_alerts(
     zone: &jiff::tz::TimeZone,
 ) -> Rules {
     let defaults = read_defaults(sections, d);
-    let schema = when_schema(checks, slos);
+    let tables = sections.tables(d, "alert");
+    let schema = if tables.is_empty() { Schema::default() } else { when_schema(checks, slos) };
     let mut rules: Vec<Rule> = Vec::new();
-    for table in sections.tables(d, "alert") {
+    for table in tables {
         let start = table.span.start;
         let Some(rule) = read_rule(TableReader::new(table, "an alert"), d, &defaults, &schema, (checks, slos)) else {
             continue;
@@ -75,7 +76,9 @@ pub fn read_alerts(
         }
         rules.push(rule);
     }
-    rules.extend(built_in(&defaults, checks, slos));
+    let mut built = built_in(&defaults, checks, slos);
+    rules.reserve_exact(built.len());
+    rules.append(&mut built);
     let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
     let mut components: Vec<&str> = checks.iter().filter_map(|c| c.component.as_deref()).collect();
     components.sort();
@@ -149,9 +152,20 @@ fn when_schema(checks: &[Watched], slos: &[Arc<Slo>]) -> Schema {
         checks: checks.iter().map(|c| c.name.clone()).collect(),
         slos: slos.iter().map(|s| s.name.clone()).collect(),
     };
+    // One extended schema per kind's schema, not per check: 10,000 checks share a handful.
+    let mut extended: Vec<(Arc<Schema>, Arc<Schema>)> = Vec::new();
     checks.iter().fold(Schema::default().with_history(history), |schema, check| {
-        let fields: Vec<Field> = RUN_FIELDS.iter().filter(|f| check.schema.field(f.name).is_none()).copied().collect();
-        schema.with_scope(check.name.clone(), check.schema.clone().with_fields(&fields))
+        let scope = match extended.iter().find(|(kind, _)| Arc::ptr_eq(kind, &check.schema)) {
+            Some((_, scope)) => Arc::clone(scope),
+            None => {
+                let fields: Vec<Field> =
+                    RUN_FIELDS.iter().filter(|f| check.schema.field(f.name).is_none()).copied().collect();
+                let scope = Arc::new((*check.schema).clone().with_fields(&fields));
+                extended.push((Arc::clone(&check.schema), Arc::clone(&scope)));
+                scope
+            }
+        };
+        schema.with_scope(check.name.clone(), scope)
     })
 }
 
@@ -220,7 +234,7 @@ fn read_rule(
     Some(Rule {
         key: name.get_ref().clone(),
         name: name.into_inner(),
-        condition: Condition::When(program),
+        condition: Condition::When(Box::new(program)),
         timing,
         severity,
         labels,
@@ -254,7 +268,7 @@ fn compile_when(when: &Spanned<String>, schema: &Schema, d: &mut Diagnostics) ->
 /// The alerts nobody has to write: each check's down and flapping alerts, each SLO's four
 /// burn-rate alerts (pages at the first severity, tickets at the second).
 fn built_in(defaults: &Defaults, checks: &[Watched], slos: &[Arc<Slo>]) -> Vec<Rule> {
-    let mut rules = Vec::new();
+    let mut rules = Vec::with_capacity(2 * checks.len() + 4 * slos.len());
     for check in checks.iter().filter(|c| c.alert_after > 0) {
         let timing = Timing {
             pending: Hold::Runs(check.alert_after),

@@ -28,7 +28,7 @@ fn watched() -> Vec<Watched> {
     vec![
         Watched {
             name: "disk".into(),
-            schema: disk_schema(),
+            schema: Arc::new(disk_schema()),
             component: None,
             alert_after: 3,
             recover_after: 1,
@@ -36,7 +36,7 @@ fn watched() -> Vec<Watched> {
         },
         Watched {
             name: "api".into(),
-            schema: http_schema(),
+            schema: Arc::new(http_schema()),
             component: Some("API".into()),
             alert_after: 3,
             recover_after: 2,

@@ -55,7 +55,7 @@ pub struct Schema {
     dynamic_roots: Vec<Field>,
     /// Names scoping other schemas: in an alert's `when`, each check's name scopes its kind's
     /// fields (`disk.used_percent`).
-    scopes: Vec<(String, Schema)>,
+    scopes: std::collections::BTreeMap<String, std::sync::Arc<Schema>>,
     /// The checks and SLOs functions over stored history may read; `None` where history
     /// cannot be read (`expect` judges one run).
     history: Option<History>,
@@ -70,7 +70,7 @@ pub struct History {
 
 impl Schema {
     pub fn new(fields: &[Field]) -> Self {
-        Schema { fields: fields.to_vec(), dynamic_roots: Vec::new(), scopes: Vec::new(), history: None }
+        Schema { fields: fields.to_vec(), dynamic_roots: Vec::new(), scopes: Default::default(), history: None }
     }
 
     /// Adds a root such as `json` whose sub-paths are typed at run time.
@@ -92,17 +92,18 @@ impl Schema {
     }
 
     /// Adds a name whose fields are `schema`'s: `disk` in `disk.used_percent`.
-    pub fn with_scope(mut self, name: impl Into<String>, schema: Schema) -> Self {
-        self.scopes.push((name.into(), schema));
+    /// Schemas are shared: every check of a kind scopes the same one.
+    pub fn with_scope(mut self, name: impl Into<String>, schema: std::sync::Arc<Schema>) -> Self {
+        self.scopes.insert(name.into(), schema);
         self
     }
 
     pub fn scope(&self, name: &str) -> Option<&Schema> {
-        self.scopes.iter().find(|(n, _)| n == name).map(|(_, s)| s)
+        self.scopes.get(name).map(|s| &**s)
     }
 
     pub fn scope_names(&self) -> impl Iterator<Item = &str> {
-        self.scopes.iter().map(|(n, _)| n.as_str())
+        self.scopes.keys().map(String::as_str)
     }
 
     pub fn fields(&self) -> &[Field] {

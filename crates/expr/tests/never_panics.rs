@@ -15,7 +15,7 @@ fn schema() -> Schema {
     ])
     .with_dynamic(Field::new("json", Type::Dynamic, ""))
     .with_history(upkeep_expr::History { checks: vec!["api".into()], slos: vec!["api-availability".into()] })
-    .with_scope("api", Schema::new(&[Field::new("status", Type::Number, "")]))
+    .with_scope("api", std::sync::Arc::new(Schema::new(&[Field::new("status", Type::Number, "")])))
 }
 
 fn observations() -> Observations {

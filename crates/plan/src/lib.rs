@@ -53,7 +53,8 @@ pub fn load_config(source: Source, env: &Env) -> Result<Plan, Diagnostics> {
     let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
     let slos: Vec<Arc<Slo>> =
         upkeep_slo::read_slos(&mut sections, &mut d, &names, &zone).into_iter().map(Arc::new).collect();
-    let watched: Vec<Watched> = checks.iter().map(|c| watched(c)).collect();
+    let mut schemas = std::collections::HashMap::new();
+    let watched: Vec<Watched> = checks.iter().map(|c| watched(c, &mut schemas)).collect();
     let alerts = Arc::new(upkeep_alert::read_alerts(&mut sections, &mut d, &watched, &slos, &zone));
     if let Some(refusal) = open_to_network(server.listen, &access) {
         let span = sections.span_of("server", "listen").unwrap_or(0..1);
@@ -63,11 +64,14 @@ pub fn load_config(source: Source, env: &Env) -> Result<Plan, Diagnostics> {
     d.into_result(Plan { server, access, retention, checks, slos, alerts })
 }
 
-/// What the alert engine knows of a check.
-fn watched(check: &Check) -> Watched {
+/// What the alert engine knows of a check; `schemas` shares each kind's schema.
+fn watched(check: &Check, schemas: &mut std::collections::HashMap<&'static str, Arc<upkeep_expr::Schema>>) -> Watched {
+    let schema = schemas
+        .entry(check.kind)
+        .or_insert_with(|| Arc::new(upkeep_probe::kinds::schema(check.kind).unwrap_or_default()));
     Watched {
         name: check.name.clone(),
-        schema: upkeep_probe::kinds::schema(check.kind).unwrap_or_default(),
+        schema: Arc::clone(schema),
         component: check.component.clone(),
         alert_after: check.alert_after,
         recover_after: check.recover_after,
