@@ -209,3 +209,18 @@ async fn rules_over_history_fire_on_what_was_just_committed() {
     .await;
     assert_eq!(burn["value"], "1000.0", "every run failed: 100% against a 0.1% budget");
 }
+
+/// With no user and no token (a loopback daemon open to read), nothing can be changed: a silence
+/// needs someone to answer for it.
+#[tokio::test]
+async fn an_open_daemon_sets_no_silence() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "[[check]]\nname = \"root\"\nkind = \"file\"\npath = \"/\"\n");
+    let daemon = Daemon::start(&config);
+    let body = serde_json::json!({"matchers": ["check=root"], "duration": "1h", "comment": "x"});
+    let response =
+        reqwest::Client::new().post(format!("{}/api/v1/silences", daemon.url)).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 403);
+    assert!(response.text().await.unwrap().contains("needs a [[user]] or a [[token]]"));
+    assert_eq!(daemon.json("/api/v1/silences").await, serde_json::json!([]));
+}

@@ -1,6 +1,7 @@
-//! `/api/v1/silences`: list (viewers), add and expire (responders and admins). A signed-in
-//! browser must send its session's form token in `X-CSRF-Token` to change anything; a bearer
-//! token needs none.
+//! `/api/v1/silences`: list (viewers), add and expire (responders and admins, never anonymous:
+//! with no users and tokens configured the API reads but changes nothing). A signed-in browser
+//! must send its session's form token in `X-CSRF-Token` to change anything; a bearer token
+//! needs none.
 
 use crate::AppState;
 use crate::auth::Principal;
@@ -25,7 +26,11 @@ fn may_change(principal: &Principal, headers: &HeaderMap) -> Result<String, (Sta
         return Err(problem(StatusCode::FORBIDDEN, "silences are set by responders and admins"));
     }
     match principal {
-        Principal::Open => Ok("anonymous".into()),
+        // Anything that changes state needs someone to answer for it, even on loopback.
+        Principal::Open => Err(problem(
+            StatusCode::FORBIDDEN,
+            "changing silences needs a [[user]] or a [[token]] (see `upkeep token new`)",
+        )),
         Principal::Token { name, .. } => Ok(format!("token:{name}")),
         Principal::User { name, csrf, .. } => {
             let sent = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
