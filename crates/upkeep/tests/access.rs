@@ -256,3 +256,53 @@ async fn every_response_carries_the_security_headers() {
         Some("max-age=31536000; includeSubDomains")
     );
 }
+
+/// A signed-in admin sets a silence from the alerts page's form and ends it with its button;
+/// a form without the session's token is refused.
+#[tokio::test]
+async fn the_alerts_page_sets_and_ends_silences() {
+    let s = secured();
+    let signed_in = s.sign_in(PASSWORD).await;
+    let (session, _) = cookie(&signed_in, "upkeep_session").expect("a session");
+    let cookie_header = format!("upkeep_session={session}");
+    let page = s.client.get(format!("{}/alerts", s.daemon.url)).header("cookie", &cookie_header).send().await.unwrap();
+    let html = page.text().await.unwrap();
+    let csrf = html
+        .split("action=\"/alerts/silences\"><input type=\"hidden\" name=\"csrf\" value=\"")
+        .nth(1)
+        .expect("the silence form")
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let post = |path: String, form: Vec<(&'static str, String)>| {
+        let (client, cookie) = (s.client.clone(), cookie_header.clone());
+        async move { client.post(path).header("cookie", cookie).form(&form).send().await.unwrap() }
+    };
+    let url = |path: &str| format!("{}{path}", s.daemon.url);
+    let form = |csrf: &str| {
+        vec![
+            ("csrf", csrf.to_string()),
+            ("matchers", "check=hb".into()),
+            ("duration", "1h".into()),
+            ("comment", "moving the job".into()),
+        ]
+    };
+
+    let forged = post(url("/alerts/silences"), form("not-the-token")).await;
+    assert_eq!(forged.headers()["location"], "/alerts?error=the%20form%20has%20expired%3B%20try%20again");
+    let set = post(url("/alerts/silences"), form(&csrf)).await;
+    assert_eq!(set.status(), 303);
+    assert_eq!(set.headers()["location"], "/alerts");
+    let silences: serde_json::Value =
+        s.client.get(url("/api/v1/silences")).bearer_auth(&s.token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(silences.as_array().unwrap().len(), 1, "{silences}");
+    assert_eq!(silences[0]["created_by"], "alice");
+    assert_eq!(silences[0]["state"], "active");
+    let id = silences[0]["id"].as_str().unwrap();
+    let ended = post(url(&format!("/alerts/silences/{id}/expire")), vec![("csrf", csrf.clone())]).await;
+    assert_eq!(ended.headers()["location"], "/alerts");
+    let silences: serde_json::Value =
+        s.client.get(url("/api/v1/silences")).bearer_auth(&s.token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(silences[0]["state"], "expired");
+}

@@ -52,13 +52,17 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/api/v1/alerts/events", get(api::alert_events))
         .route("/api/v1/silences", get(silences::list).post(silences::add))
         .route("/api/v1/silences/{id}", axum::routing::delete(silences::expire))
-        .route_layer(from_fn_with_state(state.clone(), auth::api));
+        .route_layer(from_fn_with_state(state.clone(), auth::api))
+        .route_layer(from_fn_with_state(state.daemon.plan().server.request_timeout, server::bounded));
     let dashboard = Router::new()
         .route("/", get(dashboard::overview))
         .route("/checks/{name}", get(dashboard::check_page))
         .route("/alerts", get(dashboard::alerts::page))
         .route("/slos", get(dashboard::slos::page))
-        .route_layer(from_fn_with_state(state.clone(), auth::dashboard));
+        .route("/alerts/silences", axum::routing::post(dashboard::alerts::add_silence))
+        .route("/alerts/silences/{id}/expire", axum::routing::post(dashboard::alerts::expire_silence))
+        .route_layer(from_fn_with_state(state.clone(), auth::dashboard))
+        .route_layer(from_fn_with_state(state.daemon.plan().server.request_timeout, server::bounded));
     let metrics =
         Router::new().route("/metrics", get(metrics)).route_layer(from_fn_with_state(state.clone(), auth::metrics));
     // The routes that read a body: theirs must arrive within the request timeout.

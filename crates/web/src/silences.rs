@@ -68,20 +68,45 @@ pub async fn add(
 ) -> ApiResult {
     let author = may_change(&principal, &headers)?;
     let Json(body) = body.map_err(|e| problem(StatusCode::BAD_REQUEST, e.body_text()))?;
-    let bad = |e: String| problem(StatusCode::BAD_REQUEST, e);
-    let matchers = body.matchers.iter().map(|m| Matcher::parse(m)).collect::<Result<Vec<_>, _>>().map_err(bad)?;
+    let ends = match (body.ends_at, body.duration) {
+        (Some(end), None) => Ends::At(end),
+        (None, Some(text)) => Ends::After(text),
+        _ => return Err(problem(StatusCode::BAD_REQUEST, "give either `ends_at` or `duration`")),
+    };
     let now = state.daemon.clock().now();
-    let starts = body.starts_at.unwrap_or(now);
-    let ends = match (body.ends_at, &body.duration) {
-        (Some(end), None) => end,
-        (None, Some(text)) => {
-            let length = upkeep_config::parse_duration(text).map_err(bad)?;
+    let silence = create(&state, &author, &body.matchers, body.starts_at, ends, &body.comment).await?;
+    Ok((StatusCode::CREATED, Json(silence.to_json(now))))
+}
+
+/// When a new silence ends.
+pub enum Ends {
+    At(jiff::Timestamp),
+    /// A duration from its start, as `2h`.
+    After(String),
+}
+
+/// Sets a silence in the store and in force: for the API and the dashboard's form alike.
+pub async fn create(
+    state: &AppState,
+    author: &str,
+    matchers: &[String],
+    starts_at: Option<jiff::Timestamp>,
+    ends: Ends,
+    comment: &str,
+) -> Result<Silence, (StatusCode, Json<Value>)> {
+    let bad = |e: String| problem(StatusCode::BAD_REQUEST, e);
+    let matchers = matchers.iter().map(|m| Matcher::parse(m)).collect::<Result<Vec<_>, _>>().map_err(bad)?;
+    let now = state.daemon.clock().now();
+    let starts = starts_at.unwrap_or(now);
+    let ends = match ends {
+        Ends::At(end) => end,
+        Ends::After(text) => {
+            let length = upkeep_config::parse_duration(&text).map_err(bad)?;
             let length = jiff::SignedDuration::try_from(length).map_err(|e| bad(e.to_string()))?;
             starts.checked_add(length).map_err(|e| bad(e.to_string()))?
         }
-        _ => return Err(bad("give either `ends_at` or `duration`".into())),
     };
-    let silence = Silence::new(matchers, starts, ends, &author, &body.comment, now).map_err(bad)?;
+    let silence = Silence::new(matchers, starts, ends, author, comment, now).map_err(bad)?;
     let doc = serde_json::to_value(&silence).unwrap_or_default();
     let store = state.daemon.store();
     store
@@ -89,7 +114,7 @@ pub async fn add(
         .await
         .map_err(|e| problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
     state.daemon.alerting().refresh_silences().await;
-    Ok((StatusCode::CREATED, Json(silence.to_json(now))))
+    Ok(silence)
 }
 
 pub async fn expire(
@@ -100,21 +125,22 @@ pub async fn expire(
 ) -> ApiResult {
     may_change(&principal, &headers)?;
     let Path(id) = id.map_err(|e| problem(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let now = state.daemon.clock().now();
+    let silence = end(&state, &id).await?;
+    Ok((StatusCode::OK, Json(silence.to_json(now))))
+}
+
+/// Ends a silence now (one that has ended stays as it was).
+pub async fn end(state: &AppState, id: &str) -> Result<Silence, (StatusCode, Json<Value>)> {
     let store = state.daemon.store();
     let unavailable = |e: upkeep_store::StoreError| problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
-    let found = store
-        .silences()
-        .await
-        .map_err(unavailable)?
-        .into_iter()
-        .filter_map(|d| serde_json::from_value::<Silence>(d).ok())
-        .find(|s| s.id == id);
+    let stored = store.silences().await.map_err(unavailable)?;
+    let found = stored.into_iter().filter_map(|d| serde_json::from_value::<Silence>(d).ok()).find(|s| s.id == id);
     let mut silence = found.ok_or_else(|| problem(StatusCode::NOT_FOUND, format!("no silence has id {id}")))?;
-    let now = state.daemon.clock().now();
-    if silence.expire(now) {
+    if silence.expire(state.daemon.clock().now()) {
         let doc = serde_json::to_value(&silence).unwrap_or_default();
         store.save_silence(&silence.id, silence.ends_at, &doc).await.map_err(unavailable)?;
         state.daemon.alerting().refresh_silences().await;
     }
-    Ok((StatusCode::OK, Json(silence.to_json(now))))
+    Ok(silence)
 }

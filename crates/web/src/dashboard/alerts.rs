@@ -50,7 +50,16 @@ fn alert_row(a: &Value, now: jiff::Timestamp) -> String {
     )
 }
 
-pub async fn page(State(state): State<AppState>, Extension(principal): Extension<Principal>) -> Response {
+#[derive(serde::Deserialize)]
+pub struct PageQuery {
+    error: Option<String>,
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    axum::extract::Query(query): axum::extract::Query<PageQuery>,
+) -> Response {
     let daemon = &state.daemon;
     let now = daemon.clock().now();
     let alerting = daemon.alerting();
@@ -83,8 +92,9 @@ pub async fn page(State(state): State<AppState>, Extension(principal): Extension
                 .filter_map(Value::as_str)
                 .map(|m| format!("<code>{}</code>", escape(m)))
                 .collect();
+            let end = may_silence(&principal).map(|csrf| expire_button(csrf, text(s, "id"))).unwrap_or_default();
             format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{end}</td></tr>",
                 escape(text(s, "id")),
                 matchers.join(" "),
                 escape(text(s, "ends_at")),
@@ -94,13 +104,14 @@ pub async fn page(State(state): State<AppState>, Extension(principal): Extension
         })
         .collect();
     let silences = if silences.is_empty() {
-        "<p class=\"summary\">No silence is pending or active. Set one with <code>upkeep silence add</code>.</p>"
+        "<p class=\"summary\">No silence is pending or active. Set one below (responders and admins), with <code>upkeep silence add</code> or the API.</p>"
             .to_string()
     } else {
         format!(
-            "<table><thead><tr><th>Silence</th><th>Matchers</th><th>Ends</th><th>By</th><th>Comment</th></tr></thead><tbody>{silences}</tbody></table>"
+            "<table><thead><tr><th>Silence</th><th>Matchers</th><th>Ends</th><th>By</th><th>Comment</th><th></th></tr></thead><tbody>{silences}</tbody></table>"
         )
     };
+    let form = may_silence(&principal).map(|csrf| silence_form(csrf, query.error.as_deref())).unwrap_or_default();
     let history: String = events
         .iter()
         .map(|row| {
@@ -121,7 +132,7 @@ pub async fn page(State(state): State<AppState>, Extension(principal): Extension
     let body = format!(
         "<h1>Alerts</h1><p class=\"summary{fail}\">{firing} firing · {pending} pending · {total} alerts configured</p>{active_table}\
          <section><h2>Resolved</h2>{resolved}</section>\
-         <section><h2>Silences</h2>{silences}</section>\
+         <section><h2>Silences</h2>{silences}{form}</section>\
          <section><h2>Latest changes</h2><ul class=\"timeline\">{history}</ul></section>",
         fail = if firing > 0 { " failing" } else { "" },
         pending = active.len() - firing,
@@ -133,4 +144,95 @@ pub async fn page(State(state): State<AppState>, Extension(principal): Extension
         },
     );
     nav_page("Alerts", &principal, &body)
+}
+
+/// Responders and admins who signed in may set and end silences here; the form carries the
+/// session's token.
+fn may_silence(principal: &Principal) -> Option<&str> {
+    match principal {
+        Principal::User { role, csrf, .. } if *role >= upkeep_access::Role::Responder => Some(csrf),
+        _ => None,
+    }
+}
+
+fn silence_form(csrf: &str, error: Option<&str>) -> String {
+    let error = error.map(|e| format!("<p class=\"message\">{}</p>", escape(e))).unwrap_or_default();
+    format!(
+        "{error}<form class=\"silence\" method=\"post\" action=\"/alerts/silences\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <label>Matchers <input name=\"matchers\" required placeholder=\"alertname=disk_space_low check=disk\"></label>\
+         <label>For <input name=\"duration\" value=\"2h\" required size=\"6\"></label>\
+         <label>Comment <input name=\"comment\" required placeholder=\"why\"></label>\
+         <button type=\"submit\">Silence</button></form>"
+    )
+}
+
+fn expire_button(csrf: &str, id: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"/alerts/silences/{id}/expire\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\">End now</button></form>",
+        id = escape(id)
+    )
+}
+
+#[derive(serde::Deserialize)]
+pub struct SilenceForm {
+    csrf: String,
+    matchers: String,
+    duration: String,
+    comment: String,
+}
+
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+/// The form's answer: back to the alerts page, with what went wrong if anything did.
+fn back(error: Option<String>) -> Response {
+    use axum::response::IntoResponse;
+    let to = match error {
+        Some(e) => format!("/alerts?error={}", crate::html::url_encode(&e)),
+        None => "/alerts".to_string(),
+    };
+    axum::response::Redirect::to(&to).into_response()
+}
+
+/// The signed-in responder who sent the form, or why the form is refused.
+fn checked<'a>(principal: &'a Principal, csrf: &str) -> Result<&'a str, &'static str> {
+    match (principal, may_silence(principal)) {
+        (Principal::User { name, .. }, Some(token)) if upkeep_access::same(token, csrf) => Ok(name),
+        (_, Some(_)) => Err("the form has expired; try again"),
+        _ => Err("silences are set by responders and admins"),
+    }
+}
+
+pub async fn add_silence(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    axum::Form(form): axum::Form<SilenceForm>,
+) -> Response {
+    let author = match checked(&principal, &form.csrf) {
+        Ok(name) => name.to_string(),
+        Err(why) => return back(Some(why.into())),
+    };
+    let matchers: Vec<String> = form.matchers.split_whitespace().map(String::from).collect();
+    let ends = crate::silences::Ends::After(form.duration);
+    match crate::silences::create(&state, &author, &matchers, None, ends, &form.comment).await {
+        Ok(_) => back(None),
+        Err((_, body)) => back(Some(body["error"].as_str().unwrap_or("cannot set the silence").to_string())),
+    }
+}
+
+pub async fn expire_silence(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    axum::Form(form): axum::Form<CsrfForm>,
+) -> Response {
+    if let Err(why) = checked(&principal, &form.csrf) {
+        return back(Some(why.into()));
+    }
+    match crate::silences::end(&state, &id).await {
+        Ok(_) => back(None),
+        Err((_, body)) => back(Some(body["error"].as_str().unwrap_or("cannot end the silence").to_string())),
+    }
 }

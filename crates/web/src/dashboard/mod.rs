@@ -262,4 +262,8 @@ form.login { display: grid; gap: .8rem; max-width: 20rem; background: #fff; padd
 form.login label { display: grid; gap: .25rem; font-size: .9rem; }
 form.login input { padding: .4rem; border: 1px solid #d0d7de; border-radius: 4px; }
 form.login button { padding: .45rem; background: #2da44e; color: #fff; border: 0; border-radius: 4px; font-weight: 600; }
+form.silence { display: flex; gap: .6rem; align-items: end; flex-wrap: wrap; margin-top: .8rem; }
+form.silence label { display: grid; gap: .2rem; font-size: .85rem; color: #57606a; }
+form.silence input { padding: .3rem; border: 1px solid #d0d7de; border-radius: 4px; }
+form.silence button, td form button { padding: .3rem .7rem; border: 1px solid #d0d7de; border-radius: 4px; background: #f6f8fa; cursor: pointer; }
 "#;
