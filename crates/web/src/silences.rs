@@ -73,9 +73,9 @@ pub async fn add(
         (None, Some(text)) => Ends::After(text),
         _ => return Err(problem(StatusCode::BAD_REQUEST, "give either `ends_at` or `duration`")),
     };
-    let now = state.daemon.clock().now();
     let silence = create(&state, &author, &body.matchers, body.starts_at, ends, &body.comment).await?;
-    Ok((StatusCode::CREATED, Json(silence.to_json(now))))
+    // Its state as of after it was made (it starts when it is made, unless told otherwise).
+    Ok((StatusCode::CREATED, Json(silence.to_json(state.daemon.clock().now()))))
 }
 
 /// When a new silence ends.
@@ -125,9 +125,8 @@ pub async fn expire(
 ) -> ApiResult {
     may_change(&principal, &headers)?;
     let Path(id) = id.map_err(|e| problem(StatusCode::BAD_REQUEST, e.body_text()))?;
-    let now = state.daemon.clock().now();
     let silence = end(&state, &id).await?;
-    Ok((StatusCode::OK, Json(silence.to_json(now))))
+    Ok((StatusCode::OK, Json(silence.to_json(state.daemon.clock().now()))))
 }
 
 /// Ends a silence now (one that has ended stays as it was).
