@@ -57,7 +57,7 @@ impl Alert {
 }
 
 /// An alert as kept in the store.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Saved {
     pub key: String,
     pub memory: Memory,
@@ -143,25 +143,16 @@ impl Engine {
     /// resolve (notified if their firing was) and are forgotten.
     fn put_in_force(&mut self, rules: Arc<Rules>, mut saved: BTreeMap<String, Saved>, now: Timestamp) -> Vec<Event> {
         for rule in &rules.rules {
-            let alert = match saved.remove(&rule.key) {
-                Some(s) => Alert {
-                    rule: Arc::clone(rule),
-                    memory: s.memory,
-                    holds: s.holds,
-                    value: s.value,
-                    annotations: s.annotations,
-                    cause: s.cause,
-                    unheard: s.unheard,
-                },
-                None => Alert {
-                    rule: Arc::clone(rule),
-                    memory: Memory::default(),
-                    holds: false,
-                    value: None,
-                    annotations: BTreeMap::new(),
-                    cause: None,
-                    unheard: false,
-                },
+            // A rule that is new starts inactive.
+            let s = saved.remove(&rule.key).unwrap_or_default();
+            let alert = Alert {
+                rule: Arc::clone(rule),
+                memory: s.memory,
+                holds: s.holds,
+                value: s.value,
+                annotations: s.annotations,
+                cause: s.cause,
+                unheard: s.unheard,
             };
             self.alerts.insert(rule.key.clone(), alert);
         }
@@ -457,17 +448,7 @@ impl Engine {
             .map(|key| match self.alerts.get(&key) {
                 Some(alert) => saved(alert),
                 // Its rule is gone: saved as inactive, so it is forgotten.
-                None => Saved {
-                    key,
-                    memory: Memory::default(),
-                    holds: false,
-                    value: None,
-                    annotations: BTreeMap::new(),
-                    cause: None,
-                    unheard: false,
-                    severity: String::new(),
-                    labels: BTreeMap::new(),
-                },
+                None => Saved { key, ..Saved::default() },
             })
             .collect()
     }

@@ -506,3 +506,18 @@ fn mistakes_in_mutes_point_at_themselves() {
         assert!(found.iter().any(|e| e.contains(expected)), "{text}\nexpected {expected}\ngot {found:#?}");
     }
 }
+
+#[test]
+fn a_reload_keeps_the_state_of_rules_that_stay_and_starts_new_ones_inactive() {
+    let rule = DISK_RULE.replace("for = \"5m\"\n", "");
+    let (mut engine, _) = Engine::new(rules(&rule), Vec::new(), t(0));
+    engine.on_results(&[disk(t(0), 99.0)], t(0), false);
+    let more = format!("{rule}\n[[alert]]\nname = \"disk_nearly_full\"\nwhen = 'disk.used_percent > 95'\n");
+    let events = engine.reload(rules(&more), t(10));
+    assert!(events.is_empty(), "nothing changes by reloading: {:?}", steps(&events));
+    assert!(engine.alert("disk_space_low").unwrap().memory.state.is_firing());
+    assert_eq!(engine.alert("disk_nearly_full").unwrap().memory.state.name(), "inactive");
+    // The next result evaluates the new rule with what it reads.
+    let events = engine.on_results(&[disk(t(20), 99.0)], t(20), false);
+    assert_eq!(steps(&events), [step("disk_nearly_full", "inactive", "firing", Some(Notice::Firing))]);
+}
