@@ -37,25 +37,6 @@ pub struct Cause {
     pub at: Timestamp,
 }
 
-impl Alert {
-    /// The alert as `upkeep alert list --json` and `/api/v1/alerts` show it.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "key": self.rule.key,
-            "alertname": self.rule.name,
-            "state": self.memory.state.name(),
-            "since": self.memory.state.since().map(|t| t.to_string()),
-            "severity": self.rule.severity,
-            "value": self.value,
-            "labels": self.rule.labels,
-            "annotations": self.annotations,
-            "last_notified": self.memory.last_fired.map(|t| t.to_string()),
-            "cause": self.cause,
-            "muted_by": [],
-        })
-    }
-}
-
 /// An alert as kept in the store.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Saved {
@@ -463,10 +444,21 @@ impl Engine {
         self.alerts.values().map(|a| self.view(a, now)).collect()
     }
 
+    /// The alert as `upkeep alert list --json` and `/api/v1/alerts` show it.
     pub fn view(&self, alert: &Alert, now: Timestamp) -> serde_json::Value {
-        let mut json = alert.to_json();
-        json["muted_by"] = serde_json::json!(self.muted_by(&alert.rule, now));
-        json
+        serde_json::json!({
+            "key": alert.rule.key,
+            "alertname": alert.rule.name,
+            "state": alert.memory.state.name(),
+            "since": alert.memory.state.since().map(|t| t.to_string()),
+            "severity": alert.rule.severity,
+            "value": alert.value,
+            "labels": alert.rule.labels,
+            "annotations": alert.annotations,
+            "last_notified": alert.memory.last_fired.map(|t| t.to_string()),
+            "cause": alert.cause,
+            "muted_by": self.muted_by(&alert.rule, now),
+        })
     }
 
     pub fn alert(&self, key: &str) -> Option<&Alert> {

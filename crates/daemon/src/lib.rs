@@ -23,7 +23,7 @@ mod slo_metrics;
 mod stream;
 mod writer;
 
-pub use alerts::{Alerting, StoreHistory};
+pub use alerts::{Alerting, StoreHistory, stored_alerts, stored_silences};
 pub use health::{CheckState, Health, Overall, health};
 pub use live::{Live, LiveCheck};
 pub use metrics::{CheckMetrics, Metrics};

@@ -44,9 +44,12 @@ fn may_change(principal: &Principal, headers: &HeaderMap) -> Result<String, (Sta
 }
 
 pub async fn list(State(state): State<AppState>) -> ApiResult {
-    let alerting = state.daemon.alerting();
-    alerting.refresh_silences().await;
-    Ok((StatusCode::OK, Json(Value::Array(alerting.silences().await))))
+    // As stored: a read changes nothing, and shows what the CLI set before the engine takes it up.
+    let silences = upkeep_daemon::stored_silences(state.daemon.store())
+        .await
+        .map_err(|e| problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    let now = state.daemon.clock().now();
+    Ok((StatusCode::OK, Json(silences.iter().map(|s| s.to_json(now)).collect())))
 }
 
 #[derive(Deserialize)]
@@ -133,8 +136,8 @@ pub async fn expire(
 pub async fn end(state: &AppState, id: &str) -> Result<Silence, (StatusCode, Json<Value>)> {
     let store = state.daemon.store();
     let unavailable = |e: upkeep_store::StoreError| problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
-    let stored = store.silences().await.map_err(unavailable)?;
-    let found = stored.into_iter().filter_map(|d| serde_json::from_value::<Silence>(d).ok()).find(|s| s.id == id);
+    let stored = upkeep_daemon::stored_silences(store).await.map_err(unavailable)?;
+    let found = stored.into_iter().find(|s| s.id == id);
     let mut silence = found.ok_or_else(|| problem(StatusCode::NOT_FOUND, format!("no silence has id {id}")))?;
     if silence.expire(state.daemon.clock().now()) {
         let doc = serde_json::to_value(&silence).unwrap_or_default();

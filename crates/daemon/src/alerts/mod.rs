@@ -23,6 +23,22 @@ use upkeep_store::{AlertRow, Store, StoreError};
 pub use history::StoreHistory;
 use recent::Recent;
 
+/// The alerts the daemon saved, as the store keeps them.
+pub async fn stored_alerts(store: &Store) -> Result<Vec<Saved>, StoreError> {
+    Ok(decode(store.load_alerts().await?))
+}
+
+/// Every silence in the store (`upkeep silence add` and the API write them there).
+pub async fn stored_silences(store: &Store) -> Result<Vec<upkeep_alert::Silence>, StoreError> {
+    Ok(decode(store.silences().await?))
+}
+
+/// The store keeps alert documents it does not interpret; one it cannot read (from a newer
+/// version) is skipped rather than failing every read.
+fn decode<T: serde::de::DeserializeOwned>(docs: Vec<serde_json::Value>) -> Vec<T> {
+    docs.into_iter().filter_map(|doc| serde_json::from_value(doc).ok()).collect()
+}
+
 /// Its name in `consumer_cursors`.
 const CURSOR: &str = "alerts";
 
@@ -52,13 +68,11 @@ impl Alerting {
         latest: Vec<upkeep_result::CheckResult>,
         registry: &mut Registry,
     ) -> Result<(Arc<Alerting>, u64), StoreError> {
-        let saved: Vec<Saved> =
-            store.load_alerts().await?.into_iter().filter_map(|doc| serde_json::from_value(doc).ok()).collect();
+        let saved = stored_alerts(&store).await?;
         let now = clock.now();
         let (mut engine, mut events) = Engine::new(Arc::clone(&rules), saved, now);
         engine.restore_latest(latest);
-        let silences = store.silences().await?.into_iter().filter_map(|doc| serde_json::from_value(doc).ok()).collect();
-        events.extend(engine.set_silences(silences, now));
+        events.extend(engine.set_silences(stored_silences(&store).await?, now));
         seed_flips(&mut engine, &store, &rules, now).await?;
         let cursor = store.consumer_cursor(CURSOR).await?.unwrap_or_else(|| store.last_commit());
         let seeded = store.last_commit();
@@ -120,8 +134,8 @@ impl Alerting {
 
     /// Re-reads the silences from the store and puts them in force.
     pub async fn refresh_silences(&self) {
-        let silences = match self.store.silences().await {
-            Ok(docs) => docs.into_iter().filter_map(|doc| serde_json::from_value(doc).ok()).collect(),
+        let silences = match stored_silences(&self.store).await {
+            Ok(silences) => silences,
             Err(e) => {
                 tracing::warn!("cannot read silences, will retry: {e}");
                 return;
@@ -136,13 +150,6 @@ impl Alerting {
     pub async fn list(&self) -> Vec<serde_json::Value> {
         let engine = self.engine.lock().await;
         engine.views(self.clock.now())
-    }
-
-    /// Every silence, with its state now.
-    pub async fn silences(&self) -> Vec<serde_json::Value> {
-        let engine = self.engine.lock().await;
-        let now = self.clock.now();
-        engine.silences().iter().map(|s| s.to_json(now)).collect()
     }
 
     /// Saves what changed, retrying while the store cannot be written: until it is saved, the

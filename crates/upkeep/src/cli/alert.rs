@@ -55,8 +55,8 @@ pub async fn run(path: &Path, command: AlertCommand) -> u8 {
 /// The saved alerts, the silences, and each check's latest result (a parent that is down mutes).
 async fn read_saved(data_dir: &Path) -> Result<(Vec<Saved>, Vec<Silence>, Vec<CheckResult>), upkeep_store::StoreError> {
     let store = upkeep_store::Store::open(data_dir).await?;
-    let saved = store.load_alerts().await?.into_iter().filter_map(|doc| serde_json::from_value(doc).ok()).collect();
-    let silences = store.silences().await?.into_iter().filter_map(|doc| serde_json::from_value(doc).ok()).collect();
+    let saved = upkeep_daemon::stored_alerts(&store).await?;
+    let silences = upkeep_daemon::stored_silences(&store).await?;
     Ok((saved, silences, store.latest_results().await?))
 }
 

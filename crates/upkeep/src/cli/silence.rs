@@ -124,13 +124,7 @@ async fn add(
 
 /// The alerts (pending, firing or resolved) the silence matches now, by key.
 async fn muted_now(store: &Store, plan: &upkeep_plan::Plan, silence: &Silence, now: jiff::Timestamp) -> Vec<String> {
-    let saved = store
-        .load_alerts()
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|d| serde_json::from_value(d).ok())
-        .collect();
+    let saved = upkeep_daemon::stored_alerts(store).await.unwrap_or_default();
     let (engine, _) = Engine::new(Arc::clone(&plan.alerts), saved, now);
     engine
         .alerts()
@@ -142,8 +136,7 @@ async fn muted_now(store: &Store, plan: &upkeep_plan::Plan, silence: &Silence, n
 }
 
 async fn read(store: &Store) -> Result<Vec<Silence>, String> {
-    let docs = store.silences().await.map_err(|e| e.to_string())?;
-    Ok(docs.into_iter().filter_map(|d| serde_json::from_value(d).ok()).collect())
+    upkeep_daemon::stored_silences(store).await.map_err(|e| e.to_string())
 }
 
 async fn list(store: &Store, now: jiff::Timestamp, all: bool, json: bool) -> Result<(), String> {

@@ -78,28 +78,24 @@ pub async fn page(
     } else {
         format!("<table>{header}<tbody>{}</tbody></table>", rows(&active))
     };
-    alerting.refresh_silences().await;
-    let silences: String = alerting
-        .silences()
-        .await
+    let stored = match upkeep_daemon::stored_silences(daemon.store()).await {
+        Ok(stored) => stored,
+        Err(e) => return unavailable(e),
+    };
+    let silences: String = stored
         .iter()
-        .filter(|s| text(s, "state") != "expired")
+        .filter(|s| s.ends_at > now)
         .map(|s| {
-            let matchers: Vec<String> = s["matchers"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(|m| format!("<code>{}</code>", escape(m)))
-                .collect();
-            let end = may_silence(&principal).map(|csrf| expire_button(csrf, text(s, "id"))).unwrap_or_default();
+            let matchers: Vec<String> =
+                s.matchers.iter().map(|m| format!("<code>{}</code>", escape(&m.to_text()))).collect();
+            let end = may_silence(&principal).map(|csrf| expire_button(csrf, &s.id)).unwrap_or_default();
             format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{end}</td></tr>",
-                escape(text(s, "id")),
+                escape(&s.id),
                 matchers.join(" "),
-                escape(text(s, "ends_at")),
-                escape(text(s, "created_by")),
-                escape(text(s, "comment"))
+                s.ends_at,
+                escape(&s.created_by),
+                escape(&s.comment)
             )
         })
         .collect();
