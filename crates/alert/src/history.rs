@@ -17,7 +17,7 @@ pub type HistoryFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, String>> +
 pub struct WindowStats {
     pub total: u64,
     pub ok: u64,
-    /// p50, p90, p95, p99, when there were runs.
+    /// Each of [`upkeep_expr::Quantile::ALL`], when there were runs.
     pub quantiles: [Option<Duration>; 4],
 }
 
@@ -69,6 +69,8 @@ pub async fn fetch(rules: &Rules, source: &dyn HistorySource, now: jiff::Timesta
     }
     let stats =
         |check: &str, window: Duration| by_window.get(&window).and_then(|w| w.get(check)).copied().unwrap_or_default();
+    // An SLO's own window (for `budget_remaining`) is read once per distinct start.
+    let mut by_start: HashMap<jiff::Timestamp, HashMap<String, WindowStats>> = HashMap::new();
     let mut fetched = Fetched::default();
     for call in calls {
         let value = match call.function {
@@ -81,7 +83,13 @@ pub async fn fetch(rules: &Rules, source: &dyn HistorySource, now: jiff::Timesta
                     }
                     None => {
                         let (from, length) = slo.window.span(now);
-                        let s = source.windows(from, now).await?.get(&slo.check).copied().unwrap_or_default();
+                        let window = match by_start.entry(from) {
+                            std::collections::hash_map::Entry::Occupied(read) => read.into_mut(),
+                            std::collections::hash_map::Entry::Vacant(unread) => {
+                                unread.insert(source.windows(from, now).await?)
+                            }
+                        };
+                        let s = window.get(&slo.check).copied().unwrap_or_default();
                         let budget =
                             upkeep_slo::Budget::of(slo.objective, length, Events { good: s.ok, valid: s.total });
                         budget.map_or(Value::Null, |b| Value::Percent(b.remaining * 100.0))
@@ -123,18 +131,7 @@ fn check_value(function: Function, s: WindowStats) -> Value {
         Function::Availability => share(s.ok),
         Function::ErrorRate => share(s.total - s.ok),
         Function::Count => Value::Number(s.total as f64),
-        Function::Quantile(q) => {
-            let i = [
-                upkeep_expr::Quantile::P50,
-                upkeep_expr::Quantile::P90,
-                upkeep_expr::Quantile::P95,
-                upkeep_expr::Quantile::P99,
-            ]
-            .iter()
-            .position(|x| *x == q)
-            .unwrap_or(0);
-            s.quantiles[i].map_or(Value::Null, Value::duration)
-        }
+        Function::Quantile(q) => s.quantiles[q.index()].map_or(Value::Null, Value::duration),
         _ => Value::Null,
     }
 }

@@ -37,6 +37,14 @@ pub enum Quantile {
 }
 
 impl Quantile {
+    /// Every quantile, in the order windows keep them.
+    pub const ALL: [Quantile; 4] = [Quantile::P50, Quantile::P90, Quantile::P95, Quantile::P99];
+
+    /// Its place in [`Quantile::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     pub fn q(self) -> f64 {
         match self {
             Quantile::P50 => 0.5,

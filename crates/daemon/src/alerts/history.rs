@@ -13,8 +13,6 @@ pub struct StoreHistory<'a> {
     pub now: jiff::Timestamp,
 }
 
-const QUANTILES: [f64; 4] = [0.5, 0.9, 0.95, 0.99];
-
 impl HistorySource for StoreHistory<'_> {
     fn windows<'a>(
         &'a self,
@@ -32,7 +30,11 @@ impl HistorySource for StoreHistory<'_> {
             Ok(summaries
                 .into_iter()
                 .map(|(check, s)| {
-                    let stats = WindowStats { total: s.total, ok: s.ok, quantiles: QUANTILES.map(|q| s.quantile(q)) };
+                    let stats = WindowStats {
+                        total: s.total,
+                        ok: s.ok,
+                        quantiles: upkeep_expr::Quantile::ALL.map(|q| s.quantile(q.q())),
+                    };
                     (check, stats)
                 })
                 .collect())

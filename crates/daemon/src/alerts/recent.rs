@@ -85,7 +85,8 @@ impl Series {
         if summary.total == 0 {
             return Some(WindowStats::default());
         }
-        let quantiles = if self.quantiles { [0.5, 0.9, 0.95, 0.99].map(|q| summary.quantile(q)) } else { [None; 4] };
+        let quantiles =
+            if self.quantiles { upkeep_expr::Quantile::ALL.map(|q| summary.quantile(q.q())) } else { [None; 4] };
         Some(WindowStats { total: summary.total, ok: summary.ok, quantiles })
     }
 }
