@@ -4,6 +4,7 @@
 
 use crate::{CheckResult, Store, StoreError};
 use jiff::Timestamp;
+use std::collections::HashMap;
 
 /// A check's current status and since when.
 #[derive(Clone, Debug, PartialEq)]
@@ -74,6 +75,14 @@ impl Store {
     ) -> Result<Vec<(Timestamp, bool, Option<String>)>, StoreError> {
         match self {
             Store::Sqlite(s) => s.transitions(check, from, to).await,
+        }
+    }
+
+    /// When each check changed status since `from`, oldest first: for flapping alerts after a
+    /// restart, one read for every check.
+    pub async fn changes_since(&self, from: Timestamp) -> Result<HashMap<String, Vec<Timestamp>>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.changes_since(from).await,
         }
     }
 }

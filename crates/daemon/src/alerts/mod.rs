@@ -209,12 +209,14 @@ impl Consumer for Alerting {
 
 /// Each check's recent status changes, for flapping alerts after a restart.
 async fn seed_flips(engine: &mut Engine, store: &Store, rules: &Rules, now: jiff::Timestamp) -> Result<(), StoreError> {
-    for rule in &rules.rules {
-        if let upkeep_alert::Condition::Flapping { check, window, .. } = &rule.condition {
-            let since = now.checked_sub(jiff::SignedDuration::try_from(*window).unwrap_or_default()).unwrap_or(now);
-            let changes = store.transitions(check, since, jiff::Timestamp::MAX).await?;
-            engine.restore_flips(check, changes.into_iter().map(|(at, _, _)| at));
-        }
+    let windows = rules.rules.iter().filter_map(|r| match &r.condition {
+        upkeep_alert::Condition::Flapping { window, .. } => Some(*window),
+        _ => None,
+    });
+    let Some(longest) = windows.max() else { return Ok(()) };
+    let since = now.checked_sub(jiff::SignedDuration::try_from(longest).unwrap_or_default()).unwrap_or(now);
+    for (check, at) in store.changes_since(since).await? {
+        engine.restore_flips(&check, at);
     }
     Ok(())
 }

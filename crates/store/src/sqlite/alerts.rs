@@ -86,12 +86,16 @@ impl SqliteStore {
         ends: jiff::Timestamp,
         silence: &serde_json::Value,
     ) -> Result<(), StoreError> {
-        sqlx::query("INSERT OR REPLACE INTO silences (id, ends_ms, silence) VALUES (?, ?, ?)")
-            .bind(id)
-            .bind(ends.as_millisecond())
-            .bind(silence.to_string())
-            .execute(&self.pool)
-            .await?;
+        // An upsert, not a replace: the row keeps its place, so silences list in the order they were set.
+        sqlx::query(
+            "INSERT INTO silences (id, ends_ms, silence) VALUES (?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET ends_ms = excluded.ends_ms, silence = excluded.silence",
+        )
+        .bind(id)
+        .bind(ends.as_millisecond())
+        .bind(silence.to_string())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

@@ -242,6 +242,21 @@ impl SqliteStore {
         Ok(rows.into_iter().map(|r| (ts(r.get(0)), r.get(1), r.get(2))).collect())
     }
 
+    pub(crate) async fn changes_since(
+        &self,
+        from: jiff::Timestamp,
+    ) -> Result<HashMap<String, Vec<jiff::Timestamp>>, StoreError> {
+        let rows = sqlx::query("SELECT check_id, at_ms FROM transitions WHERE at_ms >= ? ORDER BY at_ms")
+            .bind(from.as_millisecond())
+            .fetch_all(&self.pool)
+            .await?;
+        let mut by_id: HashMap<i64, Vec<jiff::Timestamp>> = HashMap::new();
+        for row in rows {
+            by_id.entry(row.get(0)).or_default().push(ts(row.get(1)));
+        }
+        Ok(self.named(by_id))
+    }
+
     /// Aggregates per period of `span` (a tier: 60, 3600 or 86400 s) in `[from, to)`, for every
     /// check (or one): the data behind uptime bars and sparklines. Periods without results are
     /// absent.
