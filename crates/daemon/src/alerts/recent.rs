@@ -241,8 +241,11 @@ mod tests {
         let long = s.window(now - 7 * HOUR, now, now).unwrap();
         assert_eq!(long.total, 720);
         assert!(s.window(now - 4 * 24 * HOUR, now, now).is_none(), "older than 3 days: the store's");
+        // 5h45m on, minutes older than 6 hours go: the last 15 of the 120 stay; hours stay 3 days.
         s.forget_before(now + 5 * HOUR + 45 * MINUTE);
-        assert!(s.minutes.len() < 360);
+        assert_eq!(s.minutes.len(), 15);
+        assert_eq!(s.minutes.front().unwrap().start, now - 15 * MINUTE);
+        assert_eq!(s.hours.len(), 3);
         let p95 = w.quantiles[2].unwrap().as_secs_f64();
         assert_eq!(upkeep_store::rollup::bucket(0.02), upkeep_store::rollup::bucket(p95));
     }
