@@ -369,6 +369,19 @@ fn mistakes_in_alerts_point_at_themselves() {
         ("[[alert]]\nwhen = 'disk.used_percent > 85'\n", "1:1: an alert has no `name`"),
         ("[alerts]\nseverities = []\n", "1:1: `severities` is empty"),
         ("[alerts]\ncheck_down_severity = \"page\"\n", "2:23: `page` is not a severity"),
+        ("[alerts]\nrepeat = \"10s\"\n", "2:10: `repeat` in [alerts] must be at least 1m"),
+        ("[alerts]\nevaluate_every = \"5\"\n", "2:18: `evaluate_every`"),
+        ("[alerts]\nflapping_changes = -1\n", "2:20: `flapping_changes` in [alerts] is -1"),
+        ("[alerts]\nflapping_window = \"1s\"\n", "2:19: `flapping_window` in [alerts] must be at least 1m"),
+        ("[alerts]\nseverity = \"P1\"\n", "2:1: unknown key `severity`"),
+        (
+            "[[alert]]\nname = \"a\"\nwhen = 'disk.used_percent > 85'\nkeep_firing_for = \"0.5s\"\n",
+            "4:19: `keep_firing_for`",
+        ),
+        (
+            "[[alert]]\nname = \"a\"\nwhen = 'disk.used_percent > 85'\nlabels = { team = 1 }\n",
+            "4:19: `labels.team` in alert \"a\" must be a string",
+        ),
     ];
     for (text, expected) in cases {
         let found = errors(text);

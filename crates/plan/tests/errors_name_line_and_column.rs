@@ -192,3 +192,15 @@ check = "api"
     let plan = load_config(Source::new("upkeep.toml", good), &Env::fixed([])).unwrap();
     assert_eq!(plan.slos[0].window.describe(), "month");
 }
+
+/// `alert_after` and `recover_after`, in a check and in `[defaults]`, are counts in range.
+#[test]
+fn check_alert_counts_point_at_themselves() {
+    let text = "[defaults]\nrecover_after = 0\n\n[[check]]\nname = \"api\"\nkind = \"tcp\"\naddress = \"127.0.0.1:9\"\nalert_after = \"3\"\n\n\
+                [[check]]\nname = \"db\"\nkind = \"tcp\"\naddress = \"127.0.0.1:9\"\nalert_after = 20000\n";
+    let found = errors(text, Env::fixed([]));
+    assert_eq!(found.len(), 3, "{found:#?}");
+    assert!(found[0].starts_with("upkeep.toml:2:17: `recover_after` in "), "{found:#?}");
+    assert!(found[1].starts_with("upkeep.toml:8:15: `alert_after`"), "{found:#?}");
+    assert!(found[2].starts_with("upkeep.toml:14:15: `alert_after` in check \"db\" is 20000"), "{found:#?}");
+}
