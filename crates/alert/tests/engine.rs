@@ -534,3 +534,18 @@ fn a_reload_keeps_the_state_of_rules_that_stay_and_starts_new_ones_inactive() {
     let events = engine.on_results(&[disk(t(20), 99.0)], t(20), false);
     assert_eq!(steps(&events), [step("disk_nearly_full", "inactive", "firing", Some(Notice::Firing))]);
 }
+
+#[test]
+fn a_maintenance_window_that_ends_while_an_alert_fires_notifies_it_then() {
+    let text = format!(
+        "{}\n[[maintenance]]\nname = \"resize\"\nstart = \"2027-01-15T08:00:00Z\"\nend = \"2027-01-15T10:00:00Z\"\nchecks = [\"disk\"]\n",
+        DISK_RULE.replace("for = \"5m\"\n", "")
+    );
+    let at = |s: &str| s.parse::<jiff::Timestamp>().unwrap();
+    let (mut engine, _) = Engine::new(rules(&text), Vec::new(), at("2027-01-15T08:00:00Z"));
+    let events = engine.on_results(&[disk(at("2027-01-15T09:00:00Z"), 95.0)], at("2027-01-15T09:00:00Z"), false);
+    assert_eq!(notices(&events), [("disk_space_low".into(), Notice::Firing, vec!["maintenance:resize".to_string()])]);
+    assert!(engine.on_tick(Fetched::default(), at("2027-01-15T09:59:59Z")).is_empty(), "still in the window");
+    let events = engine.on_tick(Fetched::default(), at("2027-01-15T10:00:00Z"));
+    assert_eq!(notices(&events), [("disk_space_low".into(), Notice::Firing, vec![])]);
+}
