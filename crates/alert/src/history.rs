@@ -13,12 +13,26 @@ use upkeep_slo::Events;
 pub type HistoryFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, String>> + Send + 'a>>;
 
 /// One check's runs over a window.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WindowStats {
     pub total: u64,
     pub ok: u64,
     /// Each of [`upkeep_expr::Quantile::ALL`], when there were runs.
     pub quantiles: [Option<Duration>; 4],
+    /// Per latency threshold the store counts this check's runs against: valid and good runs.
+    pub latency: Vec<(Duration, Events)>,
+}
+
+impl WindowStats {
+    /// An SLO's events among these runs (none for a latency threshold not counted here).
+    pub fn events(&self, slo: &upkeep_slo::Slo) -> Events {
+        match slo.kind.threshold() {
+            None => Events { good: self.ok, valid: self.total },
+            Some(threshold) => {
+                self.latency.iter().find(|(t, _)| *t == threshold).map_or(Events::default(), |(_, events)| *events)
+            }
+        }
+    }
 }
 
 /// Where history comes from: the store's running totals and transitions.
@@ -68,7 +82,7 @@ pub async fn fetch(rules: &Rules, source: &dyn HistorySource, now: jiff::Timesta
         by_window.insert(window, source.windows(ago(now, window), now).await?);
     }
     let stats =
-        |check: &str, window: Duration| by_window.get(&window).and_then(|w| w.get(check)).copied().unwrap_or_default();
+        |check: &str, window: Duration| by_window.get(&window).and_then(|w| w.get(check)).cloned().unwrap_or_default();
     // An SLO's own window (for `budget_remaining`) is read once per distinct start.
     let mut by_start: HashMap<jiff::Timestamp, HashMap<String, WindowStats>> = HashMap::new();
     let mut fetched = Fetched::default();
@@ -77,10 +91,7 @@ pub async fn fetch(rules: &Rules, source: &dyn HistorySource, now: jiff::Timesta
             Function::BurnRate | Function::BudgetRemaining => {
                 let Some(slo) = rules_slo(rules, &call.target) else { continue };
                 match call.window {
-                    Some(w) => {
-                        let s = stats(&slo.check, w);
-                        number(Events { good: s.ok, valid: s.total }.burn_rate(slo.objective))
-                    }
+                    Some(w) => number(stats(&slo.check, w).events(slo).burn_rate(slo.objective)),
                     None => {
                         let (from, length) = slo.window.span(now);
                         let window = match by_start.entry(from) {
@@ -89,9 +100,8 @@ pub async fn fetch(rules: &Rules, source: &dyn HistorySource, now: jiff::Timesta
                                 unread.insert(source.windows(from, now).await?)
                             }
                         };
-                        let s = window.get(&slo.check).copied().unwrap_or_default();
-                        let budget =
-                            upkeep_slo::Budget::of(slo.objective, length, Events { good: s.ok, valid: s.total });
+                        let events = window.get(&slo.check).map_or(Events::default(), |s| s.events(slo));
+                        let budget = upkeep_slo::Budget::of(slo.objective, length, events);
                         budget.map_or(Value::Null, |b| Value::Percent(b.remaining * 100.0))
                     }
                 }
@@ -107,10 +117,8 @@ pub async fn fetch(rules: &Rules, source: &dyn HistorySource, now: jiff::Timesta
     for (name, slo) in slos {
         for alert in upkeep_slo::burn_alerts(slo.window.span(now).1) {
             for window in [alert.window.long, alert.window.short] {
-                let s = stats(&slo.check, window);
-                fetched
-                    .burn
-                    .insert((name.clone(), window), Events { good: s.ok, valid: s.total }.burn_rate(slo.objective));
+                let burn = stats(&slo.check, window).events(slo).burn_rate(slo.objective);
+                fetched.burn.insert((name.clone(), window), burn);
             }
         }
     }

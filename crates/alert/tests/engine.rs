@@ -9,7 +9,7 @@ use upkeep_alert::{Engine, Event, Fetched, Notice, Rules, Saved, Watched, read_a
 use upkeep_config::{Diagnostics, Env, Source};
 use upkeep_expr::{Field, Observations, Schema, Type, Value};
 use upkeep_result::{CheckResult, Status};
-use upkeep_slo::{Objective, Slo, Window};
+use upkeep_slo::{Kind, Objective, Slo, Window};
 
 fn t(secs: i64) -> jiff::Timestamp {
     jiff::Timestamp::from_second(1_800_000_000 + secs).unwrap()
@@ -51,6 +51,7 @@ fn slos() -> Vec<Arc<Slo>> {
         check: "api".into(),
         objective: Objective::new(0.999).unwrap(),
         window: Window::Rolling(Duration::from_secs(30 * 86_400)),
+        kind: Kind::Availability,
     })]
 }
 

@@ -164,6 +164,9 @@ impl Daemon {
         // After the new config is in place: this bumps the live version readers cache by.
         self.live.retain(&names);
         self.check_metrics.retain(&names);
+        let thresholds = upkeep_slo::latency_thresholds(plan.slos.iter().map(|s| &**s));
+        self.store.track_thresholds(thresholds.clone());
+        self.check_metrics.track_thresholds(thresholds);
         let Some(sink) = self.sink.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
             return; // shutting down
         };

@@ -10,7 +10,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use std::time::Duration;
-use upkeep_store::rollup::BUCKETS;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CheckLabels {
@@ -23,6 +22,20 @@ pub struct RunLabels {
     /// `ok` or `error`.
     pub status: &'static str,
 }
+
+/// Upper bounds (seconds) of the exposed histogram's buckets: Prometheus' usual spread from
+/// 0.5 ms to a minute. The store's own histogram is far finer (within 2%).
+const BUCKETS: [f64; 16] =
+    [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ThresholdLabels {
+    pub check: String,
+    /// Seconds, as Prometheus' `le` is written.
+    pub threshold: String,
+}
+
+type Counter = prometheus_client::metrics::counter::Counter;
 
 type HistogramFamily = Family<CheckLabels, Histogram, fn() -> Histogram>;
 
@@ -62,13 +75,18 @@ impl Metrics {
     }
 }
 
-/// `upkeep_check_up{check}`, `upkeep_check_duration_seconds{check}` and
+/// `upkeep_check_up{check}`, `upkeep_check_duration_seconds{check}`,
 /// `upkeep_check_runs_total{check,status}` (the events of an availability SLO, for Prometheus'
-/// own burn-rate rules: `upkeep slo export prometheus`), from committed results.
+/// own burn-rate rules: `upkeep slo export prometheus`) and
+/// `upkeep_check_runs_within_threshold_total{check,threshold}` (a latency SLO's good events:
+/// passing runs at or under its threshold), from committed results.
 pub struct CheckMetrics {
     up: Family<CheckLabels, Gauge>,
     duration: HistogramFamily,
-    runs: Family<RunLabels, prometheus_client::metrics::counter::Counter>,
+    runs: Family<RunLabels, Counter>,
+    within: Family<ThresholdLabels, Counter>,
+    /// Check → its latency SLOs' thresholds, with their label.
+    thresholds: std::sync::RwLock<std::collections::HashMap<String, Vec<(Duration, String)>>>,
     /// Checks with series, so removed checks' series can be dropped.
     known: std::sync::Mutex<std::collections::HashSet<String>>,
 }
@@ -83,9 +101,40 @@ impl CheckMetrics {
             "Each run's latency as the probe measures it (request, query round trip, handshake)",
             duration.clone(),
         );
-        let runs = Family::<RunLabels, prometheus_client::metrics::counter::Counter>::default();
+        let runs = Family::<RunLabels, Counter>::default();
         registry.register("check_runs", "Runs of the check since the daemon started, by status", runs.clone());
-        CheckMetrics { up, duration, runs, known: Default::default() }
+        let within = Family::<ThresholdLabels, Counter>::default();
+        registry.register(
+            "check_runs_within_threshold",
+            "Passing runs at or under a latency SLO's threshold since the daemon started",
+            within.clone(),
+        );
+        CheckMetrics { up, duration, runs, within, thresholds: Default::default(), known: Default::default() }
+    }
+
+    /// Counts runs against these thresholds (check → its latency SLOs' thresholds) from now on;
+    /// series of thresholds no longer configured go.
+    pub fn track_thresholds(&self, thresholds: std::collections::HashMap<String, Vec<Duration>>) {
+        let labelled: std::collections::HashMap<String, Vec<(Duration, String)>> = thresholds
+            .into_iter()
+            .map(|(check, t)| (check, t.into_iter().map(|d| (d, d.as_secs_f64().to_string())).collect()))
+            .collect();
+        let mut current = self.thresholds.write().unwrap_or_else(|e| e.into_inner());
+        for (check, old) in current.iter() {
+            for (_, threshold) in old {
+                let kept = labelled.get(check).is_some_and(|new| new.iter().any(|(_, t)| t == threshold));
+                if !kept {
+                    self.within.remove(&ThresholdLabels { check: check.clone(), threshold: threshold.clone() });
+                }
+            }
+        }
+        for (check, new) in &labelled {
+            for (_, threshold) in new {
+                let _ =
+                    self.within.get_or_create(&ThresholdLabels { check: check.clone(), threshold: threshold.clone() });
+            }
+        }
+        *current = labelled;
     }
 
     pub fn record(&self, check: &str, ok: bool, latency: Duration) {
@@ -100,6 +149,15 @@ impl CheckMetrics {
         }
         self.up.get_or_create(&labels).set(i64::from(ok));
         self.duration.get_or_create(&labels).observe(latency.as_secs_f64());
+        if ok && let Some(thresholds) = self.thresholds.read().unwrap_or_else(|e| e.into_inner()).get(check) {
+            for (at, threshold) in thresholds {
+                if latency <= *at {
+                    self.within
+                        .get_or_create(&ThresholdLabels { check: check.to_string(), threshold: threshold.clone() })
+                        .inc();
+                }
+            }
+        }
         let status = if ok { "ok" } else { "error" };
         self.runs.get_or_create(&RunLabels { check: labels.check, status }).inc();
     }

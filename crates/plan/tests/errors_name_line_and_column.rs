@@ -176,21 +176,47 @@ window = "10m"
 [[slo]]
 name = "brief"
 check = "api"
+
+[[slo]]
+name = "slow"
+check = "api"
+objective = "99%"
+threshold = "200ms"
+
+[[slo]]
+name = "quick"
+check = "api"
+kind = "speed"
+objective = "99%"
+
+[[slo]]
+name = "p95"
+check = "api"
+kind = "latency"
+threshold = "fast"
+objective = "95%"
 "#;
     assert_eq!(
         errors(text, Env::fixed([])),
         [
             "upkeep.toml:7:9: `check` names `apii`, which is not a check",
             "upkeep.toml:13:13: an objective must be above 0% and below 100%",
-            "upkeep.toml:18:8: latency SLOs are not supported by this version yet (they come with finer latency histograms)",
+            "upkeep.toml:18:8: a latency SLO needs a `threshold`",
             "upkeep.toml:25:10: `window` must be at least 1h",
             "upkeep.toml:27:1: SLO \"brief\" has no `objective`",
+            "upkeep.toml:35:13: `threshold` belongs to a latency SLO",
+            "upkeep.toml:40:8: `kind` of an SLO is \"availability\" or \"latency\", not \"speed\"",
+            "upkeep.toml:47:13: `threshold` in SLO \"p95\": `fast` is not a duration (units: ms, s, m, h, d, w)",
         ]
     );
     assert_eq!(hints(text)[0].as_deref(), Some("did you mean `api`?"));
     let good = "[[check]]\nname = \"api\"\nkind = \"memory\"\n\n[[slo]]\nname = \"a\"\ncheck = \"api\"\nobjective = \"99.9%\"\nwindow = \"month\"\n";
     let plan = load_config(Source::new("upkeep.toml", good), &Env::fixed([])).unwrap();
     assert_eq!(plan.slos[0].window.describe(), "month");
+    let latency =
+        good.replace("objective = \"99.9%\"", "kind = \"latency\"\nthreshold = \"200ms\"\nobjective = \"95%\"");
+    let plan = load_config(Source::new("upkeep.toml", latency), &Env::fixed([])).unwrap();
+    assert_eq!(plan.slos[0].kind, upkeep_slo::Kind::Latency { threshold: std::time::Duration::from_millis(200) });
 }
 
 /// `alert_after` and `recover_after`, in a check and in `[defaults]`, are counts in range.

@@ -1,9 +1,10 @@
 //! `upkeep slo export prometheus`: recording and alerting rules equivalent to the configured
-//! SLOs, over Upkeep's own `upkeep_check_runs_total`, in the manner of Sloth: an error ratio per
+//! SLOs, over Upkeep's own `upkeep_check_runs_total` (and, for latency SLOs,
+//! `upkeep_check_runs_within_threshold_total`), in the manner of Sloth: an error ratio per
 //! SLO per window, and the four multi-window multi-burn-rate alerts, scaled to the SLO's window.
 //! The file is YAML (strings JSON-quoted, which YAML reads as they are).
 
-use crate::{Slo, Urgency, burn_alerts};
+use crate::{Kind, Slo, Urgency, burn_alerts};
 use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::time::Duration;
@@ -25,11 +26,21 @@ pub fn prometheus_rules(slos: &[std::sync::Arc<Slo>], page: &str, ticket: &str, 
         let _ = writeln!(out, "    rules:");
         for window in &windows {
             let w = prom_duration(*window);
-            let errors =
-                format!("sum(rate(upkeep_check_runs_total{{check={c},status=\"error\"}}[{w}]))", c = quote(&slo.check));
-            let all = format!("sum(rate(upkeep_check_runs_total{{check={c}}}[{w}]))", c = quote(&slo.check));
+            let c = quote(&slo.check);
+            let all = format!("sum(rate(upkeep_check_runs_total{{check={c}}}[{w}]))");
+            let ratio = match slo.kind {
+                Kind::Availability => {
+                    format!("sum(rate(upkeep_check_runs_total{{check={c},status=\"error\"}}[{w}])) / {all}")
+                }
+                Kind::Latency { threshold } => {
+                    let t = quote(&threshold.as_secs_f64().to_string());
+                    format!(
+                        "1 - sum(rate(upkeep_check_runs_within_threshold_total{{check={c},threshold={t}}}[{w}])) / {all}"
+                    )
+                }
+            };
             let _ = writeln!(out, "      - record: {}", quote(&record(*window)));
-            let _ = writeln!(out, "        expr: {}", quote(&format!("{errors} / {all}")));
+            let _ = writeln!(out, "        expr: {}", quote(&ratio));
             let _ = writeln!(out, "        labels: {{slo: {}, check: {}}}", quote(&slo.name), quote(&slo.check));
         }
         for alert in &alerts {

@@ -19,4 +19,4 @@ pub use budget::{Budget, Events, Objective};
 pub use burn::{BurnAlert, BurnWindow, Urgency, burn_alerts};
 pub use export::prometheus_rules;
 pub use report::{EventsFuture, Report, SliSource, report};
-pub use section::{Slo, Window, read_slos};
+pub use section::{Kind, Slo, Window, latency_thresholds, read_slos};

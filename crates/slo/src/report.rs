@@ -47,6 +47,8 @@ impl Report {
         serde_json::json!({
             "name": self.slo.name,
             "check": self.slo.check,
+            "kind": self.slo.kind.name(),
+            "threshold_seconds": self.slo.kind.threshold().map(secs),
             "objective": self.slo.objective.ratio(),
             "window": self.slo.window.describe(),
             "events": {"good": self.events.good, "valid": self.events.valid},
@@ -84,7 +86,7 @@ pub async fn report(slo: &Slo, source: &dyn SliSource, now: jiff::Timestamp) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Objective, Window};
+    use crate::{Kind, Objective, Window};
 
     /// A check failing 1% of the time for the last 10 minutes, and never before.
     struct Outage {
@@ -110,6 +112,7 @@ mod tests {
             check: "api".into(),
             objective: Objective::new(0.999).unwrap(),
             window: Window::Rolling(Duration::from_secs(30 * 86_400)),
+            kind: Kind::Availability,
         };
         let report = report(&slo, &Outage { now }, now).await.unwrap();
         assert_eq!(report.events, Events { good: 4_319_990, valid: 4_320_000 });

@@ -1,6 +1,8 @@
 //! `[[slo]]`: what a user promises about a check. An availability SLO counts a check's passing
-//! runs among all its runs over a rolling window (default 30 days) or the calendar month so far
-//! (`window = "month"`, as SLA reports keep them).
+//! runs among all its runs; a latency SLO its passing runs at or under `threshold` among all its
+//! runs (counted exactly as results are rolled up, from when the SLO is first loaded). Both
+//! over a rolling window (default 30 days) or the calendar month so far (`window = "month"`,
+//! as SLA reports keep them).
 
 use crate::Objective;
 use std::time::Duration;
@@ -14,6 +16,33 @@ pub struct Slo {
     pub check: String,
     pub objective: Objective,
     pub window: Window,
+    pub kind: Kind,
+}
+
+/// Which of a check's runs are good events.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Kind {
+    /// Passing runs.
+    #[default]
+    Availability,
+    /// Passing runs at or under the threshold.
+    Latency { threshold: Duration },
+}
+
+impl Kind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kind::Availability => "availability",
+            Kind::Latency { .. } => "latency",
+        }
+    }
+
+    pub fn threshold(&self) -> Option<Duration> {
+        match self {
+            Kind::Availability => None,
+            Kind::Latency { threshold } => Some(*threshold),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -53,6 +82,22 @@ impl Window {
             Window::Month(_) => "month".to_string(),
         }
     }
+}
+
+/// Check → the thresholds of its latency SLOs: what the store counts each run against.
+pub fn latency_thresholds<'a>(
+    slos: impl IntoIterator<Item = &'a Slo>,
+) -> std::collections::HashMap<String, Vec<Duration>> {
+    let mut out: std::collections::HashMap<String, Vec<Duration>> = std::collections::HashMap::new();
+    for slo in slos {
+        if let Some(threshold) = slo.kind.threshold() {
+            let thresholds = out.entry(slo.check.clone()).or_default();
+            if !thresholds.contains(&threshold) {
+                thresholds.push(threshold);
+            }
+        }
+    }
+    out
 }
 
 const DEFAULT_WINDOW: Duration = Duration::from_secs(30 * 86_400);
@@ -109,17 +154,43 @@ fn read_slo(table: Table, d: &mut Diagnostics, checks: &[&str], zone: &jiff::tz:
             }
         },
     };
+    let (has_threshold, table_span) = (t.has("threshold"), t.span());
+    let threshold = t.duration(d, "threshold", Duration::from_micros(1));
     t.finish(d);
-    if let Some(kind) = &kind
-        && kind.get_ref() != "availability"
-    {
-        let message = match kind.get_ref().as_str() {
-            "latency" => "latency SLOs are not supported by this version yet (they come with finer latency histograms)",
-            _ => "`kind` of an SLO is \"availability\"",
-        };
-        d.error(kind.span(), message, Some("kind = \"availability\": passing runs among all runs".into()));
-        return None;
-    }
+    let kind = match (kind.as_ref().map(|k| k.get_ref().as_str()), threshold) {
+        (None | Some("availability"), None) => Kind::Availability,
+        (Some("latency"), Some(threshold)) => Kind::Latency { threshold: *threshold.get_ref() },
+        (Some("latency"), None) => {
+            if !has_threshold {
+                d.error(
+                    kind.as_ref().map_or(table_span, |k| k.span()),
+                    "a latency SLO needs a `threshold`",
+                    Some("add threshold = \"200ms\": runs at or under it are good".into()),
+                );
+            }
+            return None;
+        }
+        (None | Some("availability"), Some(threshold)) => {
+            d.error(
+                threshold.span(),
+                "`threshold` belongs to a latency SLO",
+                Some("add kind = \"latency\", or remove `threshold`".into()),
+            );
+            return None;
+        }
+        (Some(_), _) => {
+            let kind = kind.expect("matched Some");
+            d.error(
+                kind.span(),
+                format!("`kind` of an SLO is \"availability\" or \"latency\", not \"{}\"", kind.get_ref()),
+                Some(
+                    "kind = \"availability\" (passing runs) or \"latency\" (passing runs at or under `threshold`)"
+                        .into(),
+                ),
+            );
+            return None;
+        }
+    };
     let check = check?;
     if !checks.contains(&check.get_ref().as_str()) {
         let hint = upkeep_expr::closest_name(check.get_ref(), checks.iter().map(|c| c.to_string()))
@@ -137,5 +208,5 @@ fn read_slo(table: Table, d: &mut Diagnostics, checks: &[&str], zone: &jiff::tz:
         );
         return None;
     };
-    Some(Slo { name: name?.into_inner(), check: check.into_inner(), objective: ratio, window: window? })
+    Some(Slo { name: name?.into_inner(), check: check.into_inner(), objective: ratio, window: window?, kind })
 }

@@ -31,6 +31,31 @@ impl Store {
         }
     }
 
+    /// Rollups summed over `[from, to)` for every check (or one), with the latency histogram
+    /// and the largest latency: percentiles over any window, from the fewest rows (whole days,
+    /// whole hours, minutes at the edges). [`Store::summaries`] is cheaper when only counts
+    /// are needed.
+    pub async fn latencies(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        only: Option<&str>,
+    ) -> Result<HashMap<String, Summary>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.latencies(from, to, only).await,
+        }
+    }
+
+    /// Counts the runs of each check against these latency thresholds from now on, as results
+    /// are rolled up (a latency SLO's good events, exactly): check name → thresholds.
+    pub fn track_thresholds(&self, thresholds: HashMap<String, Vec<Duration>>) {
+        let us = |d: &Duration| d.as_micros().min(u128::from(u64::MAX)) as u64;
+        let thresholds = thresholds.into_iter().map(|(check, t)| (check, t.iter().map(us).collect())).collect();
+        match self {
+            Store::Sqlite(s) => s.track_thresholds(thresholds),
+        }
+    }
+
     /// Aggregates per period of `span` (60, 3600 or 86400 s) in `[from, to)`, for every check
     /// (or one): uptime bars and sparklines. Periods without results are absent.
     pub async fn bars(

@@ -11,6 +11,7 @@
 
 mod alerts;
 mod cursors;
+pub mod histogram;
 mod history;
 mod pings;
 mod probe_state;
@@ -25,6 +26,7 @@ pub use history::Pruned;
 pub use results::CheckStatus;
 pub use rollup::Summary;
 pub use sessions::Session;
+pub use sli::events as slo_events;
 pub use sqlite::FINE_TOTALS;
 pub use upkeep_probe::{LogCursor, Ping};
 pub use upkeep_result::CheckResult;

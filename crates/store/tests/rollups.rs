@@ -31,13 +31,46 @@ fn history() -> Vec<CheckResult> {
 }
 
 /// What the raw results say about `[from, to)`; a window from running totals does not know
-/// its largest latency.
+/// its largest latency and has no histogram (percentiles come from rollups).
 fn brute_force(records: &[CheckResult], from: jiff::Timestamp, to: jiff::Timestamp) -> Summary {
-    let mut s = Summary::default();
+    let s = raw(records, from, to, &[]);
+    Summary { latency_max_us: None, histogram: Default::default(), ..s }
+}
+
+/// Everything the raw results in `[from, to)` say, counted against `thresholds` (µs).
+fn raw(records: &[CheckResult], from: jiff::Timestamp, to: jiff::Timestamp, thresholds: &[u64]) -> Summary {
+    let mut s = Summary::tracking(thresholds);
     for r in records.iter().filter(|r| r.at >= from && r.at < to) {
         s.record(r.is_ok(), r.latency);
     }
-    Summary { latency_max_us: None, ..s }
+    s
+}
+
+/// The exact nearest-rank percentile of the raw latencies in `[from, to)`.
+fn exact_percentile(records: &[CheckResult], from: jiff::Timestamp, to: jiff::Timestamp, q: f64) -> Duration {
+    let mut latencies: Vec<Duration> =
+        records.iter().filter(|r| r.at >= from && r.at < to).map(|r| r.latency).collect();
+    latencies.sort();
+    latencies[((q * latencies.len() as f64).ceil() as usize).clamp(1, latencies.len()) - 1]
+}
+
+/// Two days of a check every 10 s whose latency wanders from 1 ms to 2 s, as a real app's does.
+fn spread_history() -> Vec<CheckResult> {
+    let start = at("2026-11-01T00:00:00Z");
+    (0..(49 * 360u64))
+        .map(|i| {
+            let wobble = (i.wrapping_mul(2_654_435_761) >> 7) % 10_000;
+            let latency_us = 1_000 + wobble * wobble / 50 + (i % 360) * 37;
+            CheckResult {
+                check: "api".into(),
+                at: start + jiff::SignedDuration::from_secs(i as i64 * 10),
+                status: Status::from_ok(i % 97 != 0),
+                latency: Duration::from_micros(latency_us),
+                message: None,
+                observations: Default::default(),
+            }
+        })
+        .collect()
 }
 
 async fn store_with_history() -> (tempfile::TempDir, Store, Vec<CheckResult>) {
@@ -206,4 +239,76 @@ async fn each_prune_thins_only_what_the_last_one_left() {
         let got = store.summaries(at(from), end, Some("api")).await.unwrap().remove("api");
         assert_eq!(got, Some(brute_force(&records, at(widened), end)), "window from {from}");
     }
+}
+
+/// Percentiles over any window, from the rollups that cover it (days, hours, minutes at the
+/// edges), are within 2% of the exact percentile of the raw results; the histogram itself is
+/// exactly the raw results' (000-02, 004-02: latency objectives need true percentiles).
+#[tokio::test]
+async fn percentiles_from_the_store_are_within_two_percent_of_the_raw_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let records = spread_history();
+    for batch in records.chunks(500) {
+        store.write(batch).await.unwrap();
+    }
+    for until in ["2026-11-01T12:00:30Z", "2026-11-02T10:02:00Z", "2026-11-03T01:00:00Z"] {
+        store.compact(at(until), Duration::ZERO).await.unwrap();
+    }
+    for (from, to) in [
+        ("2026-11-01T00:00:00Z", "2026-11-03T01:00:00Z"),
+        ("2026-11-01T07:13:00Z", "2026-11-02T19:41:00Z"),
+        ("2026-11-02T10:00:00Z", "2026-11-02T11:00:00Z"),
+        ("2026-11-02T23:55:00Z", "2026-11-03T00:20:00Z"),
+    ] {
+        let (from, to) = (at(from), at(to));
+        let got = store.latencies(from, to, Some("api")).await.unwrap().remove("api").unwrap();
+        let want = raw(&records, from, to, &[]);
+        assert_eq!(got.histogram, want.histogram, "window {from} .. {to}");
+        assert_eq!((got.total, got.ok, got.latency_max_us), (want.total, want.ok, want.latency_max_us));
+        for q in [0.5, 0.95, 0.99] {
+            let exact = exact_percentile(&records, from, to, q).as_secs_f64();
+            let stored = got.quantile(q).unwrap().as_secs_f64();
+            assert!((stored - exact).abs() / exact <= 0.02, "p{} {from} .. {to}: {stored} vs {exact}", q * 100.0);
+        }
+    }
+}
+
+/// A latency SLO's good events are counted exactly against its threshold as results roll up,
+/// from when the threshold is first tracked: windows from the running totals and bars agree
+/// with the raw results, and a window reaching back before the threshold was tracked counts
+/// only from then (no made-up history).
+#[tokio::test]
+async fn latency_thresholds_are_counted_exactly_from_when_they_are_tracked() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let records = spread_history();
+    let tracked_from = at("2026-11-01T12:00:00Z");
+    let (before, after): (Vec<_>, Vec<_>) = records.iter().cloned().partition(|r| r.at < tracked_from);
+    store.write(&before).await.unwrap();
+    store.compact(tracked_from, Duration::ZERO).await.unwrap();
+    let threshold = Duration::from_millis(200);
+    store.track_thresholds([("api".to_string(), vec![threshold])].into());
+    for batch in after.chunks(500) {
+        store.write(batch).await.unwrap();
+    }
+    let end = at("2026-11-03T01:00:00Z");
+    store.compact(at("2026-11-02T10:02:00Z"), Duration::ZERO).await.unwrap();
+    store.compact(end, Duration::ZERO).await.unwrap();
+    for from in ["2026-11-01T00:00:00Z", "2026-11-01T12:00:00Z", "2026-11-02T09:58:00Z"] {
+        let from = at(from);
+        let got = store.summaries(from, end, Some("api")).await.unwrap().remove("api").unwrap();
+        let counted = got.threshold(threshold).unwrap();
+        let want = raw(&records, from.max(tracked_from), end, &[200_000]).threshold(threshold).unwrap();
+        assert_eq!(counted, want, "window from {from}");
+        assert!(want.good > 0 && want.good < want.valid, "the threshold splits the runs: {want:?}");
+    }
+    let hours = store.bars(3600, at("2026-11-02T00:00:00Z"), end, Some("api")).await.unwrap().remove("api").unwrap();
+    let good: u64 = hours.iter().filter_map(|(_, s)| s.threshold(threshold)).map(|t| t.good).sum();
+    assert_eq!(good, raw(&records, at("2026-11-02T00:00:00Z"), end, &[200_000]).thresholds[0].good);
+    // Opened again (the daemon tells the store its thresholds at start), the counts go on.
+    drop(store);
+    let store = Store::open(dir.path()).await.unwrap();
+    let got = store.summaries(tracked_from, end, Some("api")).await.unwrap().remove("api").unwrap();
+    assert_eq!(got.threshold(threshold).map(|t| t.valid), Some(raw(&records, tracked_from, end, &[]).total));
 }

@@ -75,7 +75,7 @@ pub async fn check(
         let from = now - jiff::SignedDuration::from_secs(secs);
         let summary = daemon
             .store()
-            .summaries(from, now, Some(&check.name))
+            .latencies(from, now, Some(&check.name))
             .await
             .map_err(|e| problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?
             .remove(&check.name)

@@ -1,10 +1,13 @@
 //! Where alert rules read history: windows of the last 3 days from the recent history in
-//! memory, longer ones from the store's running totals (two index seeks per check), status
-//! changes from the store's transitions.
+//! memory, longer ones from the store's running totals (two index seeks per check) and, for
+//! the checks whose percentiles rules read, its rollups; status changes from the store's
+//! transitions.
 
 use super::recent::Recent;
 use std::collections::HashMap;
+use std::time::Duration;
 use upkeep_alert::{HistoryFuture, HistorySource, WindowStats};
+use upkeep_slo::Events;
 use upkeep_store::Store;
 
 pub struct StoreHistory<'a> {
@@ -27,17 +30,26 @@ impl HistorySource for StoreHistory<'_> {
                 }
             }
             let summaries = self.store.summaries(from, to, None).await.map_err(|e| e.to_string())?;
-            Ok(summaries
+            let mut stats: HashMap<String, WindowStats> = summaries
                 .into_iter()
                 .map(|(check, s)| {
-                    let stats = WindowStats {
-                        total: s.total,
-                        ok: s.ok,
-                        quantiles: upkeep_expr::Quantile::ALL.map(|q| s.quantile(q.q())),
-                    };
-                    (check, stats)
+                    let latency = s
+                        .thresholds
+                        .iter()
+                        .map(|t| (Duration::from_micros(t.at_us), Events { good: t.good, valid: t.valid }))
+                        .collect();
+                    (check, WindowStats { total: s.total, ok: s.ok, latency, ..WindowStats::default() })
                 })
-                .collect())
+                .collect();
+            for check in
+                self.recent.map(|r| r.lock().unwrap_or_else(|e| e.into_inner()).quantile_checks()).unwrap_or_default()
+            {
+                let mut latencies = self.store.latencies(from, to, Some(&check)).await.map_err(|e| e.to_string())?;
+                if let (Some(s), Some(stats)) = (latencies.remove(&check), stats.get_mut(&check)) {
+                    stats.quantiles = upkeep_expr::Quantile::ALL.map(|q| s.quantile(q.q()));
+                }
+            }
+            Ok(stats)
         })
     }
 

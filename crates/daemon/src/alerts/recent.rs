@@ -5,10 +5,13 @@
 //! check); only longer windows (a 30-day budget) go to the store. Minute windows count every
 //! minute the window overlaps and hour windows every hour, as the store's running totals do.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
 use upkeep_alert::{Condition, Rules, WindowStats};
 use upkeep_expr::{Function, Target};
-use upkeep_store::rollup::{COUNTERS, HOUR, MINUTE, Summary};
+use upkeep_slo::Events;
+use upkeep_store::histogram::Histogram;
+use upkeep_store::rollup::{HOUR, MINUTE, Summary, Threshold};
 use upkeep_store::{Store, StoreError};
 
 /// How far back each tier reaches.
@@ -20,38 +23,52 @@ struct Bucket {
     start: i64,
     total: u32,
     ok: u32,
-    /// Latency counts in the store's buckets, for checks whose rules ask for percentiles.
-    histogram: Option<Box<[u32; COUNTERS]>>,
+    /// Latency counts, for checks whose rules ask for percentiles.
+    histogram: Option<Histogram>,
+    /// Runs against each latency SLO threshold of the check.
+    thresholds: Vec<Threshold>,
 }
 
 impl Bucket {
-    fn new(start: i64, histogram: bool) -> Bucket {
-        Bucket { start, total: 0, ok: 0, histogram: histogram.then(|| Box::new([0; COUNTERS])) }
+    fn new(start: i64, what: &What) -> Bucket {
+        let thresholds = Summary::tracking(&what.thresholds).thresholds;
+        Bucket { start, total: 0, ok: 0, histogram: what.quantiles.then(Histogram::default), thresholds }
     }
 
     fn add(&mut self, summary: &Summary) {
         self.total = self.total.saturating_add(summary.total as u32);
         self.ok = self.ok.saturating_add(summary.ok as u32);
         if let Some(h) = &mut self.histogram {
-            for (a, b) in h.iter_mut().zip(summary.histogram) {
-                *a = a.saturating_add(b as u32);
+            h.merge(&summary.histogram);
+        }
+        for t in &mut self.thresholds {
+            if let Some(more) = summary.thresholds.iter().find(|m| m.at_us == t.at_us) {
+                t.valid += more.valid;
+                t.good += more.good;
             }
         }
     }
+}
+
+/// What a check's series keeps beyond counts.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct What {
+    quantiles: bool,
+    /// Latency SLO thresholds (µs).
+    thresholds: Vec<u64>,
 }
 
 #[derive(Debug, Default)]
 struct Series {
     minutes: VecDeque<Bucket>,
     hours: VecDeque<Bucket>,
-    quantiles: bool,
+    what: What,
 }
 
 impl Series {
     fn add(&mut self, at_s: i64, summary: &Summary) {
-        let quantiles = self.quantiles;
-        bucket(&mut self.minutes, at_s.div_euclid(MINUTE) * MINUTE, quantiles).add(summary);
-        bucket(&mut self.hours, at_s.div_euclid(HOUR) * HOUR, quantiles).add(summary);
+        bucket(&mut self.minutes, at_s.div_euclid(MINUTE) * MINUTE, &self.what).add(summary);
+        bucket(&mut self.hours, at_s.div_euclid(HOUR) * HOUR, &self.what).add(summary);
     }
 
     fn forget_before(&mut self, now_s: i64) {
@@ -72,37 +89,41 @@ impl Series {
             return None;
         };
         let (first, end) = (from_s.div_euclid(span) * span, to_s);
-        let mut summary = Summary::default();
+        let mut summary = Summary::tracking(&self.what.thresholds);
         for b in tier.iter().filter(|b| b.start >= first && b.start < end) {
             summary.total += u64::from(b.total);
             summary.ok += u64::from(b.ok);
             if let Some(h) = &b.histogram {
-                for (a, n) in summary.histogram.iter_mut().zip(h.iter()) {
-                    *a += u64::from(*n);
-                }
+                summary.histogram.merge(h);
             }
+            summary.merge(&Summary { thresholds: b.thresholds.clone(), ..Summary::default() });
         }
         if summary.total == 0 {
             return Some(WindowStats::default());
         }
         let quantiles =
-            if self.quantiles { upkeep_expr::Quantile::ALL.map(|q| summary.quantile(q.q())) } else { [None; 4] };
-        Some(WindowStats { total: summary.total, ok: summary.ok, quantiles })
+            if self.what.quantiles { upkeep_expr::Quantile::ALL.map(|q| summary.quantile(q.q())) } else { [None; 4] };
+        let latency = summary
+            .thresholds
+            .iter()
+            .map(|t| (Duration::from_micros(t.at_us), Events { good: t.good, valid: t.valid }))
+            .collect();
+        Some(WindowStats { total: summary.total, ok: summary.ok, quantiles, latency })
     }
 }
 
 /// The bucket starting at `start`, made if needed; results arrive in about time order, so it is
 /// nearly always the last one.
-fn bucket(tier: &mut VecDeque<Bucket>, start: i64, histogram: bool) -> &mut Bucket {
+fn bucket<'a>(tier: &'a mut VecDeque<Bucket>, start: i64, what: &What) -> &'a mut Bucket {
     let at = tier.iter().rposition(|b| b.start <= start);
     match at {
         Some(i) if tier[i].start == start => &mut tier[i],
         Some(i) => {
-            tier.insert(i + 1, Bucket::new(start, histogram));
+            tier.insert(i + 1, Bucket::new(start, what));
             &mut tier[i + 1]
         }
         None => {
-            tier.push_front(Bucket::new(start, histogram));
+            tier.push_front(Bucket::new(start, what));
             &mut tier[0]
         }
     }
@@ -128,7 +149,7 @@ impl Recent {
                 for (at, summary) in bars.get(check).into_iter().flatten() {
                     let start = at.as_second();
                     let tier = if span == MINUTE { &mut series.minutes } else { &mut series.hours };
-                    bucket(tier, start, series.quantiles).add(summary);
+                    bucket(tier, start, &series.what).add(summary);
                 }
             }
         }
@@ -138,18 +159,14 @@ impl Recent {
     /// Empty series for the checks `rules` read over windows, keeping what is known of those
     /// that stay (on reload).
     pub fn tracking(rules: &Rules) -> Recent {
-        let (checks, quantiles) = read_over_windows(rules);
-        let series = checks.into_iter().map(|c| {
-            let quantiles = quantiles.contains(&c);
-            (c, Series { quantiles, ..Series::default() })
-        });
+        let series = read_over_windows(rules).into_iter().map(|(c, what)| (c, Series { what, ..Series::default() }));
         Recent { series: series.collect() }
     }
 
     pub fn keep_from(&mut self, old: Recent) {
         for (check, series) in old.series {
             if let Some(new) = self.series.get_mut(&check)
-                && new.quantiles == series.quantiles
+                && new.what == series.what
             {
                 *new = series;
             }
@@ -158,10 +175,15 @@ impl Recent {
 
     pub fn record(&mut self, result: &upkeep_result::CheckResult) {
         if let Some(series) = self.series.get_mut(&result.check) {
-            let mut one = Summary::default();
+            let mut one = Summary::tracking(&series.what.thresholds);
             one.record(result.is_ok(), result.latency);
             series.add(result.at.as_second(), &one);
         }
+    }
+
+    /// The checks whose percentiles rules read.
+    pub fn quantile_checks(&self) -> Vec<String> {
+        self.series.iter().filter(|(_, s)| s.what.quantiles).map(|(c, _)| c.clone()).collect()
     }
 
     pub fn forget_before(&mut self, now: jiff::Timestamp) {
@@ -182,35 +204,43 @@ impl Recent {
     }
 }
 
-/// The checks rules read over windows, and those whose percentiles they read.
-fn read_over_windows(rules: &Rules) -> (HashSet<String>, HashSet<String>) {
-    let (mut checks, mut quantiles) = (HashSet::new(), HashSet::new());
+/// The checks rules read over windows, and what beyond counts: percentiles, latency SLOs.
+fn read_over_windows(rules: &Rules) -> HashMap<String, What> {
+    let mut checks: HashMap<String, What> = HashMap::new();
     for rule in &rules.rules {
         match &rule.condition {
             Condition::When(program) => {
                 for call in program.calls() {
                     match call.function.target() {
                         Target::Check => {
-                            checks.insert(call.target.clone());
-                            if matches!(call.function, Function::Quantile(_)) {
-                                quantiles.insert(call.target.clone());
-                            }
+                            let what = checks.entry(call.target.clone()).or_default();
+                            what.quantiles |= matches!(call.function, Function::Quantile(_));
                         }
                         Target::Slo => {
-                            if let Some(slo) = rules.slos.iter().find(|s| s.name == call.target) {
-                                checks.insert(slo.check.clone());
+                            if let Some(s) = rules.slos.iter().find(|s| s.name == call.target) {
+                                track_slo(s, &mut checks);
                             }
                         }
                     }
                 }
             }
-            Condition::SloBurn { slo, .. } => {
-                checks.insert(slo.check.clone());
-            }
+            Condition::SloBurn { slo: s, .. } => track_slo(s, &mut checks),
             _ => {}
         }
     }
-    (checks, quantiles)
+    checks
+}
+
+/// An SLO's check counts, and the threshold of a latency SLO too.
+fn track_slo(slo: &upkeep_slo::Slo, checks: &mut HashMap<String, What>) {
+    let what = checks.entry(slo.check.clone()).or_default();
+    if let Some(threshold) = slo.kind.threshold() {
+        let us = threshold.as_micros().min(u128::from(u64::MAX)) as u64;
+        if !what.thresholds.contains(&us) {
+            what.thresholds.push(us);
+            what.thresholds.sort();
+        }
+    }
 }
 
 #[cfg(test)]
@@ -219,14 +249,14 @@ mod tests {
 
     #[test]
     fn windows_count_the_minutes_and_hours_they_overlap() {
-        let mut s = Series { quantiles: true, ..Series::default() };
+        let mut s = Series { what: What { quantiles: true, thresholds: vec![10_000] }, ..Series::default() };
         let now = 1_800_000_000 / HOUR * HOUR + 30 * MINUTE;
         let ok = |ms: u64| {
-            let mut one = Summary::default();
+            let mut one = Summary::tracking(&[10_000]);
             one.record(true, std::time::Duration::from_millis(ms));
             one
         };
-        let mut failed = Summary::default();
+        let mut failed = Summary::tracking(&[10_000]);
         failed.record(false, std::time::Duration::from_millis(5));
         // A run every 10 s for 2 hours; every tenth fails.
         let passed = ok(20);
@@ -247,6 +277,8 @@ mod tests {
         assert_eq!(s.minutes.front().unwrap().start, now - 15 * MINUTE);
         assert_eq!(s.hours.len(), 3);
         let p95 = w.quantiles[2].unwrap().as_secs_f64();
-        assert_eq!(upkeep_store::rollup::bucket(0.02), upkeep_store::rollup::bucket(p95));
+        assert!((p95 - 0.02).abs() / 0.02 <= 0.02, "{p95}");
+        // Every passing run took 20 ms, over a 10 ms threshold; the failed ones 5 ms: none good.
+        assert_eq!(w.latency, vec![(Duration::from_millis(10), Events { good: 0, valid: 30 })]);
     }
 }

@@ -10,7 +10,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 use upkeep_result::Status;
-use upkeep_store::rollup::{BUCKETS, DAY, HOUR, MINUTE, Summary};
+use upkeep_store::histogram::index;
+use upkeep_store::rollup::{DAY, HOUR, MINUTE, Summary};
 use upkeep_store::{CheckResult, Store};
 
 /// Seconds between runs of every check, synthetic and real.
@@ -37,7 +38,7 @@ pub fn mix(mut x: u64) -> u64 {
 }
 
 /// The rollup row compaction would have written for `check` over `[start, start + tier)` with a
-/// run every 10 s: latencies of 1–50 ms spread over a few buckets, a failure now and then, and
+/// run every 10 s: latencies of 1–50 ms spread over a few dozen buckets, a failure now and then, and
 /// one check in fifty noticeably flaky.
 pub fn synthetic(tier: i64, start: i64, check: usize) -> Summary {
     let total = (tier / EVERY_S) as u64;
@@ -47,16 +48,20 @@ pub fn synthetic(tier: i64, start: i64, check: usize) -> Summary {
     let expected = total * fail_per_mille;
     let failed = (expected / 1000 + u64::from(seed % 1000 < expected % 1000)).min(total);
     let mut s = Summary { total, ok: total - failed, ..Summary::default() };
-    // Buckets 2..=6 are (1 ms, 2 ms] .. (20 ms, 50 ms]; weights from the seed, most in 2 and 3.
+    // Ranges (1 ms, 2 ms] .. (20 ms, 50 ms]; weights from the seed, most in the first two.
+    const RANGES: [f64; 6] = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05];
     let weights = [8 + (seed >> 8) % 8, 6 + (seed >> 16) % 6, 2 + (seed >> 24) % 3, 1, (seed >> 32) % 2];
     let sum: u64 = weights.iter().sum();
     let mut left = total;
     for (k, w) in weights.iter().enumerate() {
         let n = if k == weights.len() - 1 { left } else { (total * w / sum).min(left) };
         left -= n;
-        let bucket = 2 + k;
-        s.histogram[bucket] = n;
-        let (lower, upper) = (BUCKETS[bucket - 1], BUCKETS[bucket]);
+        let (lower, upper) = (RANGES[k], RANGES[k + 1]);
+        // Four latencies across the range, as a real check's spread.
+        for j in 0..4u64 {
+            let us = ((lower + (upper - lower) * (j as f64 + 0.5) / 4.0) * 1e6) as u64;
+            s.histogram.add(index(us), n / 4 + u64::from(j < n % 4));
+        }
         s.latency_sum_us += (n as f64 * (lower + upper) / 2.0 * 1e6) as u64;
         if n > 0 {
             s.latency_max_us = Some(s.latency_max_us.unwrap_or(0).max((upper * 1e6) as u64 - (seed % 997)));
@@ -66,36 +71,36 @@ pub fn synthetic(tier: i64, start: i64, check: usize) -> Summary {
 }
 
 const ROLLUP: &str =
-    "INSERT OR REPLACE INTO rollups (tier, start_s, check_id, total, ok, latency_sum_us, latency_max_us,
-    b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "INSERT OR REPLACE INTO rollups (tier, start_s, check_id, total, ok, latency_sum_us, latency_max_us, histogram)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
 
-const TOTAL: &str = "INSERT OR REPLACE INTO totals (check_id, at_s, total, ok, latency_sum_us,
-    b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+const TOTAL: &str = "INSERT OR REPLACE INTO totals (check_id, at_s, total, ok, latency_sum_us) VALUES (?, ?, ?, ?, ?)";
 
 async fn insert_rollup(conn: &mut sqlx::SqliteConnection, tier: i64, start: i64, id: i64, s: &Summary) {
-    let mut query = sqlx::query(ROLLUP)
+    sqlx::query(ROLLUP)
         .bind(tier)
         .bind(start)
         .bind(id)
         .bind(s.total as i64)
         .bind(s.ok as i64)
         .bind(s.latency_sum_us as i64)
-        .bind(s.latency_max_us.unwrap_or(0) as i64);
-    for n in s.histogram {
-        query = query.bind(n as i64);
-    }
-    query.execute(conn).await.expect("insert a rollup row");
+        .bind(s.latency_max_us.unwrap_or(0) as i64)
+        .bind(s.histogram.encode())
+        .execute(conn)
+        .await
+        .expect("insert a rollup row");
 }
 
 async fn insert_total(conn: &mut sqlx::SqliteConnection, id: i64, at_s: i64, s: &Summary) {
-    let mut query =
-        sqlx::query(TOTAL).bind(id).bind(at_s).bind(s.total as i64).bind(s.ok as i64).bind(s.latency_sum_us as i64);
-    for n in s.histogram {
-        query = query.bind(n as i64);
-    }
-    query.execute(conn).await.expect("insert a totals row");
+    sqlx::query(TOTAL)
+        .bind(id)
+        .bind(at_s)
+        .bind(s.total as i64)
+        .bind(s.ok as i64)
+        .bind(s.latency_sum_us as i64)
+        .execute(conn)
+        .await
+        .expect("insert a totals row");
 }
 
 /// Builds 31 days of history for `names` in `store` (whose files are in `dir`), as of `now`.

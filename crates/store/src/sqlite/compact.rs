@@ -3,6 +3,7 @@
 //! any point is repaired by the next run, and the database does not grow without bound.
 
 use super::{SqliteStore, totals};
+use crate::histogram::Histogram;
 use crate::rollup::{self, DAY, HOUR, MINUTE, Summary};
 use crate::{Pruned, StoreError};
 use sqlx::Row;
@@ -46,6 +47,7 @@ impl SqliteStore {
     async fn compact_minutes(&self, settled_s: i64, until_s: i64) -> Result<(), StoreError> {
         let rows = sqlx::query("SELECT check_id, rolled_up_to_s FROM check_state").fetch_all(&self.pool).await?;
         let pending: Vec<(i64, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let thresholds = self.thresholds_by_id();
         for chunk in pending.chunks(CHUNK) {
             let mut tx = self.pool.begin().await?;
             for &(id, from_s) in chunk {
@@ -57,14 +59,17 @@ impl SqliteStore {
                 .bind(until_s * 1000)
                 .fetch_all(&mut *tx)
                 .await?;
+                let tracked = thresholds.get(&id).map_or(&[][..], Vec::as_slice);
                 let mut minutes: BTreeMap<i64, Summary> = BTreeMap::new();
                 for row in raw {
                     let minute = row.get::<i64, _>(0).div_euclid(60_000) * 60;
                     let latency = Duration::from_micros(row.get::<i64, _>(2).max(0) as u64);
-                    minutes.entry(minute).or_default().record(row.get(1), latency);
+                    minutes.entry(minute).or_insert_with(|| Summary::tracking(tracked)).record(row.get(1), latency);
                 }
                 // Running totals go on from the last settled one; provisional ones are redone.
+                // A threshold newly tracked starts counting here.
                 let mut running = totals::before(&mut tx, id, from_s).await?;
+                running.track_only(tracked);
                 sqlx::query("DELETE FROM totals WHERE check_id = ? AND at_s > ?")
                     .bind(id)
                     .bind(from_s)
@@ -105,32 +110,30 @@ impl SqliteStore {
                 }
             }
         };
-        let mut tx = self.pool.begin().await?;
         if start < end {
-            let sums = (0..rollup::COUNTERS).map(|i| format!("SUM(b{i})")).collect::<Vec<_>>().join(", ");
-            let columns = (0..rollup::COUNTERS).map(|i| format!("b{i}")).collect::<Vec<_>>().join(", ");
-            let sql = format!(
-                "INSERT OR REPLACE INTO rollups (tier, start_s, check_id, total, ok, latency_sum_us, latency_max_us, {columns})
-                 SELECT ?, (start_s / {tier}) * {tier}, check_id, SUM(total), SUM(ok), SUM(latency_sum_us), MAX(latency_max_us), {sums}
-                 FROM rollups WHERE tier = ? AND start_s >= ? AND start_s < ? GROUP BY check_id, (start_s / {tier})"
-            );
-            // Built only from integers and fixed text above.
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(tier)
-                .bind(finer)
-                .bind(start)
-                .bind(end)
-                .execute(&mut *tx)
-                .await?;
+            let ids: Vec<i64> = self.all_ids().into_iter().map(|(_, id)| id).collect();
+            for chunk in ids.chunks(CHUNK) {
+                let mut tx = self.pool.begin().await?;
+                for &id in chunk {
+                    let rows = rollup_rows(&mut tx, finer, start, end, id).await?;
+                    let mut periods: BTreeMap<i64, Summary> = BTreeMap::new();
+                    for (at, summary) in rows {
+                        periods.entry(at.div_euclid(tier) * tier).or_default().merge(&summary);
+                    }
+                    for (at, summary) in periods {
+                        insert_rollup(&mut tx, tier, at, id, &summary).await?;
+                    }
+                }
+                tx.commit().await?;
+            }
         }
         sqlx::query(
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         )
         .bind(&key)
         .bind(end.max(start))
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -185,23 +188,54 @@ pub(crate) async fn insert_rollup(
     id: i64,
     s: &Summary,
 ) -> Result<(), StoreError> {
-    let columns = (0..rollup::COUNTERS).map(|i| format!("b{i}")).collect::<Vec<_>>().join(", ");
-    let marks = vec!["?"; rollup::COUNTERS].join(", ");
-    let sql = format!(
-        "INSERT OR REPLACE INTO rollups (tier, start_s, check_id, total, ok, latency_sum_us, latency_max_us, {columns}) VALUES (?, ?, ?, ?, ?, ?, ?, {marks})"
-    );
-    // Built only from fixed text above.
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(tier)
-        .bind(start)
-        .bind(id)
-        .bind(s.total as i64)
-        .bind(s.ok as i64)
-        .bind(s.latency_sum_us as i64)
-        .bind(s.latency_max_us.unwrap_or(0) as i64);
-    for n in s.histogram {
-        query = query.bind(n as i64);
-    }
-    query.execute(tx).await?;
+    sqlx::query(
+        "INSERT OR REPLACE INTO rollups (tier, start_s, check_id, total, ok, latency_sum_us, latency_max_us, histogram, thresholds)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(tier)
+    .bind(start)
+    .bind(id)
+    .bind(s.total as i64)
+    .bind(s.ok as i64)
+    .bind(s.latency_sum_us as i64)
+    .bind(s.latency_max_us.unwrap_or(0) as i64)
+    .bind(s.histogram.encode())
+    .bind(rollup::encode_thresholds(&s.thresholds))
+    .execute(tx)
+    .await?;
     Ok(())
+}
+
+/// One check's rollup rows of `tier` with start in `[start, end)`, in time order.
+pub(crate) async fn rollup_rows(
+    conn: &mut sqlx::SqliteConnection,
+    tier: i64,
+    start: i64,
+    end: i64,
+    id: i64,
+) -> Result<Vec<(i64, Summary)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT start_s, total, ok, latency_sum_us, latency_max_us, histogram, thresholds FROM rollups
+         WHERE check_id = ? AND tier = ? AND start_s >= ? AND start_s < ? ORDER BY start_s",
+    )
+    .bind(id)
+    .bind(tier)
+    .bind(start)
+    .bind(end)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.iter().map(|row| (row.get(0), rollup_summary(row, 1))).collect())
+}
+
+/// Reads `total, ok, latency_sum_us, latency_max_us, histogram, thresholds` from column `first`.
+pub(crate) fn rollup_summary(row: &sqlx::sqlite::SqliteRow, first: usize) -> Summary {
+    let count = |i: usize| row.get::<i64, _>(first + i).max(0) as u64;
+    Summary {
+        total: count(0),
+        ok: count(1),
+        latency_sum_us: count(2),
+        latency_max_us: Some(count(3)),
+        histogram: Histogram::decode(row.get::<&[u8], _>(first + 4)),
+        thresholds: rollup::decode_thresholds(row.get::<Option<&[u8]>, _>(first + 5)),
+    }
 }

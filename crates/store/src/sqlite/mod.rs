@@ -7,10 +7,12 @@
 mod alerts;
 mod compact;
 mod cursors;
+mod latency;
 mod pings;
 mod results;
 mod sessions;
 mod totals;
+mod upgrade;
 
 pub use totals::FINE as FINE_TOTALS;
 
@@ -28,9 +30,22 @@ pub struct SqliteStore {
     cache: std::sync::Mutex<results::Cache>,
     /// The sequence number of the last committed batch.
     last_commit: std::sync::atomic::AtomicU64,
+    /// Check name → the latency thresholds (µs) its runs are counted against as they are
+    /// rolled up: those of its latency SLOs.
+    thresholds: std::sync::RwLock<std::collections::HashMap<String, Vec<u64>>>,
 }
 
 impl SqliteStore {
+    pub(crate) fn track_thresholds(&self, thresholds: std::collections::HashMap<String, Vec<u64>>) {
+        *self.thresholds.write().unwrap_or_else(|e| e.into_inner()) = thresholds;
+    }
+
+    /// Check id → its tracked thresholds, for the checks that have any.
+    fn thresholds_by_id(&self) -> std::collections::HashMap<i64, Vec<u64>> {
+        let thresholds = self.thresholds.read().unwrap_or_else(|e| e.into_inner());
+        thresholds.iter().filter_map(|(name, t)| Some((self.known_id(name)?, t.clone()))).collect()
+    }
+
     /// Opens (creating if needed) the store in `data_dir` and applies migrations.
     pub async fn open(data_dir: &Path) -> Result<SqliteStore, StoreError> {
         std::fs::create_dir_all(data_dir)
@@ -49,12 +64,14 @@ impl SqliteStore {
             .await
             .map_err(|source| StoreError::Open { path: path.clone(), source })?;
         sqlx::migrate!("./migrations").run(&pool).await.map_err(|source| StoreError::Migrate { path, source })?;
+        upgrade::fine_histograms(&pool).await?;
         let cache = results::Cache::load(&pool).await?;
         let last: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM commits").fetch_one(&pool).await?;
         Ok(SqliteStore {
             pool,
             cache: std::sync::Mutex::new(cache),
             last_commit: std::sync::atomic::AtomicU64::new(last.unwrap_or(0) as u64),
+            thresholds: Default::default(),
         })
     }
 }

@@ -2,7 +2,8 @@
 //! happen; read back as history, windows and uptime bars.
 
 use super::SqliteStore;
-use crate::rollup::{self, COUNTERS, Summary};
+use super::compact;
+use crate::rollup::{self, Summary};
 use crate::{CheckResult, CheckStatus, StoreError};
 use sqlx::{Row, SqlitePool};
 use std::collections::HashMap;
@@ -316,37 +317,23 @@ impl SqliteStore {
         if start >= end {
             return Ok(Vec::new());
         }
-        let period = match group {
-            Some(g) => format!("(start_s / {g}) * {g}"),
-            None => "start_s".to_string(),
-        };
         let sql = format!(
-            "SELECT check_id, {period} AS period, SUM(total), SUM(ok), SUM(latency_sum_us), MAX(latency_max_us), {} FROM rollups
-             WHERE tier = ? AND start_s >= ? AND start_s < ? {} GROUP BY check_id, period",
-            (0..COUNTERS).map(|i| format!("SUM(b{i})")).collect::<Vec<_>>().join(", "),
+            "SELECT check_id, start_s, total, ok, latency_sum_us, latency_max_us, histogram, thresholds FROM rollups
+             WHERE tier = ? AND start_s >= ? AND start_s < ? {}",
             if only.is_some() { "AND check_id = ?" } else { "" }
         );
-        // Built only from integers and fixed text above.
+        // Built only from fixed text above.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tier).bind(start).bind(end);
         if let Some(id) = only {
             query = query.bind(id);
         }
         let rows = query.fetch_all(&self.pool).await?;
-        Ok(rows
-            .iter()
-            .map(|row| {
-                let mut summary = Summary {
-                    total: row.get::<i64, _>(2) as u64,
-                    ok: row.get::<i64, _>(3) as u64,
-                    latency_sum_us: row.get::<i64, _>(4) as u64,
-                    latency_max_us: Some(row.get::<i64, _>(5) as u64),
-                    histogram: [0; COUNTERS],
-                };
-                for (i, counter) in summary.histogram.iter_mut().enumerate() {
-                    *counter = row.get::<i64, _>(6 + i) as u64;
-                }
-                (row.get(0), row.get(1), summary)
-            })
-            .collect())
+        let mut periods: std::collections::BTreeMap<(i64, i64), Summary> = std::collections::BTreeMap::new();
+        for row in &rows {
+            let at: i64 = row.get(1);
+            let period = group.map_or(at, |g| at.div_euclid(g) * g);
+            periods.entry((row.get(0), period)).or_default().merge(&compact::rollup_summary(row, 2));
+        }
+        Ok(periods.into_iter().map(|((id, period), s)| (id, period, s)).collect())
     }
 }

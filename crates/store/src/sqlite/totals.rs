@@ -1,5 +1,6 @@
 //! Running totals: for each check, everything it recorded before the end of each minute in which
-//! it ran (counts, latency sum, histogram). A window is the difference of the totals at its two
+//! it ran (counts, latency sum, and the runs at or under each latency SLO threshold; percentiles
+//! come from rollups). A window is the difference of the totals at its two
 //! ends, so any window costs two index seeks per check, whatever its length: the 30-day
 //! availability of every check, the burn rate of an SLO over 1 h or 3 d.
 //!
@@ -10,7 +11,7 @@
 
 use super::SqliteStore;
 use crate::StoreError;
-use crate::rollup::{COUNTERS, HOUR, Summary};
+use crate::rollup::{self, HOUR, Summary};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use std::collections::HashMap;
@@ -20,17 +21,18 @@ use std::time::Duration;
 /// alerts) plus an hour of slack.
 pub const FINE: Duration = Duration::from_secs(25 * 3600);
 
-const COLUMNS: &str =
-    "total, ok, latency_sum_us, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16";
+const COLUMNS: &str = "total, ok, latency_sum_us, thresholds";
 
-/// Reads `total, ok, latency_sum_us, b0..b16` starting at column `first`.
+/// Reads `total, ok, latency_sum_us, thresholds` starting at column `first`.
 fn summary(row: &SqliteRow, first: usize) -> Summary {
     let get = |i: usize| row.get::<i64, _>(first + i).max(0) as u64;
-    let mut histogram = [0; COUNTERS];
-    for (i, counter) in histogram.iter_mut().enumerate() {
-        *counter = get(3 + i);
+    Summary {
+        total: get(0),
+        ok: get(1),
+        latency_sum_us: get(2),
+        thresholds: rollup::decode_thresholds(row.get::<Option<&[u8]>, _>(first + 3)),
+        ..Summary::default()
     }
-    Summary { total: get(0), ok: get(1), latency_sum_us: get(2), latency_max_us: None, histogram }
 }
 
 /// The check's totals as of `at_s`: its latest row at or before it (nothing recorded: zeros).
@@ -47,19 +49,17 @@ pub(crate) async fn insert(
     at_s: i64,
     s: &Summary,
 ) -> Result<(), StoreError> {
-    let marks = vec!["?"; 2 + 3 + COUNTERS].join(", ");
-    let sql = format!("INSERT OR REPLACE INTO totals (check_id, at_s, {COLUMNS}) VALUES ({marks})");
-    // Built only from fixed text above.
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .bind(at_s)
-        .bind(s.total as i64)
-        .bind(s.ok as i64)
-        .bind(s.latency_sum_us as i64);
-    for n in s.histogram {
-        query = query.bind(n as i64);
-    }
-    query.execute(conn).await?;
+    sqlx::query(
+        "INSERT OR REPLACE INTO totals (check_id, at_s, total, ok, latency_sum_us, thresholds) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(at_s)
+    .bind(s.total as i64)
+    .bind(s.ok as i64)
+    .bind(s.latency_sum_us as i64)
+    .bind(rollup::encode_thresholds(&s.thresholds))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -180,13 +180,32 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use crate::Store;
-    use crate::rollup::{HOUR, MINUTE, Summary};
-    use std::time::Duration;
+    use crate::rollup::{HOUR, MINUTE};
+
+    /// A rollup row as stores before migration 0008 wrote it: runs in 17 fixed buckets.
+    async fn insert_old_rollup(conn: &mut sqlx::SqliteConnection, tier: i64, start: i64, runs: &[(bool, u64, usize)]) {
+        let mut buckets = [0i64; 17];
+        for &(_, _, b) in runs {
+            buckets[b] += 1;
+        }
+        let columns = (0..17).map(|i| format!("b{i}")).collect::<Vec<_>>().join(", ");
+        let values = buckets.map(|n| n.to_string()).join(", ");
+        let ok = runs.iter().filter(|r| r.0).count();
+        let sum: u64 = runs.iter().map(|r| r.1).sum();
+        let max = runs.iter().map(|r| r.1).max().unwrap_or(0);
+        let sql = format!(
+            "INSERT INTO rollups (tier, start_s, check_id, total, ok, latency_sum_us, latency_max_us, {columns})
+             VALUES ({tier}, {start}, 1, {}, {ok}, {sum}, {max}, {values})",
+            runs.len()
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(conn).await.unwrap();
+    }
 
     /// A store written before running totals existed (migrations 1–3 only) gets them from its
-    /// rollups when it is opened: hours up to the compacted point, minutes after it.
+    /// rollups when it is opened (hours up to the compacted point, minutes after it), and its
+    /// fixed-bucket histograms become log-linear ones (each old bucket counts at its midpoint).
     #[tokio::test]
-    async fn an_older_store_gets_totals_from_its_rollups() {
+    async fn an_older_store_gets_totals_and_fine_histograms_from_its_rollups() {
         let dir = tempfile::tempdir().unwrap();
         let options =
             sqlx::sqlite::SqliteConnectOptions::new().filename(dir.path().join("upkeep.db")).create_if_missing(true);
@@ -197,20 +216,17 @@ mod tests {
         sqlx::query("INSERT INTO check_names (id, name) VALUES (1, 'api')").execute(&pool).await.unwrap();
         let day = 20_000 * 86_400;
         let mut conn = pool.acquire().await.unwrap();
-        let (mut hour, mut minute) = (Summary::default(), Summary::default());
-        hour.record(true, Duration::from_millis(3));
-        hour.record(false, Duration::from_millis(300));
-        minute.record(true, Duration::from_millis(7));
+        // 3 ms passed (bucket 2–5 ms), 300 ms failed (200–500 ms); a minute: 7 ms (5–10 ms).
+        let hour = [(true, 3_000, 3), (false, 300_000, 9)];
+        let minute = [(true, 7_000, 4)];
         // Two compacted hours (and their minutes, which the backfill must not count twice), then
         // three minutes of the hour in progress.
         for h in 0..2 {
-            super::super::compact::insert_rollup(&mut conn, HOUR, day + h * HOUR, 1, &hour).await.unwrap();
-            super::super::compact::insert_rollup(&mut conn, MINUTE, day + h * HOUR, 1, &hour).await.unwrap();
+            insert_old_rollup(&mut conn, HOUR, day + h * HOUR, &hour).await;
+            insert_old_rollup(&mut conn, MINUTE, day + h * HOUR, &hour).await;
         }
         for m in 0..3 {
-            super::super::compact::insert_rollup(&mut conn, MINUTE, day + 2 * HOUR + m * MINUTE, 1, &minute)
-                .await
-                .unwrap();
+            insert_old_rollup(&mut conn, MINUTE, day + 2 * HOUR + m * MINUTE, &minute).await;
         }
         sqlx::query("INSERT INTO meta (key, value) VALUES ('compacted_3600', ?)")
             .bind(day + 2 * HOUR)
@@ -230,6 +246,15 @@ mod tests {
             .unwrap()
             .remove("api")
             .unwrap();
-        assert_eq!((last_two_minutes.total, last_two_minutes.histogram), (2, minute.histogram.map(|n| n * 2)));
+        assert_eq!(last_two_minutes.total, 2);
+        let hours = store.bars(HOUR, at(day), at(day + 2 * HOUR), None).await.unwrap().remove("api").unwrap();
+        assert_eq!(hours.len(), 2);
+        let ms = |q: f64| hours[0].1.quantile(q).unwrap().as_secs_f64() * 1e3;
+        assert!((ms(0.5) - 3.5).abs() < 0.1 && (ms(1.0) - 300.0).abs() < 0.1, "{} {}", ms(0.5), ms(1.0));
+        // Opened again, nothing is converted twice.
+        drop(store);
+        let store = Store::open(dir.path()).await.unwrap();
+        let hours = store.bars(HOUR, at(day), at(day + 2 * HOUR), None).await.unwrap().remove("api").unwrap();
+        assert_eq!(hours[0].1.histogram.count(), 2);
     }
 }
