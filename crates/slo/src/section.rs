@@ -19,6 +19,17 @@ pub struct Slo {
     pub kind: Kind,
 }
 
+impl Slo {
+    /// What it promises, as reports write it: `99.9%`, or `95% ≤ 200ms` for a latency SLO.
+    pub fn promise(&self) -> String {
+        let objective = upkeep_expr::Value::Percent(self.objective.ratio() * 100.0);
+        match self.kind {
+            Kind::Availability => objective.to_string(),
+            Kind::Latency { threshold } => format!("{objective} ≤ {}", upkeep_expr::Value::duration(threshold)),
+        }
+    }
+}
+
 /// Which of a check's runs are good events.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Kind {

@@ -118,7 +118,7 @@ fn table(reports: &[Report]) -> String {
             vec![
                 r.slo.name.clone(),
                 r.slo.check.clone(),
-                percent(r.slo.objective.ratio()),
+                r.slo.promise(),
                 r.slo.window.describe(),
                 budget.map_or("no runs".into(), |b| percent(b.sli)),
                 budget.map_or("–".into(), |b| {

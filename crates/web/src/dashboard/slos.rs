@@ -34,7 +34,8 @@ async fn burn_points(
         // Flat until the period starts: periods without runs spend nothing.
         let start = at.as_second() - from.as_second();
         points.push((x(start), left(bad)));
-        bad += summary.total - summary.ok;
+        let events = upkeep_store::slo_events(&report.slo, summary);
+        bad += events.valid - events.good;
         points.push((x(start + span), left(bad)));
     }
     Ok(points)
@@ -89,7 +90,7 @@ pub async fn page(State(state): State<AppState>, Extension(principal): Extension
              <table><thead><tr><th>Burn rate</th>{windows}</tr></thead><tbody><tr><td></td>{burn}</tr></tbody></table></section>",
             name = escape(&slo.name),
             check = escape(&slo.check),
-            objective = percent(slo.objective.ratio()),
+            objective = escape(&slo.promise()),
             window = escape(&slo.window.describe()),
             class = if overspent { "summary failing" } else { "summary" },
             chart = burn_down(&points, 600, 120),
