@@ -62,20 +62,30 @@ fn seed_000_has_its_four_rules_and_a_burning_budget_pages() {
 fn seed_004_has_its_slo_table_and_alert_rules() {
     let (code, slos) = run("seed-004-slos.toml", &["slo", "report", "--json"]);
     assert_eq!(code, Some(0));
-    let objectives: Vec<(String, f64)> = slos
+    let objectives: Vec<(String, f64, Option<f64>)> = slos
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| (s["name"].as_str().unwrap().to_string(), s["objective"].as_f64().unwrap()))
+        .map(|s| {
+            let name = s["name"].as_str().unwrap().to_string();
+            (name, s["objective"].as_f64().unwrap(), s["threshold_seconds"].as_f64())
+        })
         .collect();
+    let slo = |name: &str, objective: f64, threshold: Option<f64>| (name.to_string(), objective, threshold);
+    // The table's availability column, then its p95 column as latency SLOs (004-02..06).
     assert_eq!(
         objectives,
         [
-            ("web-wallet-availability".to_string(), 0.999),
-            ("api-gateway-availability".to_string(), 0.9995),
-            ("database-availability".to_string(), 0.9999),
-            ("blockchain-availability".to_string(), 0.999),
-            ("auth-availability".to_string(), 0.9995),
+            slo("web-wallet-availability", 0.999, None),
+            slo("api-gateway-availability", 0.9995, None),
+            slo("database-availability", 0.9999, None),
+            slo("blockchain-availability", 0.999, None),
+            slo("auth-availability", 0.9995, None),
+            slo("web-wallet-latency", 0.95, Some(1.0)),
+            slo("api-gateway-latency", 0.95, Some(0.2)),
+            slo("database-latency", 0.95, Some(0.05)),
+            slo("blockchain-latency", 0.95, Some(6.0)),
+            slo("auth-latency", 0.95, Some(0.1)),
         ]
     );
     // 99.99% over 30 days leaves 4m19s.
@@ -85,5 +95,5 @@ fn seed_004_has_its_slo_table_and_alert_rules() {
     assert_eq!(find(&alerts, "HighResponseTime")["labels"]["team"], "sre");
     assert_eq!(find(&alerts, "check_down{check=\"database\"}")["labels"]["component"], "Database");
     let burn = alerts.iter().filter(|a| a["alertname"] == "slo_burn").count();
-    assert_eq!(burn, 5 * 4, "four burn-rate alerts per SLO");
+    assert_eq!(burn, 10 * 4, "four burn-rate alerts per SLO");
 }

@@ -72,7 +72,7 @@ fn paths_and_schemas() -> Value {
         "components": {"schemas": {
             "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
             "Slo": {"type": "object", "required": ["name", "check", "objective", "window"], "properties": {
-                "name": {"type": "string"}, "check": {"type": "string"}, "objective": {"type": "number"}, "window": {"type": "string"},
+                "name": {"type": "string"}, "check": {"type": "string"}, "kind": {"type": "string", "enum": ["availability", "latency"]}, "threshold_seconds": {"type": ["number", "null"]}, "objective": {"type": "number"}, "window": {"type": "string"},
                 "events": {"type": "object", "properties": {"good": {"type": "integer"}, "valid": {"type": "integer"}}},
                 "sli": {"type": ["number", "null"]}, "error_budget": {"type": "number"},
                 "error_budget_seconds": {"type": ["number", "null"]}, "budget_consumed": {"type": ["number", "null"]},
