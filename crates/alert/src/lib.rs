@@ -13,6 +13,7 @@
 
 mod engine;
 mod history;
+mod labels;
 mod mute;
 mod rule;
 mod section;
@@ -20,6 +21,7 @@ mod state;
 
 pub use engine::{Alert, Cause, Engine, Event, Saved};
 pub use history::{Fetched, HistoryFuture, HistorySource, WindowStats, fetch};
+pub use labels::{Labels, Words};
 pub use mute::{Inhibit, MaintenanceWindow, Matcher, Mutes, Op, Silence, When};
 pub use rule::{Annotations, Condition, Rule, Rules, key};
 pub use section::{Watched, read_alerts};

@@ -2,6 +2,7 @@
 //! checks and SLOs: a `when` naming a check that does not exist, or a field its kind does not
 //! observe, is an error at its line and column, with the name that was probably meant.
 
+use crate::labels::{Labels, Words};
 use crate::rule::{Annotations, Condition, Rule, Rules, key};
 use crate::state::{Hold, Timing};
 use std::collections::BTreeMap;
@@ -76,7 +77,7 @@ pub fn read_alerts(
         }
         rules.push(rule);
     }
-    let mut built = built_in(&defaults, checks, slos);
+    let mut built = built_in(&defaults, checks, slos, &mut Words::default());
     rules.reserve_exact(built.len());
     rules.append(&mut built);
     let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
@@ -232,14 +233,14 @@ fn read_rule(
     labels.insert("severity".into(), severity.clone());
     let timing = Timing { pending: Hold::Time(pending), keep_firing: Hold::Time(keep), repeat, cooldown };
     Some(Rule {
-        key: name.get_ref().clone(),
-        name: name.into_inner(),
+        key: name.get_ref().as_str().into(),
+        name: name.into_inner().into(),
         condition: Condition::When(Box::new(program)),
         timing,
-        severity,
-        labels,
-        annotations,
-        checks: read,
+        severity: severity.into(),
+        labels: Labels::from(labels),
+        annotations: Arc::new(annotations),
+        checks: read.into_iter().map(Arc::from).collect(),
     })
 }
 
@@ -267,30 +268,32 @@ fn compile_when(when: &Spanned<String>, schema: &Schema, d: &mut Diagnostics) ->
 
 /// The alerts nobody has to write: each check's down and flapping alerts, each SLO's four
 /// burn-rate alerts (pages at the first severity, tickets at the second).
-fn built_in(defaults: &Defaults, checks: &[Watched], slos: &[Arc<Slo>]) -> Vec<Rule> {
+fn built_in(defaults: &Defaults, checks: &[Watched], slos: &[Arc<Slo>], words: &mut Words) -> Vec<Rule> {
     let mut rules = Vec::with_capacity(2 * checks.len() + 4 * slos.len());
+    let down = Family::new("check_down", &defaults.check_down_severity, "{{ check }} is down: {{ message }}", words);
+    let flapping = Family::new(
+        "check_flapping",
+        &default_severity(&defaults.severities),
+        "{{ check }} is flapping: it changed state {{ value }} times",
+        words,
+    );
     for check in checks.iter().filter(|c| c.alert_after > 0) {
+        let name = words.word(&check.name);
         let timing = Timing {
             pending: Hold::Runs(check.alert_after),
             keep_firing: Hold::Runs(check.recover_after.max(1)),
             repeat: defaults.repeat,
             cooldown: Duration::ZERO,
         };
-        rules.push(check_rule(
-            "check_down",
-            check,
-            &defaults.check_down_severity,
-            timing,
-            Condition::CheckDown { check: check.name.clone() },
-        ));
+        rules.push(down.rule(check, &name, timing, Condition::CheckDown { check: Arc::clone(&name) }, words));
         if defaults.flap_changes > 0 {
             let condition = Condition::Flapping {
-                check: check.name.clone(),
+                check: Arc::clone(&name),
                 changes: defaults.flap_changes,
                 window: defaults.flap_window,
             };
             let timing = Timing { repeat: defaults.repeat, ..Timing::default() };
-            rules.push(check_rule("check_flapping", check, &default_severity(&defaults.severities), timing, condition));
+            rules.push(flapping.rule(check, &name, timing, condition, words));
         }
     }
     let page = defaults.severities[0].clone();
@@ -304,53 +307,66 @@ fn built_in(defaults: &Defaults, checks: &[Watched], slos: &[Arc<Slo>]) -> Vec<R
                 upkeep_expr::Value::duration(alert.window.long),
                 upkeep_expr::Value::duration(alert.window.short)
             );
-            let labels = BTreeMap::from([
-                ("alertname".to_string(), "slo_burn".to_string()),
-                ("severity".to_string(), severity.clone()),
-                ("slo".to_string(), slo.name.clone()),
-                ("check".to_string(), slo.check.clone()),
-                ("window".to_string(), window.clone()),
-            ]);
+            let labels = Labels::new(
+                [
+                    ("alertname", "slo_burn"),
+                    ("severity", severity.as_str()),
+                    ("slo", slo.name.as_str()),
+                    ("check", slo.check.as_str()),
+                    ("window", window.as_str()),
+                ]
+                .map(|(n, v)| (words.word(n), words.word(v))),
+            );
             let summary = format!(
                 "SLO {} is burning its error budget at {{{{ value }}}}x over {window} (threshold {}x)",
                 slo.name, alert.window.threshold
             );
             rules.push(Rule {
-                key: key("slo_burn", &[("slo", &slo.name), ("window", &window)]),
-                name: "slo_burn".into(),
+                key: key("slo_burn", &[("slo", &slo.name), ("window", &window)]).into(),
+                name: words.word("slo_burn"),
                 condition: Condition::SloBurn { slo: Arc::clone(slo), alert },
                 timing: Timing { repeat: defaults.repeat, ..Timing::default() },
-                severity: severity.clone(),
+                severity: words.word(severity),
                 labels,
-                annotations: Annotations { summary: Some(summary), ..Annotations::default() },
-                checks: Vec::new(),
+                annotations: Arc::new(Annotations { summary: Some(summary), ..Annotations::default() }),
+                checks: Box::new([]),
             });
         }
     }
     rules
 }
 
-fn check_rule(name: &str, check: &Watched, severity: &str, timing: Timing, condition: Condition) -> Rule {
-    let mut labels = BTreeMap::from([
-        ("alertname".to_string(), name.to_string()),
-        ("severity".to_string(), severity.to_string()),
-        ("check".to_string(), check.name.clone()),
-    ]);
-    if let Some(component) = &check.component {
-        labels.insert("component".into(), component.clone());
+/// What every check's alert of one kind (down, flapping) shares: made once, not per check.
+struct Family {
+    name: Arc<str>,
+    severity: Arc<str>,
+    annotations: Arc<Annotations>,
+}
+
+impl Family {
+    fn new(name: &str, severity: &str, summary: &str, words: &mut Words) -> Family {
+        let annotations = Annotations { summary: Some(summary.to_string()), ..Annotations::default() };
+        Family { name: words.word(name), severity: words.word(severity), annotations: Arc::new(annotations) }
     }
-    let summary = match condition {
-        Condition::Flapping { .. } => "{{ check }} is flapping: it changed state {{ value }} times".to_string(),
-        _ => "{{ check }} is down: {{ message }}".to_string(),
-    };
-    Rule {
-        key: key(name, &[("check", &check.name)]),
-        name: name.to_string(),
-        condition,
-        timing,
-        severity: severity.to_string(),
-        labels,
-        annotations: Annotations { summary: Some(summary), ..Annotations::default() },
-        checks: vec![check.name.clone()],
+
+    fn rule(&self, check: &Watched, name: &Arc<str>, timing: Timing, condition: Condition, words: &mut Words) -> Rule {
+        let mut labels = vec![
+            (words.word("alertname"), Arc::clone(&self.name)),
+            (words.word("severity"), Arc::clone(&self.severity)),
+            (words.word("check"), Arc::clone(name)),
+        ];
+        if let Some(component) = &check.component {
+            labels.push((words.word("component"), words.word(component)));
+        }
+        Rule {
+            key: key(&self.name, &[("check", name)]).into(),
+            name: Arc::clone(&self.name),
+            condition,
+            timing,
+            severity: Arc::clone(&self.severity),
+            labels: Labels::new(labels),
+            annotations: Arc::clone(&self.annotations),
+            checks: Box::new([Arc::clone(name)]),
+        }
     }
 }

@@ -329,10 +329,10 @@ fn configured_severities_and_labels() {
          [[alert]]\nname = \"api_5xx\"\nwhen = 'api.status >= 500'\nseverity = \"P1\"\nlabels = { team = \"payments\" }\n",
     );
     let rule = rules.get("api_5xx").unwrap();
-    assert_eq!(rule.labels["team"], "payments");
-    assert_eq!(rule.labels["component"], "API");
-    assert_eq!(rules.get("check_down{check=\"api\"}").unwrap().severity, "P2");
-    let burn: Vec<&str> = rules.rules.iter().filter(|r| r.name == "slo_burn").map(|r| r.severity.as_str()).collect();
+    assert_eq!(rule.labels.get("team"), Some("payments"));
+    assert_eq!(rule.labels.get("component"), Some("API"));
+    assert_eq!(&*rules.get("check_down{check=\"api\"}").unwrap().severity, "P2");
+    let burn: Vec<&str> = rules.rules.iter().filter(|r| &*r.name == "slo_burn").map(|r| &*r.severity).collect();
     assert_eq!(burn, ["P1", "P1", "P2", "P2"]);
 }
 

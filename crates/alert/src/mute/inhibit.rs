@@ -3,7 +3,6 @@
 //! labels are muted (the site is down, so its slow-page warning says nothing new).
 
 use super::matcher::{Matcher, all_match};
-use std::collections::BTreeMap;
 
 #[derive(Clone, Debug)]
 pub struct Inhibit {
@@ -14,7 +13,7 @@ pub struct Inhibit {
 
 impl Inhibit {
     /// Whether a firing `source` alert mutes `target`.
-    pub fn mutes(&self, source: &BTreeMap<String, String>, target: &BTreeMap<String, String>) -> bool {
+    pub fn mutes(&self, source: &crate::Labels, target: &crate::Labels) -> bool {
         all_match(&self.source, source)
             && all_match(&self.target, target)
             && self.equal.iter().all(|label| source.get(label) == target.get(label))

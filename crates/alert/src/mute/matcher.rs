@@ -2,8 +2,8 @@
 //! `alertname=~"disk_.*"`, `component!~"API|Web"`. Regular expressions are anchored (they match
 //! the whole value), and a label an alert does not have matches as the empty string.
 
+use crate::Labels;
 use regex::Regex;
-use std::collections::BTreeMap;
 use std::fmt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,8 +77,8 @@ impl Matcher {
         Matcher::new(name.trim(), op, value)
     }
 
-    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        let value = labels.get(&self.name).map_or("", String::as_str);
+    pub fn matches(&self, labels: &Labels) -> bool {
+        let value = labels.get(&self.name).unwrap_or("");
         match (self.op, &self.regex) {
             (Op::Eq, _) => value == self.value,
             (Op::Ne, _) => value != self.value,
@@ -95,7 +95,7 @@ impl Matcher {
 }
 
 /// Whether every matcher matches.
-pub fn all_match(matchers: &[Matcher], labels: &BTreeMap<String, String>) -> bool {
+pub fn all_match(matchers: &[Matcher], labels: &Labels) -> bool {
     matchers.iter().all(|m| m.matches(labels))
 }
 
@@ -103,8 +103,12 @@ pub fn all_match(matchers: &[Matcher], labels: &BTreeMap<String, String>) -> boo
 mod tests {
     use super::*;
 
-    fn labels() -> BTreeMap<String, String> {
-        BTreeMap::from([("alertname".into(), "disk_space_low".into()), ("severity".into(), "warning".into())])
+    fn labels() -> crate::Labels {
+        std::collections::BTreeMap::from([
+            ("alertname".to_string(), "disk_space_low".to_string()),
+            ("severity".to_string(), "warning".to_string()),
+        ])
+        .into()
     }
 
     #[test]

@@ -29,7 +29,7 @@ impl Silence {
         comment: &str,
         now: Timestamp,
     ) -> Result<Silence, String> {
-        let empty = std::collections::BTreeMap::new();
+        let empty = crate::Labels::default();
         if matchers.iter().all(|m| m.matches(&empty)) {
             return Err("a silence needs a matcher that names something, e.g. --match alertname=disk_space_low".into());
         }
@@ -75,7 +75,7 @@ impl Silence {
         }
     }
 
-    pub fn matches(&self, labels: &std::collections::BTreeMap<String, String>) -> bool {
+    pub fn matches(&self, labels: &crate::Labels) -> bool {
         super::matcher::all_match(&self.matchers, labels)
     }
 

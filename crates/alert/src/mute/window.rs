@@ -3,7 +3,6 @@
 //! covers are muted (shown, not notified).
 
 use jiff::{SignedDuration, Timestamp};
-use std::collections::BTreeMap;
 use std::time::Duration;
 use upkeep_schedule::Cadence;
 
@@ -35,11 +34,11 @@ impl MaintenanceWindow {
         }
     }
 
-    pub fn covers(&self, labels: &BTreeMap<String, String>) -> bool {
+    pub fn covers(&self, labels: &crate::Labels) -> bool {
         if self.checks.is_empty() && self.components.is_empty() {
             return true;
         }
-        let has = |label: &str, names: &[String]| labels.get(label).is_some_and(|v| names.contains(v));
+        let has = |label: &str, names: &[String]| labels.get(label).is_some_and(|v| names.iter().any(|n| n == v));
         has("check", &self.checks) || has("component", &self.components)
     }
 }

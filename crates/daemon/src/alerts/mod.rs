@@ -182,7 +182,7 @@ impl Alerting {
             self.firing.get_or_create(&SeverityLabel { severity: severity.clone() }).set(0);
         }
         for alert in engine.alerts().filter(|a| a.memory.state.is_firing()) {
-            self.firing.get_or_create(&SeverityLabel { severity: alert.rule.severity.clone() }).inc();
+            self.firing.get_or_create(&SeverityLabel { severity: alert.rule.severity.to_string() }).inc();
         }
     }
 }

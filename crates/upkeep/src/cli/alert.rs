@@ -66,10 +66,10 @@ fn table(engine: &Engine, alerts: &[&Alert], now: jiff::Timestamp) -> String {
         .map(|a| {
             let since = a.memory.state.since().map_or("–".into(), |t| ago(now, t));
             vec![
-                a.rule.key.clone(),
+                a.rule.key.to_string(),
                 a.memory.state.name().to_string(),
                 since,
-                a.rule.severity.clone(),
+                a.rule.severity.to_string(),
                 a.value.clone().unwrap_or_else(|| "–".into()),
                 engine.muted_by(&a.rule, now).join(" "),
                 a.annotations.get("summary").cloned().unwrap_or_default(),

@@ -131,7 +131,7 @@ async fn muted_now(store: &Store, plan: &upkeep_plan::Plan, silence: &Silence, n
         .filter(|a| {
             a.memory.state != upkeep_alert::State::Inactive && silence.is_active(now) && silence.matches(&a.rule.labels)
         })
-        .map(|a| a.rule.key.clone())
+        .map(|a| a.rule.key.to_string())
         .collect()
 }
 
