@@ -37,11 +37,13 @@ impl WindowStats {
 
 /// Where history comes from: the store's running totals and transitions.
 pub trait HistorySource: Send + Sync {
-    /// Every check's runs in `[from, to)`.
+    /// Every check's runs in `[from, to)`; their percentiles only when `quantiles` (they cost
+    /// a read of rollups where counts cost two index seeks).
     fn windows<'a>(
         &'a self,
         from: jiff::Timestamp,
         to: jiff::Timestamp,
+        quantiles: bool,
     ) -> HistoryFuture<'a, HashMap<String, WindowStats>>;
 
     /// How many times `check` changed state in `[from, to)`.
@@ -59,6 +61,7 @@ pub struct Fetched {
 /// Reads what `rules` need as of `now`.
 pub async fn fetch(rules: &Rules, source: &dyn HistorySource, now: jiff::Timestamp) -> Result<Fetched, String> {
     let mut windows: BTreeSet<Duration> = BTreeSet::new();
+    let mut quantile_windows: BTreeSet<Duration> = BTreeSet::new();
     let mut calls: BTreeSet<&Call> = BTreeSet::new();
     let mut slos = HashMap::new();
     for rule in &rules.rules {
@@ -67,6 +70,9 @@ pub async fn fetch(rules: &Rules, source: &dyn HistorySource, now: jiff::Timesta
                 for call in program.calls() {
                     calls.insert(call);
                     windows.extend(call.window);
+                    if matches!(call.function, Function::Quantile(_)) {
+                        quantile_windows.extend(call.window);
+                    }
                 }
             }
             Condition::SloBurn { slo, alert } => {
@@ -79,7 +85,8 @@ pub async fn fetch(rules: &Rules, source: &dyn HistorySource, now: jiff::Timesta
     }
     let mut by_window = HashMap::new();
     for window in windows {
-        by_window.insert(window, source.windows(ago(now, window), now).await?);
+        let quantiles = quantile_windows.contains(&window);
+        by_window.insert(window, source.windows(ago(now, window), now, quantiles).await?);
     }
     let stats =
         |check: &str, window: Duration| by_window.get(&window).and_then(|w| w.get(check)).cloned().unwrap_or_default();
@@ -97,7 +104,7 @@ pub async fn fetch(rules: &Rules, source: &dyn HistorySource, now: jiff::Timesta
                         let window = match by_start.entry(from) {
                             std::collections::hash_map::Entry::Occupied(read) => read.into_mut(),
                             std::collections::hash_map::Entry::Vacant(unread) => {
-                                unread.insert(source.windows(from, now).await?)
+                                unread.insert(source.windows(from, now, false).await?)
                             }
                         };
                         let events = window.get(&slo.check).map_or(Events::default(), |s| s.events(slo));

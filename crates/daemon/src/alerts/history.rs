@@ -21,6 +21,7 @@ impl HistorySource for StoreHistory<'_> {
         &'a self,
         from: jiff::Timestamp,
         to: jiff::Timestamp,
+        quantiles: bool,
     ) -> HistoryFuture<'a, HashMap<String, WindowStats>> {
         Box::pin(async move {
             if let Some(recent) = self.recent {
@@ -41,9 +42,11 @@ impl HistorySource for StoreHistory<'_> {
                     (check, WindowStats { total: s.total, ok: s.ok, latency, ..WindowStats::default() })
                 })
                 .collect();
-            for check in
-                self.recent.map(|r| r.lock().unwrap_or_else(|e| e.into_inner()).quantile_checks()).unwrap_or_default()
-            {
+            let checks = match (quantiles, self.recent) {
+                (true, Some(recent)) => recent.lock().unwrap_or_else(|e| e.into_inner()).quantile_checks(),
+                _ => Vec::new(),
+            };
+            for check in checks {
                 let mut latencies = self.store.latencies(from, to, Some(&check)).await.map_err(|e| e.to_string())?;
                 if let (Some(s), Some(stats)) = (latencies.remove(&check), stats.get_mut(&check)) {
                     stats.quantiles = upkeep_expr::Quantile::ALL.map(|q| s.quantile(q.q()));

@@ -90,13 +90,30 @@ impl Series {
         };
         let (first, end) = (from_s.div_euclid(span) * span, to_s);
         let mut summary = Summary::tracking(&self.what.thresholds);
-        for b in tier.iter().filter(|b| b.start >= first && b.start < end) {
+        // Whole hours from the hour buckets, minutes only at the edges: a 6-hour window is
+        // about 66 buckets, not 360 (both tiers hold the same runs).
+        let buckets: Vec<&Bucket> =
+            match (span, (first + HOUR - 1).div_euclid(HOUR) * HOUR, end.div_euclid(HOUR) * HOUR) {
+                (MINUTE, h0, h1) if h0 < h1 => {
+                    let mut all = within(tier, first, h0);
+                    all.extend(within(&self.hours, h0, h1));
+                    all.extend(within(tier, h1, end));
+                    all
+                }
+                _ => within(tier, first, end),
+            };
+        for b in &buckets {
             summary.total += u64::from(b.total);
             summary.ok += u64::from(b.ok);
-            if let Some(h) = &b.histogram {
-                summary.histogram.merge(h);
+            for t in &mut summary.thresholds {
+                if let Some(more) = b.thresholds.iter().find(|m| m.at_us == t.at_us) {
+                    t.valid += more.valid;
+                    t.good += more.good;
+                }
             }
-            summary.merge(&Summary { thresholds: b.thresholds.clone(), ..Summary::default() });
+        }
+        if self.what.quantiles {
+            summary.histogram = Histogram::sum(buckets.iter().filter_map(|b| b.histogram.as_ref()));
         }
         if summary.total == 0 {
             return Some(WindowStats::default());
@@ -110,6 +127,12 @@ impl Series {
             .collect();
         Some(WindowStats { total: summary.total, ok: summary.ok, quantiles, latency })
     }
+}
+
+/// The buckets of `tier` starting in `[a, b)`.
+fn within(tier: &VecDeque<Bucket>, a: i64, b: i64) -> Vec<&Bucket> {
+    let at = tier.partition_point(|x| x.start < a);
+    tier.range(at..).take_while(|x| x.start < b).collect()
 }
 
 /// The bucket starting at `start`, made if needed; results arrive in about time order, so it is
