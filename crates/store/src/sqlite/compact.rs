@@ -215,8 +215,10 @@ pub(crate) async fn rollup_rows(
     id: i64,
 ) -> Result<Vec<(i64, Summary)>, StoreError> {
     let rows = sqlx::query(
+        // One check's rows: without statistics the planner may pick the primary key (tier,
+        // start) and read every check's rows in the range.
         "SELECT start_s, total, ok, latency_sum_us, latency_max_us, histogram, thresholds FROM rollups
-         WHERE check_id = ? AND tier = ? AND start_s >= ? AND start_s < ? ORDER BY start_s",
+         INDEXED BY rollups_by_check WHERE check_id = ? AND tier = ? AND start_s >= ? AND start_s < ? ORDER BY start_s",
     )
     .bind(id)
     .bind(tier)
