@@ -119,10 +119,6 @@ impl Histogram {
         self.0.iter().map(|&(_, n)| n).sum()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// The non-empty buckets and their counts.
     pub fn buckets(&self) -> &[(u16, u64)] {
         &self.0

@@ -49,8 +49,10 @@ impl Store {
     /// Counts the runs of each check against these latency thresholds from now on, as results
     /// are rolled up (a latency SLO's good events, exactly): check name → thresholds.
     pub fn track_thresholds(&self, thresholds: HashMap<String, Vec<Duration>>) {
-        let us = |d: &Duration| d.as_micros().min(u128::from(u64::MAX)) as u64;
-        let thresholds = thresholds.into_iter().map(|(check, t)| (check, t.iter().map(us).collect())).collect();
+        let thresholds = thresholds
+            .into_iter()
+            .map(|(check, t)| (check, t.into_iter().map(crate::rollup::micros).collect()))
+            .collect();
         match self {
             Store::Sqlite(s) => s.track_thresholds(thresholds),
         }

@@ -2,8 +2,8 @@
 //!
 //! One file per concept, each with its records and the [`Store`] methods for it: check results
 //! and the batches they were committed in (`results.rs`), history — rollups, running totals,
-//! windows, bars, compaction and retention (`history.rs`, with the histogram math in
-//! `rollup.rs`) — heartbeat pings (`pings.rs`), log cursors (`cursors.rs`), dashboard sessions
+//! windows, bars, compaction and retention (`history.rs`, with the summaries in `rollup.rs` and
+//! the latency histogram in `histogram.rs`) — heartbeat pings (`pings.rs`), log cursors (`cursors.rs`), dashboard sessions
 //! (`sessions.rs`), what probes keep between runs (`probe_state.rs`), and alert state and events (`alerts.rs`). [`Store`] is an enum
 //! over the backends, so each method is one `match`: SQLite in `data_dir` today (`sqlite/`, one
 //! file per concept again); a PostgreSQL backend is one more variant and one more folder, written

@@ -11,6 +11,11 @@ pub const MINUTE: i64 = 60;
 pub const HOUR: i64 = 3600;
 pub const DAY: i64 = 86400;
 
+/// A duration in whole microseconds, as latencies and thresholds are counted.
+pub fn micros(d: Duration) -> u64 {
+    d.as_micros().min(u128::from(u64::MAX)) as u64
+}
+
 /// Runs counted against one latency threshold since it was first tracked: a latency SLO's
 /// events, counted exactly as each result is rolled up rather than estimated from buckets.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -20,6 +25,19 @@ pub struct Threshold {
     pub valid: u64,
     /// Of those, the passing runs at or under the threshold (a failed run is never good).
     pub good: u64,
+}
+
+impl Threshold {
+    /// Adds the counts of `more` to those of the same thresholds in `into`; thresholds `into`
+    /// does not track are left out.
+    pub fn add_tracked(into: &mut [Threshold], more: &[Threshold]) {
+        for t in into {
+            if let Some(m) = more.iter().find(|m| m.at_us == t.at_us) {
+                t.valid += m.valid;
+                t.good += m.good;
+            }
+        }
+    }
 }
 
 /// Results aggregated over some span: counts, latency sum and max, a histogram, and the counts
@@ -49,7 +67,7 @@ impl Summary {
     }
 
     pub fn record(&mut self, ok: bool, latency: Duration) {
-        let us = latency.as_micros().min(u128::from(u64::MAX)) as u64;
+        let us = micros(latency);
         self.latency_max_us = if self.total == 0 { Some(us) } else { self.latency_max_us.map(|max| max.max(us)) };
         self.total += 1;
         self.ok += u64::from(ok);
@@ -119,7 +137,7 @@ impl Summary {
 
     /// The counts against a threshold, when it is tracked.
     pub fn threshold(&self, at: Duration) -> Option<Threshold> {
-        let us = at.as_micros().min(u128::from(u64::MAX)) as u64;
+        let us = micros(at);
         self.thresholds.iter().find(|t| t.at_us == us).copied()
     }
 

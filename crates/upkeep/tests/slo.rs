@@ -88,26 +88,26 @@ async fn the_api_and_metrics_show_every_slo() {
     assert!(metrics.contains("upkeep_slo_sli_ratio{") && metrics.contains("window=\"30d\""), "{metrics}");
 }
 
-/// `upkeep slo export prometheus` writes rules promtool accepts, and on a synthetic series its
-/// burn-rate alerts fire exactly as Upkeep's own do: 2% of runs failing burns a 0.1% budget at
-/// 20×, past every pair's threshold; 0.5% (5×) fires only the two ticket pairs (3× and 1×).
-#[test]
-fn exported_rules_pass_promtool_and_their_burn_rate_alerts_fire() {
+/// A directory for promtool's files, or `None` (the test skipped) where promtool is missing and
+/// the services are not required.
+fn promtool_dir() -> Option<tempfile::TempDir> {
     if Command::new("promtool").arg("--version").output().is_err() {
         assert!(
             std::env::var("UPKEEP_TEST_SERVICES").as_deref() != Ok("required"),
             "promtool (Debian package prometheus) is not installed"
         );
         eprintln!("skipped: promtool is not installed (Debian package prometheus)");
-        return;
+        return None;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let slo = SLO.replace("99%", "99.9%");
-    let config = write_config(
-        dir.path(),
-        &format!("[[check]]\nname = \"api\"\nkind = \"tcp\"\naddress = \"127.0.0.1:9\"\n\n{slo}"),
-    );
-    let rules = dir.path().join("rules.yml");
+    Some(tempfile::tempdir().unwrap())
+}
+
+/// `upkeep slo export prometheus -o rules.yml` for one tcp check `api` and `slo`, then `promtool
+/// check rules` on the file.
+fn export_checked_rules(dir: &std::path::Path, slo: &str) {
+    let config =
+        write_config(dir, &format!("[[check]]\nname = \"api\"\nkind = \"tcp\"\naddress = \"127.0.0.1:9\"\n\n{slo}"));
+    let rules = dir.join("rules.yml");
     let out = Command::new(env!("CARGO_BIN_EXE_upkeep"))
         .arg("-c")
         .arg(&config)
@@ -117,12 +117,31 @@ fn exported_rules_pass_promtool_and_their_burn_rate_alerts_fire() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let checked = Command::new("promtool").arg("check").arg("rules").arg(&rules).output().unwrap();
+    let said = |o: &std::process::Output| {
+        format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    };
+    assert!(checked.status.success(), "{}", said(&checked));
+}
+
+/// `promtool test rules` on `tests` (YAML over `rules.yml` in `dir`).
+fn promtool_test(dir: &std::path::Path, tests: &str) {
+    std::fs::write(dir.join("tests.yml"), tests).unwrap();
+    let tested = Command::new("promtool").current_dir(dir).args(["test", "rules", "tests.yml"]).output().unwrap();
     assert!(
-        checked.status.success(),
+        tested.status.success(),
         "{}{}",
-        String::from_utf8_lossy(&checked.stdout),
-        String::from_utf8_lossy(&checked.stderr)
+        String::from_utf8_lossy(&tested.stdout),
+        String::from_utf8_lossy(&tested.stderr)
     );
+}
+
+/// `upkeep slo export prometheus` writes rules promtool accepts, and on a synthetic series its
+/// burn-rate alerts fire exactly as Upkeep's own do: 2% of runs failing burns a 0.1% budget at
+/// 20×, past every pair's threshold; 0.5% (5×) fires only the two ticket pairs (3× and 1×).
+#[test]
+fn exported_rules_pass_promtool_and_their_burn_rate_alerts_fire() {
+    let Some(dir) = promtool_dir() else { return };
+    export_checked_rules(dir.path(), &SLO.replace("99%", "99.9%"));
 
     let alert = |window: &str, severity: &str, factor: &str| {
         format!(
@@ -151,15 +170,7 @@ fn exported_rules_pass_promtool_and_their_burn_rate_alerts_fire() {
         case(20, &all_four),
         case(5, &tickets)
     );
-    std::fs::write(dir.path().join("tests.yml"), tests).unwrap();
-    let tested =
-        Command::new("promtool").current_dir(dir.path()).args(["test", "rules", "tests.yml"]).output().unwrap();
-    assert!(
-        tested.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&tested.stdout),
-        String::from_utf8_lossy(&tested.stderr)
-    );
+    promtool_test(dir.path(), &tests);
 }
 
 const LATENCY_SLO: &str = "[[slo]]\nname = \"api-latency\"\ncheck = \"api\"\nkind = \"latency\"\nthreshold = \"200ms\"\nobjective = \"95%\"\n";
@@ -248,30 +259,8 @@ async fn a_latency_slo_no_run_meets_pages() {
 /// threshold burns a 5% budget at 10×, past every pair's factor but the page-level 14.4×.
 #[test]
 fn exported_latency_rules_fire_on_slow_runs() {
-    if Command::new("promtool").arg("--version").output().is_err() {
-        assert!(
-            std::env::var("UPKEEP_TEST_SERVICES").as_deref() != Ok("required"),
-            "promtool (Debian package prometheus) is not installed"
-        );
-        eprintln!("skipped: promtool is not installed (Debian package prometheus)");
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(
-        dir.path(),
-        &format!("[[check]]\nname = \"api\"\nkind = \"tcp\"\naddress = \"127.0.0.1:9\"\n\n{LATENCY_SLO}"),
-    );
-    let rules = dir.path().join("rules.yml");
-    let out = Command::new(env!("CARGO_BIN_EXE_upkeep"))
-        .arg("-c")
-        .arg(&config)
-        .args(["slo", "export", "prometheus", "-o"])
-        .arg(&rules)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let checked = Command::new("promtool").arg("check").arg("rules").arg(&rules).output().unwrap();
-    assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stdout));
+    let Some(dir) = promtool_dir() else { return };
+    export_checked_rules(dir.path(), LATENCY_SLO);
     let alert = |window: &str, severity: &str, factor: &str| {
         format!(
             "          - exp_labels: {{slo: api-latency, check: api, window: \"{window}\", severity: {severity}}}\n            \
@@ -286,13 +275,5 @@ fn exported_latency_rules_fire_on_slow_runs() {
          - series: 'upkeep_check_runs_within_threshold_total{{check=\"api\",threshold=\"0.2\"}}'\n        values: '0+500x400'\n    \
          alert_rule_test:\n      - eval_time: 6h\n        alertname: UpkeepSloBurn\n        exp_alerts:\n{expected}"
     );
-    std::fs::write(dir.path().join("tests.yml"), tests).unwrap();
-    let tested =
-        Command::new("promtool").current_dir(dir.path()).args(["test", "rules", "tests.yml"]).output().unwrap();
-    assert!(
-        tested.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&tested.stdout),
-        String::from_utf8_lossy(&tested.stderr)
-    );
+    promtool_test(dir.path(), &tests);
 }

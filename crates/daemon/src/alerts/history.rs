@@ -5,9 +5,7 @@
 
 use super::recent::Recent;
 use std::collections::HashMap;
-use std::time::Duration;
 use upkeep_alert::{HistoryFuture, HistorySource, WindowStats};
-use upkeep_slo::Events;
 use upkeep_store::Store;
 
 pub struct StoreHistory<'a> {
@@ -34,11 +32,7 @@ impl HistorySource for StoreHistory<'_> {
             let mut stats: HashMap<String, WindowStats> = summaries
                 .into_iter()
                 .map(|(check, s)| {
-                    let latency = s
-                        .thresholds
-                        .iter()
-                        .map(|t| (Duration::from_micros(t.at_us), Events { good: t.good, valid: t.valid }))
-                        .collect();
+                    let latency = super::recent::latency_events(&s.thresholds);
                     (check, WindowStats { total: s.total, ok: s.ok, latency, ..WindowStats::default() })
                 })
                 .collect();

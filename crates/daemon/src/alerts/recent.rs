@@ -41,12 +41,7 @@ impl Bucket {
         if let Some(h) = &mut self.histogram {
             h.merge(&summary.histogram);
         }
-        for t in &mut self.thresholds {
-            if let Some(more) = summary.thresholds.iter().find(|m| m.at_us == t.at_us) {
-                t.valid += more.valid;
-                t.good += more.good;
-            }
-        }
+        Threshold::add_tracked(&mut self.thresholds, &summary.thresholds);
     }
 }
 
@@ -105,12 +100,7 @@ impl Series {
         for b in &buckets {
             summary.total += u64::from(b.total);
             summary.ok += u64::from(b.ok);
-            for t in &mut summary.thresholds {
-                if let Some(more) = b.thresholds.iter().find(|m| m.at_us == t.at_us) {
-                    t.valid += more.valid;
-                    t.good += more.good;
-                }
-            }
+            Threshold::add_tracked(&mut summary.thresholds, &b.thresholds);
         }
         if self.what.quantiles {
             summary.histogram = Histogram::sum(buckets.iter().filter_map(|b| b.histogram.as_ref()));
@@ -120,13 +110,18 @@ impl Series {
         }
         let quantiles =
             if self.what.quantiles { upkeep_expr::Quantile::ALL.map(|q| summary.quantile(q.q())) } else { [None; 4] };
-        let latency = summary
-            .thresholds
-            .iter()
-            .map(|t| (Duration::from_micros(t.at_us), Events { good: t.good, valid: t.valid }))
-            .collect();
-        Some(WindowStats { total: summary.total, ok: summary.ok, quantiles, latency })
+        Some(WindowStats {
+            total: summary.total,
+            ok: summary.ok,
+            quantiles,
+            latency: latency_events(&summary.thresholds),
+        })
     }
+}
+
+/// Threshold counts as the alert rules read them: a latency SLO's events per threshold.
+pub fn latency_events(thresholds: &[Threshold]) -> Vec<(Duration, Events)> {
+    thresholds.iter().map(|t| (Duration::from_micros(t.at_us), Events { good: t.good, valid: t.valid })).collect()
 }
 
 /// The buckets of `tier` starting in `[a, b)`.
@@ -258,7 +253,7 @@ fn read_over_windows(rules: &Rules) -> HashMap<String, What> {
 fn track_slo(slo: &upkeep_slo::Slo, checks: &mut HashMap<String, What>) {
     let what = checks.entry(slo.check.clone()).or_default();
     if let Some(threshold) = slo.kind.threshold() {
-        let us = threshold.as_micros().min(u128::from(u64::MAX)) as u64;
+        let us = upkeep_store::rollup::micros(threshold);
         if !what.thresholds.contains(&us) {
             what.thresholds.push(us);
             what.thresholds.sort();

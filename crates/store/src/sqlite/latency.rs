@@ -61,8 +61,7 @@ impl SqliteStore {
         let Some(filter) = self.filter(only) else {
             return Ok(HashMap::new());
         };
-        let start = from.as_millisecond().div_euclid(60_000) * 60;
-        let end = (to.as_millisecond() + 59_999).div_euclid(60_000) * 60;
+        let (start, end) = super::totals::to_the_minute(from, to);
         let compacted = self.compacted_until().await?;
         let first = |tier: i64| {
             sqlx::query_scalar::<_, Option<i64>>("SELECT MIN(start_s) FROM rollups WHERE tier = ?")

@@ -63,6 +63,11 @@ pub(crate) async fn insert(
     Ok(())
 }
 
+/// `[from, to)` in seconds, widened to whole minutes: every minute the window overlaps counts.
+pub(crate) fn to_the_minute(from: jiff::Timestamp, to: jiff::Timestamp) -> (i64, i64) {
+    (from.as_millisecond().div_euclid(60_000) * 60, (to.as_millisecond() + 59_999).div_euclid(60_000) * 60)
+}
+
 impl SqliteStore {
     /// Aggregates over `[from, to)` for every check (or one), to the minute: every minute that
     /// overlaps the window counts (the current one too, as far as it is compacted). A window
@@ -76,8 +81,7 @@ impl SqliteStore {
         let Some(filter) = self.filter(only) else {
             return Ok(HashMap::new());
         };
-        let start = from.as_millisecond().div_euclid(60_000) * 60;
-        let end = (to.as_millisecond() + 59_999).div_euclid(60_000) * 60;
+        let (start, end) = to_the_minute(from, to);
         let before = self.totals_at(start, filter).await?;
         let after = self.totals_at(end, filter).await?;
         let windows = after
