@@ -36,15 +36,14 @@ impl WindowStats {
 }
 
 /// Where history comes from: the store's running totals and transitions.
+/// Each check's runs over one window, by check (shared names: one map per window, every round).
+pub type Windows = HashMap<std::sync::Arc<str>, WindowStats>;
+
 pub trait HistorySource: Send + Sync {
     /// Every check's runs in `[from, to)`; their percentiles only when `quantiles` (they cost
     /// a read of rollups where counts cost two index seeks).
-    fn windows<'a>(
-        &'a self,
-        from: jiff::Timestamp,
-        to: jiff::Timestamp,
-        quantiles: bool,
-    ) -> HistoryFuture<'a, HashMap<String, WindowStats>>;
+    fn windows<'a>(&'a self, from: jiff::Timestamp, to: jiff::Timestamp, quantiles: bool)
+    -> HistoryFuture<'a, Windows>;
 
     /// How many times `check` changed state in `[from, to)`.
     fn changes<'a>(&'a self, check: &'a str, from: jiff::Timestamp, to: jiff::Timestamp) -> HistoryFuture<'a, u64>;
@@ -91,7 +90,7 @@ pub async fn fetch(rules: &Rules, source: &dyn HistorySource, now: jiff::Timesta
     let stats =
         |check: &str, window: Duration| by_window.get(&window).and_then(|w| w.get(check)).cloned().unwrap_or_default();
     // An SLO's own window (for `budget_remaining`) is read once per distinct start.
-    let mut by_start: HashMap<jiff::Timestamp, HashMap<String, WindowStats>> = HashMap::new();
+    let mut by_start: HashMap<jiff::Timestamp, Windows> = HashMap::new();
     let mut fetched = Fetched::default();
     for call in calls {
         let value = match call.function {
@@ -107,7 +106,7 @@ pub async fn fetch(rules: &Rules, source: &dyn HistorySource, now: jiff::Timesta
                                 unread.insert(source.windows(from, now, false).await?)
                             }
                         };
-                        let events = window.get(&slo.check).map_or(Events::default(), |s| s.events(slo));
+                        let events = window.get(slo.check.as_str()).map_or(Events::default(), |s| s.events(slo));
                         let budget = upkeep_slo::Budget::of(slo.objective, length, events);
                         budget.map_or(Value::Null, |b| Value::Percent(b.remaining * 100.0))
                     }

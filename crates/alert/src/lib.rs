@@ -20,7 +20,7 @@ mod section;
 mod state;
 
 pub use engine::{Alert, Cause, Engine, Event, Saved};
-pub use history::{Fetched, HistoryFuture, HistorySource, WindowStats, fetch};
+pub use history::{Fetched, HistoryFuture, HistorySource, WindowStats, Windows, fetch};
 pub use labels::{Labels, Words};
 pub use mute::{Inhibit, MaintenanceWindow, Matcher, Mutes, Op, Silence, When};
 pub use rule::{Annotations, Condition, Rule, Rules, key};

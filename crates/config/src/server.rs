@@ -29,6 +29,19 @@ pub struct Server {
     pub idle_timeout: Duration,
     /// How long a whole request may take, body included.
     pub request_timeout: Duration,
+    /// The dashboard's address as people reach it (`url`), for links in notifications;
+    /// `None` links to `http://` + `listen`.
+    pub url: Option<String>,
+}
+
+impl Server {
+    /// The dashboard's base address, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        match &self.url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.listen),
+        }
+    }
 }
 
 /// `[server]`, or the defaults when it is not written.
@@ -51,6 +64,7 @@ fn default_server(base_dir: &Path) -> Server {
         max_connections: 4096,
         idle_timeout: Duration::from_secs(30),
         request_timeout: Duration::from_secs(30),
+        url: None,
     }
 }
 
@@ -76,6 +90,17 @@ fn read(mut t: TableReader, base_dir: &Path, d: &mut Diagnostics) -> Server {
             d.error(span, "`store` must be a postgres:// URL", Some("leave it out to use SQLite in data_dir".into()));
         }
         server.store = Some(url);
+    }
+    if let Some(url) = t.string(d, "url") {
+        if url.get_ref().starts_with("http://") || url.get_ref().starts_with("https://") {
+            server.url = Some(url.into_inner());
+        } else {
+            d.error(
+                url.span(),
+                "`url` must be an http:// or https:// address",
+                Some("the dashboard's address as people reach it: url = \"https://upkeep.example.com\"".into()),
+            );
+        }
     }
     if let Some(params) = t.strings(d, "sensitive_params") {
         server.sensitive_params = params.into_iter().map(Spanned::into_inner).collect();

@@ -8,6 +8,7 @@
 //!                                     └──► stream of committed batches ──► live state
 //!                                                                     ├──► check metrics
 //!                                                                     └──► alerts (+ a timer)
+//! alert events ──► notify router (groups) ──► outbox ──► dispatcher ──► channels
 //! housekeeping: compaction every 10 seconds, retention every hour
 //! ```
 //!
@@ -19,6 +20,7 @@ mod health;
 mod housekeeping;
 mod live;
 mod metrics;
+pub mod notify;
 mod slo_metrics;
 mod stream;
 mod writer;
@@ -65,6 +67,7 @@ pub struct Daemon {
     check_metrics: Arc<CheckMetrics>,
     slo_metrics: slo_metrics::SloMetrics,
     alerting: Arc<Alerting>,
+    notifying: Arc<notify::Notifying>,
     clock: Clock,
     /// The config in force, replaced whole on reload.
     plan: RwLock<Arc<Plan>>,
@@ -77,6 +80,7 @@ pub struct Daemon {
     consumers: Mutex<Vec<JoinHandle<()>>>,
     housekeeping: Mutex<Option<JoinHandle<()>>>,
     alert_timer: Mutex<Option<JoinHandle<()>>>,
+    notify_tasks: Mutex<Vec<JoinHandle<()>>>,
     stop: CancellationToken,
 }
 
@@ -102,8 +106,21 @@ impl Daemon {
         let slo_metrics = slo_metrics::SloMetrics::register(&mut registry);
         let writer_metrics = writer::WriterMetrics::register(&mut registry);
         let latest = plan.checks.iter().filter_map(|c| live.get(&c.name).map(|l| l.result.clone())).collect();
+        // Before the engine starts: the events it saves at start (resolves of removed rules) notify.
+        let notify_after = notify::Notifying::cursor(&store).await?;
         let (alerting, alerts_after) =
             Alerting::start(Arc::clone(&plan.alerts), store.clone(), clock.clone(), latest, &mut registry).await?;
+        let stop = CancellationToken::new();
+        let (notifying, notify_tasks) = notify::Notifying::start(
+            plan,
+            store.clone(),
+            clock.clone(),
+            notify_after,
+            alerting.events_saved(),
+            &mut registry,
+            stop.clone(),
+        )
+        .await?;
 
         let stream = Stream::new(options.stream_capacity);
         let after = store.last_commit();
@@ -119,7 +136,6 @@ impl Daemon {
         let (sink, results) = mpsc::channel(options.queue.max(1));
         let writer = tokio::spawn(writer::run(results, store.clone(), stream, writer_metrics));
 
-        let stop = CancellationToken::new();
         let grace = plan.checks.iter().map(|c| c.timeout).max().unwrap_or_default() + Duration::from_secs(60);
         let housekeeping =
             tokio::spawn(housekeeping::run(store.clone(), clock.clone(), plan.retention, grace, stop.clone()));
@@ -131,6 +147,7 @@ impl Daemon {
             check_metrics,
             slo_metrics,
             alerting,
+            notifying,
             clock,
             plan: RwLock::new(Arc::new(plan.clone())),
             scheduler: Mutex::new(None),
@@ -141,6 +158,7 @@ impl Daemon {
             consumers: Mutex::new(consumers),
             housekeeping: Mutex::new(Some(housekeeping)),
             alert_timer: Mutex::new(Some(alert_timer)),
+            notify_tasks: Mutex::new(notify_tasks),
             stop,
         });
         daemon.schedule(plan).await;
@@ -151,6 +169,7 @@ impl Daemon {
     /// finish and are kept.
     pub async fn reload(&self, plan: &Plan) {
         self.schedule(plan).await;
+        self.notifying.reload(plan);
         self.alerting.reload(Arc::clone(&plan.alerts)).await;
     }
 
@@ -209,6 +228,9 @@ impl Daemon {
         if let Some(timer) = self.alert_timer.lock().await.take() {
             let _ = timer.await;
         }
+        for task in self.notify_tasks.lock().await.drain(..) {
+            let _ = task.await;
+        }
     }
 
     /// The config in force: one snapshot, whole.
@@ -252,6 +274,11 @@ impl Daemon {
     /// The alert engine: every alert's state, and a timer round on demand.
     pub fn alerting(&self) -> &Alerting {
         &self.alerting
+    }
+
+    /// Notifications: test sends and the outbox's metrics.
+    pub fn notifying(&self) -> &notify::Notifying {
+        &self.notifying
     }
 
     /// Runs a job now (a heartbeat after a ping, a backup on request).

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use upkeep_access::Access;
 use upkeep_alert::{Rules, Watched};
 use upkeep_config::{Diagnostics, Env, Retention, Server, Source};
+use upkeep_notify::Notifications;
 use upkeep_probe::Check;
 use upkeep_slo::Slo;
 
@@ -26,6 +27,10 @@ pub struct Plan {
     pub slos: Vec<Arc<Slo>>,
     /// Every alert rule, configured and built in.
     pub alerts: Arc<Rules>,
+    /// Routes and channels: who hears of an alert.
+    pub notifications: Arc<Notifications>,
+    /// What is valid but probably not meant (`file:line:col: message`), printed at load.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,12 +61,34 @@ pub fn load_config(source: Source, env: &Env) -> Result<Plan, Diagnostics> {
     let mut schemas = std::collections::HashMap::new();
     let watched: Vec<Watched> = checks.iter().map(|c| watched(c, &mut schemas)).collect();
     let alerts = Arc::new(upkeep_alert::read_alerts(&mut sections, &mut d, &watched, &slos, &zone));
+    let notifications = Arc::new(upkeep_notify::read_notifications(&mut sections, &mut d, &zone));
+    let warnings = unrouted(&alerts, &notifications, &d);
     if let Some(refusal) = open_to_network(server.listen, &access) {
         let span = sections.span_of("server", "listen").unwrap_or(0..1);
         d.error(span, refusal, Some("add a [[user]] (see `upkeep user hash-password`), or listen on 127.0.0.1".into()));
     }
     sections.finish(&mut d);
-    d.into_result(Plan { server, access, retention, checks, slos, alerts })
+    d.into_result(Plan { server, access, retention, checks, slos, alerts, notifications, warnings })
+}
+
+/// A warning when some alerts can reach no channel: they would fire, and nobody would hear.
+fn unrouted(rules: &Rules, notifications: &Notifications, d: &Diagnostics) -> Vec<String> {
+    if rules.rules.is_empty() {
+        return Vec::new();
+    }
+    let names = notifications.unrouted(rules.rules.iter().map(|r| (&*r.name, &r.labels)));
+    if names.is_empty() {
+        return Vec::new();
+    }
+    let shown: Vec<&str> = names.iter().take(5).map(String::as_str).collect();
+    let more = if names.len() > 5 { format!(" and {} more", names.len() - 5) } else { String::new() };
+    let why = if notifications.channels.is_empty() { "no [[channel]] is configured" } else { "no route takes them" };
+    vec![format!(
+        "{}: warning: alerts {}{more} reach no channel ({why}): they will show on the dashboard and notify nobody; \
+         add a [[channel]] and a [[route]], or [notifications] channels = [...] for everything",
+        d.source().path.display(),
+        shown.join(", ")
+    )]
 }
 
 /// What the alert engine knows of a check; `schemas` shares each kind's schema.

@@ -4,7 +4,7 @@
 //! and the batches they were committed in (`results.rs`), history — rollups, running totals,
 //! windows, bars, compaction and retention (`history.rs`, with the summaries in `rollup.rs` and
 //! the latency histogram in `histogram.rs`) — heartbeat pings (`pings.rs`), log cursors (`cursors.rs`), dashboard sessions
-//! (`sessions.rs`), what probes keep between runs (`probe_state.rs`), and alert state and events (`alerts.rs`). [`Store`] is an enum
+//! (`sessions.rs`), what probes keep between runs (`probe_state.rs`), alert state and events (`alerts.rs`), and the outbox of notifications (`outbox.rs`). [`Store`] is an enum
 //! over the backends, so each method is one `match`: SQLite in `data_dir` today (`sqlite/`, one
 //! file per concept again); a PostgreSQL backend is one more variant and one more folder, written
 //! concept by concept, and must pass the same tests in `tests/`, which use `Store` alone.
@@ -13,6 +13,7 @@ mod alerts;
 mod cursors;
 pub mod histogram;
 mod history;
+mod outbox;
 mod pings;
 mod probe_state;
 mod results;
@@ -23,6 +24,7 @@ mod sqlite;
 
 pub use alerts::{AlertEventRow, AlertRow};
 pub use history::Pruned;
+pub use outbox::{Attempted, Delivery, NewNotification, Notification, NotificationFilter};
 pub use results::CheckStatus;
 pub use rollup::Summary;
 pub use sessions::Session;

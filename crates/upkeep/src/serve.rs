@@ -79,6 +79,9 @@ async fn reload_on_hangup(
                 if loaded.server.data_dir != data_dir {
                     eprintln!("upkeep: `data_dir` changed; restart to use {}", loaded.server.data_dir.display());
                 }
+                for warning in &loaded.warnings {
+                    eprintln!("{warning}");
+                }
                 daemon.reload(&loaded).await;
                 eprintln!("upkeep: reloaded {}: {} checks", config.display(), loaded.checks.len());
             }

@@ -36,6 +36,14 @@ fn every_example_is_valid() {
         let (code, json) = run(example, &["config", "validate", "--json"]);
         assert_eq!(code, Some(0), "{example}: {json}");
     }
+    // 000-50: its severity → channel table, copied in, routes every alert somewhere.
+    let (_, json) = run("seed-000-alerts.toml", &["config", "validate", "--json"]);
+    assert_eq!(json["warnings"], serde_json::json!([]), "{json}");
+    let (_, json) = run("seed-004-slos.toml", &["config", "validate", "--json"]);
+    assert!(
+        json["warnings"][0].as_str().unwrap().contains("reach no channel (no [[channel]] is configured)"),
+        "{json}"
+    );
 }
 
 #[test]

@@ -38,6 +38,36 @@ impl Principal {
     }
 }
 
+/// Who changes something: a principal of at least `role` (`refusal` otherwise), never anonymous
+/// (with no users and tokens configured the API reads but changes nothing; `action` names what
+/// was tried); a browser session also proves it sent its form token in `X-CSRF-Token`.
+pub fn author(
+    principal: &Principal,
+    headers: &HeaderMap,
+    role: Role,
+    refusal: &str,
+    action: &str,
+) -> Result<String, (StatusCode, String)> {
+    if principal.role() < role {
+        return Err((StatusCode::FORBIDDEN, refusal.to_string()));
+    }
+    match principal {
+        // Anything that changes state needs someone to answer for it, even on loopback.
+        Principal::Open => {
+            Err((StatusCode::FORBIDDEN, format!("{action} needs a [[user]] or a [[token]] (see `upkeep token new`)")))
+        }
+        Principal::Token { name, .. } => Ok(format!("token:{name}")),
+        Principal::User { name, csrf, .. } => {
+            let sent = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
+            if sent.is_some_and(|s| same(s, csrf)) {
+                Ok(name.clone())
+            } else {
+                Err((StatusCode::FORBIDDEN, "send the session's form token in X-CSRF-Token".to_string()))
+            }
+        }
+    }
+}
+
 /// What a check probes, as this caller may see it: a heartbeat's URL holds its id, which lets
 /// anyone ping it, so only responders and admins see it.
 pub fn target_for(check: &upkeep_probe::Check, principal: &Principal) -> String {

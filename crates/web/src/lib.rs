@@ -14,6 +14,7 @@ mod headers;
 mod health;
 mod html;
 mod login;
+mod notifications;
 mod openapi;
 mod ping;
 mod rate_limit;
@@ -52,6 +53,9 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/api/v1/alerts/events", get(api::alert_events))
         .route("/api/v1/silences", get(silences::list).post(silences::add))
         .route("/api/v1/silences/{id}", axum::routing::delete(silences::expire))
+        .route("/api/v1/notifications", get(notifications::list))
+        .route("/api/v1/channels", get(notifications::channels))
+        .route("/api/v1/channels/{name}/test", axum::routing::post(notifications::test))
         .route_layer(from_fn_with_state(state.clone(), auth::api))
         .route_layer(from_fn_with_state(state.daemon.plan().server.request_timeout, server::bounded));
     let dashboard = Router::new()
@@ -61,6 +65,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/slos", get(dashboard::slos::page))
         .route("/alerts/silences", axum::routing::post(dashboard::alerts::add_silence))
         .route("/alerts/silences/{id}/expire", axum::routing::post(dashboard::alerts::expire_silence))
+        .route("/alerts/channels/{name}/test", axum::routing::post(dashboard::alerts::test_channel))
         .route_layer(from_fn_with_state(state.clone(), auth::dashboard))
         .route_layer(from_fn_with_state(state.daemon.plan().server.request_timeout, server::bounded));
     let metrics =

@@ -60,6 +60,15 @@ fn paths_and_schemas() -> Value {
                     "responses": {"201": {"description": "the silence", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Silence"}}}}, "400": error, "403": error, "503": error}}
             },
             "/api/v1/silences/{id}": {"delete": {"summary": "Expire a silence now (responder or admin)", "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}], "responses": {"200": {"description": "the silence", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Silence"}}}}, "400": error, "403": error, "404": error, "503": error}}},
+            "/api/v1/notifications": {"get": {"summary": "The outbox, newest first: each notification's channel, state, attempts, last error and delivery time", "parameters": [
+                {"name": "state", "in": "query", "schema": {"enum": ["pending", "delivered", "failed", "expired"]}},
+                {"name": "channel", "in": "query", "schema": {"type": "string"}},
+                {"name": "before", "in": "query", "schema": {"type": "integer"}, "description": "an id: the next page, from `next_before`"},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}
+            ], "responses": {"200": {"description": "notifications", "content": {"application/json": {"schema": {"type": "object", "properties": {
+                "notifications": {"type": "array", "items": {"$ref": "#/components/schemas/Notification"}}, "next_before": {"type": ["integer", "null"]}}}}}}, "400": error, "503": error}}},
+            "/api/v1/channels": {"get": {"summary": "Every channel: where it sends (scheme and host), counts, and whether it is failing", "responses": {"200": {"description": "channels", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Channel"}}}}}, "503": error}}},
+            "/api/v1/channels/{name}/test": {"post": {"summary": "Send a test notification through the outbox (admin)", "parameters": [name], "responses": {"202": {"description": "queued", "content": {"application/json": {"schema": {"type": "object", "properties": {"channel": {"type": "string"}, "key": {"type": "string"}, "state": {"type": "string"}}}}}}, "403": error, "404": error}}},
             "/api/v1/checks": {"get": {"summary": "Every check and its current status", "responses": {"200": {"description": "checks", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/CheckSummary"}}}}}}}},
             "/api/v1/checks/{name}": {"get": {"summary": "One check, with 24h/7d/30d availability and percentiles", "parameters": [name], "responses": {"200": {"description": "the check", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CheckDetail"}}}}, "404": error}}},
             "/api/v1/checks/{name}/results": {"get": {"summary": "Raw results, newest first, a page at a time (at most `limit` results and about 4 MiB)", "parameters": [
@@ -71,6 +80,18 @@ fn paths_and_schemas() -> Value {
         },
         "components": {"schemas": {
             "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+            "Notification": {"type": "object", "required": ["id", "key", "channel", "state", "attempts"], "properties": {
+                "id": {"type": "integer"}, "key": {"type": "string", "description": "the idempotency key"}, "channel": {"type": "string"},
+                "state": {"enum": ["pending", "delivered", "failed", "expired"]}, "attempts": {"type": "integer"},
+                "created_at": {"type": "string", "format": "date-time"}, "next_attempt_at": {"type": ["string", "null"], "format": "date-time"},
+                "expires_at": {"type": "string", "format": "date-time"}, "delivered_at": {"type": ["string", "null"], "format": "date-time"},
+                "last_error": {"type": ["string", "null"]}, "answer": {"type": ["string", "null"]},
+                "status": {"enum": ["firing", "resolved"]}, "alerts": {"type": "integer"}, "group_key": {"type": "string"},
+                "link": {"type": "string"}, "test": {"type": "boolean"}}},
+            "Channel": {"type": "object", "required": ["name", "kind", "failing"], "properties": {
+                "name": {"type": "string"}, "kind": {"type": "string"}, "target": {"type": "string"}, "send_resolved": {"type": "boolean"},
+                "failing": {"type": "boolean"}, "last_error": {"type": ["string", "null"]}, "last_delivered_at": {"type": ["string", "null"]},
+                "pending": {"type": "integer"}, "delivered": {"type": "integer"}, "failed": {"type": "integer"}}},
             "Slo": {"type": "object", "required": ["name", "check", "objective", "window"], "properties": {
                 "name": {"type": "string"}, "check": {"type": "string"}, "kind": {"type": "string", "enum": ["availability", "latency"]}, "threshold_seconds": {"type": ["number", "null"]}, "objective": {"type": "number"}, "window": {"type": "string"},
                 "events": {"type": "object", "properties": {"good": {"type": "integer"}, "valid": {"type": "integer"}}},

@@ -22,25 +22,14 @@ fn problem(status: StatusCode, message: impl Into<String>) -> (StatusCode, Json<
 
 /// A responder or admin; a browser session also proves it sent the form token.
 fn may_change(principal: &Principal, headers: &HeaderMap) -> Result<String, (StatusCode, Json<Value>)> {
-    if principal.role() < Role::Responder {
-        return Err(problem(StatusCode::FORBIDDEN, "silences are set by responders and admins"));
-    }
-    match principal {
-        // Anything that changes state needs someone to answer for it, even on loopback.
-        Principal::Open => Err(problem(
-            StatusCode::FORBIDDEN,
-            "changing silences needs a [[user]] or a [[token]] (see `upkeep token new`)",
-        )),
-        Principal::Token { name, .. } => Ok(format!("token:{name}")),
-        Principal::User { name, csrf, .. } => {
-            let sent = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
-            if sent.is_some_and(|s| upkeep_access::same(s, csrf)) {
-                Ok(name.clone())
-            } else {
-                Err(problem(StatusCode::FORBIDDEN, "send the session's form token in X-CSRF-Token"))
-            }
-        }
-    }
+    crate::auth::author(
+        principal,
+        headers,
+        Role::Responder,
+        "silences are set by responders and admins",
+        "changing silences",
+    )
+    .map_err(|(status, message)| problem(status, message))
 }
 
 pub async fn list(State(state): State<AppState>) -> ApiResult {

@@ -4,8 +4,7 @@
 //! transitions.
 
 use super::recent::Recent;
-use std::collections::HashMap;
-use upkeep_alert::{HistoryFuture, HistorySource, WindowStats};
+use upkeep_alert::{HistoryFuture, HistorySource, WindowStats, Windows};
 use upkeep_store::Store;
 
 pub struct StoreHistory<'a> {
@@ -20,20 +19,23 @@ impl HistorySource for StoreHistory<'_> {
         from: jiff::Timestamp,
         to: jiff::Timestamp,
         quantiles: bool,
-    ) -> HistoryFuture<'a, HashMap<String, WindowStats>> {
+    ) -> HistoryFuture<'a, Windows> {
         Box::pin(async move {
             if let Some(recent) = self.recent {
-                let windows = recent.lock().unwrap_or_else(|e| e.into_inner()).windows(from, to, self.now);
+                let windows = recent.lock().unwrap_or_else(|e| e.into_inner()).windows(from, to, self.now, quantiles);
                 if let Some(windows) = windows {
                     return Ok(windows);
                 }
             }
             let summaries = self.store.summaries(from, to, None).await.map_err(|e| e.to_string())?;
-            let mut stats: HashMap<String, WindowStats> = summaries
+            let mut stats: Windows = summaries
                 .into_iter()
                 .map(|(check, s)| {
                     let latency = super::recent::latency_events(&s.thresholds);
-                    (check, WindowStats { total: s.total, ok: s.ok, latency, ..WindowStats::default() })
+                    (
+                        std::sync::Arc::from(check),
+                        WindowStats { total: s.total, ok: s.ok, latency, ..WindowStats::default() },
+                    )
                 })
                 .collect();
             let checks = match (quantiles, self.recent) {
@@ -42,7 +44,7 @@ impl HistorySource for StoreHistory<'_> {
             };
             for check in checks {
                 let mut latencies = self.store.latencies(from, to, Some(&check)).await.map_err(|e| e.to_string())?;
-                if let (Some(s), Some(stats)) = (latencies.remove(&check), stats.get_mut(&check)) {
+                if let (Some(s), Some(stats)) = (latencies.remove(&*check), stats.get_mut(&*check)) {
                     stats.quantiles = upkeep_expr::Quantile::ALL.map(|q| s.quantile(q.q()));
                 }
             }

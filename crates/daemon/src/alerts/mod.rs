@@ -56,6 +56,8 @@ pub struct Alerting {
     recent: std::sync::Mutex<Recent>,
     /// The last batch the recent history was seeded with: older ones are in it already.
     seeded: u64,
+    /// Woken whenever events were saved: notifications follow them.
+    saved: Arc<tokio::sync::Notify>,
 }
 
 impl Alerting {
@@ -79,7 +81,8 @@ impl Alerting {
         let recent = std::sync::Mutex::new(Recent::seed(&rules, &store, now).await?);
         let firing = Family::default();
         registry.register("alerts_firing", "Alerts firing now, by severity", firing.clone());
-        let alerting = Arc::new(Alerting { engine: Mutex::new(engine), store, clock, firing, recent, seeded });
+        let saved = Arc::new(tokio::sync::Notify::new());
+        let alerting = Arc::new(Alerting { engine: Mutex::new(engine), store, clock, firing, recent, seeded, saved });
         let mut engine = alerting.engine.lock().await;
         alerting.save(&mut engine, events, None).await;
         alerting.count_firing(&engine);
@@ -146,6 +149,11 @@ impl Alerting {
         self.save(&mut engine, events, None).await;
     }
 
+    /// Woken whenever the engine saved events.
+    pub fn events_saved(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.saved)
+    }
+
     /// Every alert as shown: state, since, value, labels, annotations, what mutes it.
     pub async fn list(&self) -> Vec<serde_json::Value> {
         let engine = self.engine.lock().await;
@@ -170,6 +178,9 @@ impl Alerting {
         }
         for event in &events {
             tracing::info!(alert = %event.1, "alert {}", event.2["to"].as_str().unwrap_or(""));
+        }
+        if !events.is_empty() {
+            self.saved.notify_one();
         }
         if !rows.is_empty() || !events.is_empty() {
             self.count_firing(engine);

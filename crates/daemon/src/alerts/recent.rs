@@ -6,8 +6,9 @@
 //! minute the window overlaps and hour windows every hour, as the store's running totals do.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
-use upkeep_alert::{Condition, Rules, WindowStats};
+use upkeep_alert::{Condition, Rules, WindowStats, Windows};
 use upkeep_expr::{Function, Target};
 use upkeep_slo::Events;
 use upkeep_store::histogram::Histogram;
@@ -32,7 +33,7 @@ struct Bucket {
 impl Bucket {
     fn new(start: i64, what: &What) -> Bucket {
         let thresholds = Summary::tracking(&what.thresholds).thresholds;
-        Bucket { start, total: 0, ok: 0, histogram: what.quantiles.then(Histogram::default), thresholds }
+        Bucket { start, total: 0, ok: 0, histogram: what.quantiles().then(Histogram::default), thresholds }
     }
 
     fn add(&mut self, summary: &Summary) {
@@ -48,9 +49,16 @@ impl Bucket {
 /// What a check's series keeps beyond counts.
 #[derive(Clone, Debug, Default, PartialEq)]
 struct What {
-    quantiles: bool,
+    /// The windows (seconds) over which rules read the check's percentiles.
+    quantile_windows: Vec<i64>,
     /// Latency SLO thresholds (µs).
     thresholds: Vec<u64>,
+}
+
+impl What {
+    fn quantiles(&self) -> bool {
+        !self.quantile_windows.is_empty()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -75,7 +83,10 @@ impl Series {
         }
     }
 
-    fn window(&self, from_s: i64, to_s: i64, now_s: i64) -> Option<WindowStats> {
+    /// The runs in `[from_s, to_s)`, with percentiles when `quantiles` and a rule reads this
+    /// check's over a window of this length (summing histograms is most of a round's work).
+    fn window(&self, from_s: i64, to_s: i64, now_s: i64, quantiles: bool) -> Option<WindowStats> {
+        let quantiles = quantiles && self.what.quantile_windows.contains(&(to_s - 1 - from_s));
         let (tier, span) = if from_s >= now_s - MINUTES_KEPT + MINUTE {
             (&self.minutes, MINUTE)
         } else if from_s >= now_s - HOURS_KEPT {
@@ -87,29 +98,25 @@ impl Series {
         let mut summary = Summary::tracking(&self.what.thresholds);
         // Whole hours from the hour buckets, minutes only at the edges: a 6-hour window is
         // about 66 buckets, not 360 (both tiers hold the same runs).
-        let buckets: Vec<&Bucket> =
-            match (span, (first + HOUR - 1).div_euclid(HOUR) * HOUR, end.div_euclid(HOUR) * HOUR) {
-                (MINUTE, h0, h1) if h0 < h1 => {
-                    let mut all = within(tier, first, h0);
-                    all.extend(within(&self.hours, h0, h1));
-                    all.extend(within(tier, h1, end));
-                    all
-                }
-                _ => within(tier, first, end),
-            };
-        for b in &buckets {
+        let (h0, h1) = ((first + HOUR - 1).div_euclid(HOUR) * HOUR, end.div_euclid(HOUR) * HOUR);
+        let pieces: [(&VecDeque<Bucket>, i64, i64); 3] = if span == MINUTE && h0 < h1 {
+            [(tier, first, h0), (&self.hours, h0, h1), (tier, h1, end)]
+        } else {
+            [(tier, first, end), (tier, 0, 0), (tier, 0, 0)]
+        };
+        let buckets = || pieces.iter().flat_map(|&(t, a, b)| within(t, a, b));
+        for b in buckets() {
             summary.total += u64::from(b.total);
             summary.ok += u64::from(b.ok);
             Threshold::add_tracked(&mut summary.thresholds, &b.thresholds);
         }
-        if self.what.quantiles {
-            summary.histogram = Histogram::sum(buckets.iter().filter_map(|b| b.histogram.as_ref()));
+        if quantiles {
+            summary.histogram = Histogram::sum(buckets().filter_map(|b| b.histogram.as_ref()));
         }
         if summary.total == 0 {
             return Some(WindowStats::default());
         }
-        let quantiles =
-            if self.what.quantiles { upkeep_expr::Quantile::ALL.map(|q| summary.quantile(q.q())) } else { [None; 4] };
+        let quantiles = if quantiles { upkeep_expr::Quantile::ALL.map(|q| summary.quantile(q.q())) } else { [None; 4] };
         Some(WindowStats {
             total: summary.total,
             ok: summary.ok,
@@ -125,9 +132,9 @@ pub fn latency_events(thresholds: &[Threshold]) -> Vec<(Duration, Events)> {
 }
 
 /// The buckets of `tier` starting in `[a, b)`.
-fn within(tier: &VecDeque<Bucket>, a: i64, b: i64) -> Vec<&Bucket> {
-    let at = tier.partition_point(|x| x.start < a);
-    tier.range(at..).take_while(|x| x.start < b).collect()
+fn within(tier: &VecDeque<Bucket>, a: i64, b: i64) -> impl Iterator<Item = &Bucket> {
+    let at = if a >= b { tier.len() } else { tier.partition_point(|x| x.start < a) };
+    tier.range(at..).take_while(move |x| x.start < b)
 }
 
 /// The bucket starting at `start`, made if needed; results arrive in about time order, so it is
@@ -150,7 +157,7 @@ fn bucket<'a>(tier: &'a mut VecDeque<Bucket>, start: i64, what: &What) -> &'a mu
 /// The recent history of the checks the rules read over windows.
 #[derive(Debug, Default)]
 pub struct Recent {
-    series: HashMap<String, Series>,
+    series: HashMap<Arc<str>, Series>,
 }
 
 impl Recent {
@@ -164,7 +171,7 @@ impl Recent {
         for (span, from) in [(MINUTE, ago(MINUTES_KEPT)), (HOUR, ago(HOURS_KEPT + HOUR))] {
             let bars = store.bars(span, from, now, None).await?;
             for (check, series) in &mut recent.series {
-                for (at, summary) in bars.get(check).into_iter().flatten() {
+                for (at, summary) in bars.get(&**check).into_iter().flatten() {
                     let start = at.as_second();
                     let tier = if span == MINUTE { &mut series.minutes } else { &mut series.hours };
                     bucket(tier, start, &series.what).add(summary);
@@ -177,13 +184,14 @@ impl Recent {
     /// Empty series for the checks `rules` read over windows, keeping what is known of those
     /// that stay (on reload).
     pub fn tracking(rules: &Rules) -> Recent {
-        let series = read_over_windows(rules).into_iter().map(|(c, what)| (c, Series { what, ..Series::default() }));
+        let series =
+            read_over_windows(rules).into_iter().map(|(c, what)| (Arc::from(c), Series { what, ..Series::default() }));
         Recent { series: series.collect() }
     }
 
     pub fn keep_from(&mut self, old: Recent) {
         for (check, series) in old.series {
-            if let Some(new) = self.series.get_mut(&check)
+            if let Some(new) = self.series.get_mut(&*check)
                 && new.what == series.what
             {
                 *new = series;
@@ -192,7 +200,7 @@ impl Recent {
     }
 
     pub fn record(&mut self, result: &upkeep_result::CheckResult) {
-        if let Some(series) = self.series.get_mut(&result.check) {
+        if let Some(series) = self.series.get_mut(result.check.as_str()) {
             let mut one = Summary::tracking(&series.what.thresholds);
             one.record(result.is_ok(), result.latency);
             series.add(result.at.as_second(), &one);
@@ -201,7 +209,7 @@ impl Recent {
 
     /// The checks whose percentiles rules read.
     pub fn quantile_checks(&self) -> Vec<String> {
-        self.series.iter().filter(|(_, s)| s.what.quantiles).map(|(c, _)| c.clone()).collect()
+        self.series.iter().filter(|(_, s)| s.what.quantiles()).map(|(c, _)| c.to_string()).collect()
     }
 
     pub fn forget_before(&mut self, now: jiff::Timestamp) {
@@ -210,15 +218,23 @@ impl Recent {
         }
     }
 
-    /// Every tracked check's runs in `[from, to)`, when the window is recent enough to be here.
+    /// Every tracked check's runs in `[from, to)`, when the window is recent enough to be here;
+    /// with percentiles when `quantiles`, for the checks rules read them of over such a window.
     pub fn windows(
         &self,
         from: jiff::Timestamp,
         to: jiff::Timestamp,
         now: jiff::Timestamp,
-    ) -> Option<HashMap<String, WindowStats>> {
-        let (from_s, to_s, now_s) = (from.as_second(), to.as_second() + 1, now.as_second());
-        self.series.iter().map(|(check, s)| Some((check.clone(), s.window(from_s, to_s, now_s)?))).collect()
+        quantiles: bool,
+    ) -> Option<Windows> {
+        let (to_s, now_s) = (to.as_second() + 1, now.as_second());
+        // Whole seconds back from `to`, so the length matches the rule's window exactly.
+        let from_s = to.as_second() - to.duration_since(from).as_secs();
+        let mut windows = Windows::with_capacity(self.series.len());
+        for (check, s) in &self.series {
+            windows.insert(Arc::clone(check), s.window(from_s, to_s, now_s, quantiles)?);
+        }
+        Some(windows)
     }
 }
 
@@ -232,7 +248,12 @@ fn read_over_windows(rules: &Rules) -> HashMap<String, What> {
                     match call.function.target() {
                         Target::Check => {
                             let what = checks.entry(call.target.clone()).or_default();
-                            what.quantiles |= matches!(call.function, Function::Quantile(_));
+                            if let (Function::Quantile(_), Some(w)) = (call.function, call.window) {
+                                let w = w.as_secs() as i64;
+                                if !what.quantile_windows.contains(&w) {
+                                    what.quantile_windows.push(w);
+                                }
+                            }
                         }
                         Target::Slo => {
                             if let Some(s) = rules.slos.iter().find(|s| s.name == call.target) {
@@ -267,7 +288,8 @@ mod tests {
 
     #[test]
     fn windows_count_the_minutes_and_hours_they_overlap() {
-        let mut s = Series { what: What { quantiles: true, thresholds: vec![10_000] }, ..Series::default() };
+        let mut s =
+            Series { what: What { quantile_windows: vec![5 * MINUTE], thresholds: vec![10_000] }, ..Series::default() };
         let now = 1_800_000_000 / HOUR * HOUR + 30 * MINUTE;
         let ok = |ms: u64| {
             let mut one = Summary::tracking(&[10_000]);
@@ -282,13 +304,15 @@ mod tests {
             let at = now - 2 * HOUR + i * 10;
             s.add(at, if i % 10 == 0 { &failed } else { &passed });
         }
-        let w = s.window(now - 5 * MINUTE, now, now).unwrap();
+        let w = s.window(now - 5 * MINUTE, now + 1, now, true).unwrap();
+        let counts_only = s.window(now - 15 * MINUTE, now + 1, now, true).unwrap();
+        assert_eq!((counts_only.total, counts_only.quantiles), (90, [None; 4]), "no rule reads p95 over 15m");
         assert_eq!((w.total, w.ok), (30, 27));
         assert!(w.quantiles[2].is_some());
         // Beyond 6 hours, hours: the window widens back to the start of its hour.
-        let long = s.window(now - 7 * HOUR, now, now).unwrap();
+        let long = s.window(now - 7 * HOUR, now + 1, now, false).unwrap();
         assert_eq!(long.total, 720);
-        assert!(s.window(now - 4 * 24 * HOUR, now, now).is_none(), "older than 3 days: the store's");
+        assert!(s.window(now - 4 * 24 * HOUR, now + 1, now, false).is_none(), "older than 3 days: the store's");
         // 5h45m on, minutes older than 6 hours go: the last 15 of the 120 stay; hours stay 3 days.
         s.forget_before(now + 5 * HOUR + 45 * MINUTE);
         assert_eq!(s.minutes.len(), 15);

@@ -173,6 +173,10 @@ impl SqliteStore {
         sqlx::query("DELETE FROM transitions WHERE at_ms < ?").bind(rollup_ms).execute(&self.pool).await?;
         sqlx::query("DELETE FROM alert_events WHERE at_ms < ?").bind(rollup_ms).execute(&self.pool).await?;
         sqlx::query("DELETE FROM silences WHERE ends_ms < ?").bind(rollup_ms).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM outbox WHERE state != 'pending' AND created_ms < ?")
+            .bind(rollup_ms)
+            .execute(&self.pool)
+            .await?;
         sqlx::query("DELETE FROM commits WHERE last_ms < ?").bind(raw_ms).execute(&self.pool).await?;
         sqlx::query("DELETE FROM pings WHERE at_ms < ?").bind(rollup_ms).execute(&self.pool).await?;
         self.delete_expired_sessions(now).await?;

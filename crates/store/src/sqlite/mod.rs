@@ -2,12 +2,13 @@
 //! the daemon's one writer task. One file per concept, as in the crate above: results and bars
 //! (results.rs), compaction and retention (compact.rs), running totals for windows (totals.rs),
 //! heartbeat pings (pings.rs), log cursors (cursors.rs), sessions (sessions.rs), alert state
-//! and events (alerts.rs).
+//! and events (alerts.rs), the outbox of notifications (outbox.rs).
 
 mod alerts;
 mod compact;
 mod cursors;
 mod latency;
+mod outbox;
 mod pings;
 mod results;
 mod sessions;

@@ -22,10 +22,21 @@ pub enum AlertCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Send a test notification to a channel, through the outbox; prints whether and when it
+    /// was delivered, and the receiver's answer when it was not.
+    Test {
+        /// A `[[channel]]`'s name.
+        channel: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub async fn run(path: &Path, command: AlertCommand) -> u8 {
-    let AlertCommand::List { all, json } = command;
+    let (all, json) = match command {
+        AlertCommand::List { all, json } => (all, json),
+        AlertCommand::Test { channel, json } => return test(path, &channel, json).await,
+    };
     let plan = match upkeep_plan::load_file(path, &Env::Process) {
         Ok(plan) => plan,
         Err(e) => return report_load_error(&e, json),
@@ -50,6 +61,68 @@ pub async fn run(path: &Path, command: AlertCommand) -> u8 {
         print!("{}", table(&engine, &shown, now));
     }
     if engine.alerts().any(|a| a.memory.state.is_firing()) { EXIT_UNHEALTHY } else { EXIT_OK }
+}
+
+/// `upkeep alert test`: writes the test notification into the outbox already taken (due in an
+/// hour, so a running daemon leaves it alone), makes the first attempt here, and records it
+/// there. One the receiver could not take yet stays in the outbox for the daemon to retry.
+async fn test(path: &Path, channel: &str, json: bool) -> u8 {
+    let plan = match upkeep_plan::load_file(path, &Env::Process) {
+        Ok(plan) => plan,
+        Err(e) => return report_load_error(&e, json),
+    };
+    let store = match upkeep_store::Store::open(&plan.server.data_dir).await {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let notify = upkeep_daemon::notify::NotifyPlan::new(&plan);
+    let now = jiff::Timestamp::now();
+    let taken = now + jiff::SignedDuration::from_hours(1);
+    let key = match upkeep_daemon::notify::enqueue_test(&store, &notify, channel, now, taken).await {
+        Ok(key) => key,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let stored = match upkeep_daemon::notify::find(&store, &key, channel).await {
+        Ok(Some(n)) => n,
+        Ok(None) | Err(_) => {
+            eprintln!("error: the test notification was not written to the outbox");
+            return EXIT_UNHEALTHY;
+        }
+    };
+    let outcome = upkeep_daemon::notify::attempt(&notify, &stored).await;
+    let attempted = upkeep_daemon::notify::settle(&stored, outcome.clone(), jiff::Timestamp::now());
+    if let Err(e) = store.record_attempts(std::slice::from_ref(&attempted)).await {
+        eprintln!("warning: the attempt could not be recorded: {e}");
+    }
+    let state = attempted.state;
+    if json {
+        let doc = serde_json::json!({
+            "channel": channel, "key": key, "state": state, "at": attempted.at.to_string(),
+            "answer": attempted.answer, "error": attempted.error,
+            "next_attempt_at": (state == upkeep_store::Delivery::Pending).then(|| attempted.due.to_string()),
+        });
+        println!("{doc}");
+    } else {
+        match &outcome {
+            upkeep_notify::Outcome::Delivered { answer } => {
+                println!("delivered to `{channel}` at {} (answer: {answer})", attempted.at.strftime("%H:%M:%S"))
+            }
+            upkeep_notify::Outcome::Retry { error, .. } => println!(
+                "not delivered to `{channel}` yet: {error}\n  the daemon retries it from {} (`upkeep notifications list --pending`)",
+                attempted.due.strftime("%H:%M:%S")
+            ),
+            upkeep_notify::Outcome::Failed { error } => {
+                println!("refused by `{channel}`: {error}\n  check the channel's settings in the config")
+            }
+        }
+    }
+    if state == upkeep_store::Delivery::Delivered { EXIT_OK } else { EXIT_UNHEALTHY }
 }
 
 /// The saved alerts, the silences, and each check's latest result (a parent that is down mutes).

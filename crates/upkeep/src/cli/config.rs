@@ -20,8 +20,13 @@ pub fn run(path: &Path, command: ConfigCommand) -> u8 {
         ConfigCommand::Validate { json } => match upkeep_plan::load_file(path, &Env::Process) {
             Ok(loaded) => {
                 if json {
-                    println!("{}", serde_json::json!({"valid": true, "checks": loaded.checks.len()}));
+                    let doc =
+                        serde_json::json!({"valid": true, "checks": loaded.checks.len(), "warnings": loaded.warnings});
+                    println!("{doc}");
                 } else {
+                    for warning in &loaded.warnings {
+                        eprintln!("{warning}");
+                    }
                     println!(
                         "{} is valid: {} check{}",
                         path.display(),

@@ -5,6 +5,7 @@ mod access;
 mod alert;
 mod check;
 mod config;
+mod notifications;
 mod serve;
 mod silence;
 mod slo;
@@ -44,6 +45,9 @@ pub enum Command {
     /// Alerts: what is pending, firing or resolved.
     #[command(subcommand)]
     Alert(alert::AlertCommand),
+    /// Notifications: the outbox, what was delivered and what failed.
+    #[command(subcommand)]
+    Notifications(notifications::NotificationsCommand),
     /// Silences: mute the notifications of matching alerts for a while.
     #[command(subcommand)]
     Silence(silence::SilenceCommand),
@@ -72,6 +76,7 @@ pub async fn run(args: Args) -> u8 {
         Command::Slo(command) => slo::run(&args.config, command).await,
         Command::Alert(command) => alert::run(&args.config, command).await,
         Command::Silence(command) => silence::run(&args.config, command).await,
+        Command::Notifications(command) => notifications::run(&args.config, command).await,
         Command::User(command) => access::user(command),
         Command::Token(command) => access::token(command),
         Command::Demo { dir, port } => match crate::demo::run(&dir, port).await {

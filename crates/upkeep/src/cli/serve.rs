@@ -18,6 +18,9 @@ pub async fn run(path: &Path, args: ServeArgs) -> u8 {
         Ok(loaded) => loaded,
         Err(e) => return report_load_error(&e, false),
     };
+    for warning in &loaded.warnings {
+        eprintln!("{warning}");
+    }
     let listen = args.listen.unwrap_or(loaded.server.listen);
     if let Some(refusal) = upkeep_plan::open_to_network(listen, &loaded.access) {
         eprintln!("error: {refusal}");

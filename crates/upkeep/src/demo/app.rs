@@ -1,6 +1,7 @@
 //! The sample app `upkeep demo` watches: a tiny web shop with a `/health` endpoint, a SQLite
 //! database in WAL mode under steady writes, a Laravel-style log, a scheduled job that pings a
-//! heartbeat, and a switch that breaks it (`/break`, `/fix`) so a newcomer sees Upkeep notice.
+//! heartbeat, a switch that breaks it (`/break`, `/fix`) so a newcomer sees Upkeep notice, and
+//! a webhook receiver (`/webhook`) that prints the notifications Upkeep sends it.
 
 use axum::Router;
 use axum::extract::State;
@@ -50,6 +51,7 @@ pub async fn start(dir: &Path, upkeep_url: impl Fn() -> Option<String> + Send + 
         .route("/health", get(health))
         .route("/break", get(break_it).post(break_it))
         .route("/fix", get(fix_it).post(fix_it))
+        .route("/webhook", axum::routing::post(webhook))
         .with_state(app.clone());
     tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
@@ -74,6 +76,25 @@ async fn health(State(app): State<App>) -> impl IntoResponse {
         "checks": {"database": {"status": if database { "ok" } else { "error" }}, "payments": {"status": if healthy { "ok" } else { "error" }}},
     });
     (if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, axum::Json(body))
+}
+
+/// Prints each notification as it arrives: what fires or resolved, and the dashboard link.
+async fn webhook(body: axum::body::Bytes) -> StatusCode {
+    let Ok(message) = serde_json::from_slice::<serde_json::Value>(&body) else { return StatusCode::BAD_REQUEST };
+    let names: Vec<String> = message["alerts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| format!("{} {}", a["status"].as_str().unwrap_or(""), a["key"].as_str().unwrap_or("")))
+        .collect();
+    println!(
+        "  [webhook] notification {}: {} alert(s): {}\n            {}",
+        message["status"].as_str().unwrap_or("?"),
+        names.len(),
+        names.join(", "),
+        message["link"].as_str().unwrap_or("")
+    );
+    StatusCode::OK
 }
 
 async fn break_it(State(app): State<App>) -> Html<&'static str> {

@@ -40,6 +40,7 @@ pub async fn run(dir: &Path, port: u16) -> anyhow::Result<()> {
                 println!(
                     "  Sample app:  http://{app_addr}/   break it: http://{app_addr}/break   fix it: http://{app_addr}/fix"
                 );
+                println!("  Webhook:     http://{app_addr}/webhook  (notifications it receives are printed here)");
                 println!("  Config:      {}", shown_config.display());
                 println!("\nPress Ctrl-C to stop.");
                 return;
@@ -65,6 +66,18 @@ rollups = "400d"
 name = "demo"
 password_hash = '{password_hash}'
 role = "admin"
+
+# Every alert goes to the sample app's webhook, which prints what it receives. Alerts that fire
+# within 5 seconds of each other arrive as one message.
+[notifications]
+channels = ["demo-webhook"]
+group_wait = "5s"
+group_interval = "10s"
+
+[[channel]]
+name = "demo-webhook"
+kind = "webhook"
+url = "http://{addr}/webhook"
 
 [[check]]
 name = "shop"

@@ -1,5 +1,7 @@
-//! The alerts page: what is firing or pending now (muted ones say what mutes them), what
-//! resolved lately, the silences, and the latest state changes and notifications.
+//! The alerts page: channels that cannot deliver first (a monitor whose alerts cannot get out
+//! is itself down), what is firing or pending now (muted ones say what mutes them), what
+//! resolved lately, the silences, the channels with a test button (admins), and the latest
+//! state changes and notifications.
 
 use super::{nav_page, unavailable};
 use crate::AppState;
@@ -108,6 +110,12 @@ pub async fn page(
         )
     };
     let form = may_silence(&principal).map(|csrf| silence_form(csrf, query.error.as_deref())).unwrap_or_default();
+    let plan = daemon.plan();
+    let channels = match upkeep_daemon::notify::channel_states(daemon.store(), &plan.notifications).await {
+        Ok(channels) => channels,
+        Err(e) => return unavailable(e),
+    };
+    let (failing_banner, channel_table) = channels_panel(&channels, &principal);
     let history: String = events
         .iter()
         .map(|row| {
@@ -126,9 +134,10 @@ pub async fn page(
         })
         .collect();
     let body = format!(
-        "<h1>Alerts</h1><p class=\"summary{fail}\">{firing} firing · {pending} pending · {total} alerts configured</p>{active_table}\
+        "<h1>Alerts</h1>{failing_banner}<p class=\"summary{fail}\">{firing} firing · {pending} pending · {total} alerts configured</p>{active_table}\
          <section><h2>Resolved</h2>{resolved}</section>\
          <section><h2>Silences</h2>{silences}{form}</section>\
+         <section><h2>Channels</h2>{channel_table}</section>\
          <section><h2>Latest changes</h2><ul class=\"timeline\">{history}</ul></section>",
         fail = if firing > 0 { " failing" } else { "" },
         pending = active.len() - firing,
@@ -140,6 +149,78 @@ pub async fn page(
         },
     );
     nav_page("Alerts", &principal, &body)
+}
+
+/// A banner naming the failing channels, and the table of every channel.
+pub fn channels_panel(channels: &[upkeep_daemon::notify::ChannelState], principal: &Principal) -> (String, String) {
+    let failing: Vec<&upkeep_daemon::notify::ChannelState> = channels.iter().filter(|c| c.failing).collect();
+    let banner = if failing.is_empty() {
+        String::new()
+    } else {
+        let items: String = failing
+            .iter()
+            .map(|c| {
+                format!(
+                    "<li><b>{}</b>: {}</li>",
+                    escape(&c.name),
+                    escape(c.last_error.as_deref().unwrap_or("retrying"))
+                )
+            })
+            .collect();
+        format!(
+            "<div class=\"banner failing\" role=\"alert\"><b>Notifications are not getting out.</b><ul>{items}</ul>\
+                 See <code>upkeep notifications list --failed</code>.</div>"
+        )
+    };
+    if channels.is_empty() {
+        let none = "<p class=\"summary\">No channel is configured: alerts are shown here and nowhere else. Add a <code>[[channel]]</code> and a <code>[[route]]</code>.</p>";
+        return (banner, none.to_string());
+    }
+    let csrf = match principal {
+        Principal::User { role, csrf, .. } if *role >= upkeep_access::Role::Admin => Some(csrf.as_str()),
+        _ => None,
+    };
+    let rows: String = channels
+        .iter()
+        .map(|c| {
+            let state = if c.failing { "<span class=\"badge error\">failing</span>" } else { "<span class=\"badge ok\">ok</span>" };
+            let button = csrf.map(|csrf| format!(
+                "<form method=\"post\" action=\"/alerts/channels/{name}/test\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\">Send a test</button></form>",
+                name = crate::html::url_encode(&c.name)
+            )).unwrap_or_default();
+            format!(
+                "<tr class=\"{row}\"><td>{name}</td><td>{kind}</td><td>{target}</td><td>{state}</td><td>{delivered}</td><td>{pending}</td><td>{failed}</td><td>{last}</td><td>{button}</td></tr>",
+                row = if c.failing { "failing" } else { "" },
+                name = escape(&c.name),
+                kind = c.kind,
+                target = escape(&c.target),
+                delivered = c.delivered,
+                pending = c.pending,
+                failed = c.failed,
+                last = escape(c.last_delivered_at.as_deref().unwrap_or("–")),
+            )
+        })
+        .collect();
+    let table = format!(
+        "<table><thead><tr><th>Channel</th><th>Kind</th><th>Sends to</th><th>State</th><th>Delivered</th><th>Pending</th><th>Failed</th><th>Last delivered</th><th></th></tr></thead><tbody>{rows}</tbody></table>"
+    );
+    (banner, table)
+}
+
+pub async fn test_channel(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    axum::Form(form): axum::Form<CsrfForm>,
+) -> Response {
+    let admin = matches!(&principal, Principal::User { role, csrf, .. } if *role >= upkeep_access::Role::Admin && upkeep_access::same(&form.csrf, csrf));
+    if !admin {
+        return back(Some("test notifications are sent by admins".into()));
+    }
+    match state.daemon.notifying().test(&name).await {
+        Ok(_) => back(None),
+        Err(e) => back(Some(e)),
+    }
 }
 
 /// Responders and admins who signed in may set and end silences here; the form carries the

@@ -116,8 +116,11 @@ pub async fn overview(State(state): State<AppState>, Extension(principal): Exten
         ));
     }
     let summary = format!("{} checks · {} ok · {} failing", checks.len(), checks.len() - failing, failing);
+    // Failing channels first: a monitor whose alerts cannot get out is itself down.
+    let channels = upkeep_daemon::notify::channel_states(daemon.store(), &plan.notifications).await.unwrap_or_default();
+    let (banner, _) = alerts::channels_panel(&channels, &principal);
     let body = format!(
-        "<h1>Checks</h1><p class=\"summary{}\">{summary}</p>\
+        "{banner}<h1>Checks</h1><p class=\"summary{}\">{summary}</p>\
          <table><thead><tr><th>Check</th><th>Status</th><th>Latency, last hour</th><th>24 hours</th><th>90 days</th><th>Last error</th></tr></thead>\
          <tbody>{rows}</tbody></table>",
         if failing > 0 { " failing" } else { "" }
@@ -237,6 +240,8 @@ main { padding: 1rem 1.2rem; max-width: 1400px; }
 h1 { font-size: 1.4rem; margin: .4rem 0; }
 h2 { font-size: 1.1rem; margin-top: 1.4rem; }
 table { border-collapse: collapse; width: 100%; background: #fff; }
+.banner.failing { background: #ffebe9; border: 2px solid #cf222e; color: #82071e; padding: .6rem 1rem; margin: .6rem 0; border-radius: 6px; }
+.banner.failing ul { margin: .3rem 0; }
 th, td { text-align: left; padding: .45rem .6rem; border-bottom: 1px solid #d0d7de; vertical-align: top; }
 th { font-size: .8rem; color: #57606a; font-weight: 600; }
 tr.failing { background: #fff5f5; }

@@ -1,0 +1,150 @@
+//! One notification, as it is kept in the outbox and as every channel receives it: a group's
+//! firing and newly resolved alerts, with labels, annotations, values and links. The webhook
+//! channel sends it as it is (its JSON is the documented schema); the others format it.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Firing,
+    Resolved,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Firing => "firing",
+            Status::Resolved => "resolved",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    /// The idempotency key: the group, whether it fires or resolved, and the group's sequence
+    /// number. One key is delivered once.
+    pub key: String,
+    /// Firing while any of its alerts fires.
+    pub status: Status,
+    /// The route it took and the group it belongs to.
+    pub route: String,
+    pub group_key: String,
+    pub group_labels: BTreeMap<String, String>,
+    /// Labels every alert in it shares.
+    pub common_labels: BTreeMap<String, String>,
+    pub alerts: Vec<AlertItem>,
+    pub created_at: Timestamp,
+    /// Until when its firing alerts stand if no later message renews them (Alertmanager's
+    /// `endsAt`): past the next repeat, so a live Upkeep keeps them firing and a dead one lets
+    /// them lapse.
+    pub keep_until: Timestamp,
+    /// The dashboard's page of the group's alerts.
+    pub link: String,
+    /// Sent by `upkeep alert test`.
+    #[serde(default)]
+    pub test: bool,
+}
+
+/// 32 hex digits of the SHA-256 of `text`: an id that is the same for the same text.
+pub fn short_id(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(text.as_bytes())[..16])
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertItem {
+    pub key: String,
+    pub alertname: String,
+    pub status: Status,
+    pub severity: String,
+    /// What it was decided on: `disk.used_percent = 91%`, a burn rate.
+    pub value: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub starts_at: Timestamp,
+    pub ends_at: Option<Timestamp>,
+    /// The alert on the dashboard.
+    pub link: String,
+    pub runbook: Option<String>,
+}
+
+impl Message {
+    pub fn firing(&self) -> impl Iterator<Item = &AlertItem> {
+        self.alerts.iter().filter(|a| a.status == Status::Firing)
+    }
+
+    pub fn resolved(&self) -> impl Iterator<Item = &AlertItem> {
+        self.alerts.iter().filter(|a| a.status == Status::Resolved)
+    }
+
+    /// The most severe of its alerts' severities (critical, then warning, then info).
+    pub fn severity(&self) -> &str {
+        let rank = |s: &str| match s {
+            "critical" => 0,
+            "warning" => 1,
+            "info" => 3,
+            _ => 2,
+        };
+        self.alerts.iter().map(|a| a.severity.as_str()).min_by_key(|s| rank(s)).unwrap_or("info")
+    }
+
+    /// The first runbook any of its alerts names.
+    pub fn runbook(&self) -> Option<&str> {
+        self.alerts.iter().find_map(|a| a.runbook.as_deref())
+    }
+
+    /// A short stable id of its group (32 hex digits), for receivers that deduplicate by one:
+    /// PagerDuty's `dedup_key`, Opsgenie's `alias`.
+    pub fn group_id(&self) -> String {
+        short_id(&self.group_key)
+    }
+
+    /// The labels all `alerts` share.
+    pub fn common(alerts: &[AlertItem]) -> BTreeMap<String, String> {
+        let Some(first) = alerts.first() else { return BTreeMap::new() };
+        let mut common = first.labels.clone();
+        common.retain(|name, value| alerts.iter().all(|a| a.labels.get(name) == Some(value)));
+        common
+    }
+
+    /// A message for `upkeep alert test`, through `route`.
+    pub fn test(channel: &str, now: Timestamp, link: &str) -> Message {
+        let labels = BTreeMap::from([
+            ("alertname".to_string(), "upkeep_test".to_string()),
+            ("severity".to_string(), "info".to_string()),
+        ]);
+        let annotations = BTreeMap::from([(
+            "summary".to_string(),
+            format!("A test notification from Upkeep to channel `{channel}`"),
+        )]);
+        let alert = AlertItem {
+            key: "upkeep_test".into(),
+            alertname: "upkeep_test".into(),
+            status: Status::Firing,
+            severity: "info".into(),
+            value: None,
+            labels: labels.clone(),
+            annotations,
+            starts_at: now,
+            ends_at: None,
+            link: link.to_string(),
+            runbook: None,
+        };
+        Message {
+            key: format!("test:{channel}:{}", now.as_millisecond()),
+            status: Status::Firing,
+            route: "test".into(),
+            group_key: format!("test:{channel}"),
+            group_labels: BTreeMap::new(),
+            common_labels: labels,
+            alerts: vec![alert],
+            created_at: now,
+            keep_until: now + jiff::SignedDuration::from_mins(5),
+            link: link.to_string(),
+            test: true,
+        }
+    }
+}
