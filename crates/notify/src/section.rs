@@ -197,7 +197,14 @@ fn read_route(
 }
 
 fn read_timing(t: &mut TableReader, d: &mut Diagnostics, mut timing: Timing) -> Timing {
-    if let Some(w) = t.duration(d, "group_wait", Duration::ZERO) {
+    // Durations are above zero elsewhere; a group may send at once.
+    let at_once = t.peek("group_wait").is_some_and(
+        |n| matches!(&n.value, upkeep_config::NodeValue::String(s) if matches!(s.trim(), "0" | "0s" | "0ms")),
+    );
+    if at_once {
+        let _ = t.string(d, "group_wait");
+        timing.group_wait = Duration::ZERO;
+    } else if let Some(w) = t.duration(d, "group_wait", Duration::ZERO) {
         timing.group_wait = w.into_inner();
     }
     if let Some(w) = t.duration(d, "group_interval", Duration::from_secs(1)) {

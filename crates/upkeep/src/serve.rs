@@ -18,7 +18,7 @@ pub async fn serve(config: PathBuf, loaded: upkeep_plan::Plan, listen: std::net:
 /// As [`serve`], publishing the base URL once bound (the demo's sample app pings it).
 pub async fn serve_with_url(
     config: PathBuf,
-    loaded: upkeep_plan::Plan,
+    mut loaded: upkeep_plan::Plan,
     listen: std::net::SocketAddr,
     url: Arc<std::sync::OnceLock<String>>,
 ) -> anyhow::Result<()> {
@@ -28,6 +28,7 @@ pub async fn serve_with_url(
     let store = upkeep_store::Store::open(&loaded.server.data_dir).await.context("cannot open the store")?;
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let address = listener.local_addr()?;
+    linked_to(&mut loaded, address);
     let daemon = Daemon::start(&loaded, store, Clock::System, Default::default()).await.context("cannot start")?;
     // Signal handlers first, so a signal sent right after the "listening" line is not lost.
     let hangups = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
@@ -36,7 +37,7 @@ pub async fn serve_with_url(
         hangups,
         config,
         Arc::clone(&daemon),
-        (listen, loaded.server.listen),
+        (listen, loaded.server.listen, address),
         loaded.server.data_dir.clone(),
     ));
     let app = upkeep_web::router(Arc::clone(&daemon));
@@ -52,6 +53,14 @@ pub async fn serve_with_url(
     Ok(())
 }
 
+/// Links in notifications point at the address the daemon is bound to (`--listen`, a free
+/// port), unless `[server] url` says where people reach it.
+fn linked_to(plan: &mut upkeep_plan::Plan, address: std::net::SocketAddr) {
+    if plan.server.url.is_none() {
+        plan.server.url = Some(format!("http://{address}"));
+    }
+}
+
 async fn stopped(mut term: tokio::signal::unix::Signal) {
     tokio::select! {
         _ = term.recv() => {}
@@ -63,12 +72,13 @@ async fn reload_on_hangup(
     mut hangups: tokio::signal::unix::Signal,
     config: PathBuf,
     daemon: Arc<Daemon>,
-    (listen, configured_listen): (std::net::SocketAddr, std::net::SocketAddr),
+    (listen, configured_listen, address): (std::net::SocketAddr, std::net::SocketAddr, std::net::SocketAddr),
     data_dir: PathBuf,
 ) {
     while hangups.recv().await.is_some() {
         match upkeep_plan::load_file(&config, &Env::Process) {
-            Ok(loaded) => {
+            Ok(mut loaded) => {
+                linked_to(&mut loaded, address);
                 if let Some(refusal) = upkeep_plan::open_to_network(listen, &loaded.access) {
                     eprintln!("upkeep: not reloading: {refusal}; the old config keeps running");
                     continue;

@@ -12,9 +12,11 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use std::sync::Arc;
 use upkeep_config::{Diagnostics, TableReader};
 
-#[derive(Debug)]
 struct Email {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    /// Built at the first send: its connection pool needs the runtime, and a config is also
+    /// loaded where there is none (`upkeep config validate`).
+    builder: lettre::transport::smtp::AsyncSmtpTransportBuilder,
+    transport: std::sync::OnceLock<AsyncSmtpTransport<Tokio1Executor>>,
     from: Mailbox,
     to: Vec<Mailbox>,
     templates: Templates,
@@ -80,13 +82,19 @@ pub fn build(t: &mut TableReader, d: &mut Diagnostics) -> Option<(Arc<dyn Channe
     if let (Some(user), Some(pass)) = (username, password) {
         builder = builder.credentials(Credentials::new(user, pass));
     }
-    let transport = builder.timeout(Some(std::time::Duration::from_secs(30))).build();
+    let builder = builder.timeout(Some(std::time::Duration::from_secs(30)));
     let to = to?;
     if to.is_empty() {
         return None;
     }
-    let email = Email { transport, from: from?, to, templates: templates? };
+    let email = Email { builder, transport: std::sync::OnceLock::new(), from: from?, to, templates: templates? };
     Some((Arc::new(email), format!("smtp://{host}")))
+}
+
+impl std::fmt::Debug for Email {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Email").field("from", &self.from).field("to", &self.to).finish_non_exhaustive()
+    }
 }
 
 impl Channel for Email {
@@ -108,7 +116,8 @@ impl Channel for Email {
                 Ok(email) => email,
                 Err(e) => return Outcome::Failed { error: e.to_string() },
             };
-            match self.transport.send(email).await {
+            let transport = self.transport.get_or_init(|| self.builder.clone().build());
+            match transport.send(email).await {
                 Ok(response) => Outcome::Delivered { answer: response.message().collect::<Vec<_>>().join(" ") },
                 Err(e) if e.is_permanent() => Outcome::Failed { error: e.to_string() },
                 Err(e) => Outcome::Retry { error: e.to_string(), after: None },

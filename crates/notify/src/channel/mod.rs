@@ -115,8 +115,28 @@ impl Sender {
         }
         match request.body(body).send().await {
             Ok(response) => answer(response).await,
-            // Without the URL: it may carry a secret (a Slack webhook's path, a bot token).
-            Err(e) => Outcome::Retry { error: e.without_url().to_string(), after: None },
+            Err(e) => Outcome::Retry { error: self.describe(e), after: None },
+        }
+    }
+}
+
+impl Sender {
+    /// Why a request got no answer, without its URL (it may carry a secret: a Slack webhook's
+    /// path, a bot token).
+    fn describe(&self, e: reqwest::Error) -> String {
+        if e.is_timeout() {
+            return format!("no answer within {:?} (timed out)", self.timeout);
+        }
+        let mut why = Vec::new();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            why.push(s.to_string());
+            source = s.source();
+        }
+        let what = if e.is_connect() { "cannot connect" } else { "the request failed" };
+        match why.last() {
+            Some(root) => format!("{what}: {root}"),
+            None => what.to_string(),
         }
     }
 }
