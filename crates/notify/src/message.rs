@@ -110,7 +110,7 @@ impl Message {
         common
     }
 
-    /// A message for `upkeep alert test`, through `route`.
+    /// The message `upkeep alert test` sends to `channel`.
     pub fn test(channel: &str, now: Timestamp, link: &str) -> Message {
         let labels = BTreeMap::from([
             ("alertname".to_string(), "upkeep_test".to_string()),

@@ -150,8 +150,9 @@ async fn ten_alerts_firing_together_arrive_as_one_signed_message_and_resolve() {
     .await;
     let keys: Vec<&str> = resolved.iter().map(|b| b["key"].as_str().unwrap()).collect();
     let mut unique = keys.clone();
+    unique.sort();
     unique.dedup();
-    assert_eq!(keys, unique, "one delivery per key");
+    assert_eq!(keys.len(), unique.len(), "one delivery per key: {keys:?}");
     assert_eq!(resolved.last().unwrap()["status"], "resolved");
 
     let list = daemon.json("/api/v1/notifications").await;
@@ -238,7 +239,7 @@ async fn a_permanent_refusal_fails_with_the_answer_and_alert_test_reports_delive
     let channels = daemon.json("/api/v1/channels").await;
     let bad_state = channels.as_array().unwrap().iter().find(|c| c["name"] == "bad").unwrap().clone();
     assert_eq!(bad_state["failing"], true);
-    assert_eq!(bad_state["target"], format!("http://127.0.0.1"), "no path: a webhook URL's path is its secret");
+    assert_eq!(bad_state["target"], "http://127.0.0.1", "no path: a webhook URL's path is its secret");
     let metrics = daemon.get("/metrics").await.1;
     assert!(metrics.contains("upkeep_notifications_failed_total{channel=\"bad\"} 1"), "{metrics}");
 

@@ -256,6 +256,45 @@ macro_rules! render {
 }
 use render;
 
+/// A chat webhook (Slack, Discord, Teams): a URL, the title and text templates, and the kind's
+/// body around them; the kinds differ only in `body`.
+struct Chat {
+    url: String,
+    templates: Templates,
+    body: fn(&Message, &str, &str) -> serde_json::Value,
+}
+
+impl std::fmt::Debug for Chat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chat").field("url", &shown(&self.url)).finish_non_exhaustive()
+    }
+}
+
+/// Reads a chat webhook's `url` (`example` in hints) and templates.
+fn chat(
+    t: &mut TableReader,
+    d: &mut Diagnostics,
+    example: &str,
+    body: fn(&Message, &str, &str) -> serde_json::Value,
+) -> Option<(Arc<dyn Channel>, String)> {
+    use crate::template::{TEXT, TITLE};
+    let url = read_url(t, d, "url", example);
+    let templates = read_templates(t, d, &[("title", TITLE), ("text", TEXT)]);
+    let url = url?;
+    let target = shown(&url);
+    Some((Arc::new(Chat { url, templates: templates?, body }), target))
+}
+
+impl Channel for Chat {
+    fn send<'a>(&'a self, message: &'a Message, sender: &'a Sender) -> SendFuture<'a> {
+        Box::pin(async move {
+            let title = render!(self.templates, "title", message);
+            let text = render!(self.templates, "text", message);
+            sender.post_json(&self.url, &[], &(self.body)(message, &title, &text)).await
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

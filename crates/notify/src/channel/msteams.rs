@@ -2,24 +2,13 @@
 //! received"), which takes an Adaptive Card: the title, the text, a button to the dashboard and
 //! one to the runbook.
 
-use super::{Channel, SendFuture, Sender, read_templates, read_url, render};
+use super::{Channel, chat};
 use crate::message::{Message, Status};
-use crate::template::{TEXT, TITLE, Templates};
 use std::sync::Arc;
 use upkeep_config::{Diagnostics, TableReader};
 
-#[derive(Debug)]
-struct Teams {
-    url: String,
-    templates: Templates,
-}
-
 pub fn build(t: &mut TableReader, d: &mut Diagnostics) -> Option<(Arc<dyn Channel>, String)> {
-    let url = read_url(t, d, "url", "\"${TEAMS_WORKFLOW_URL}\"");
-    let templates = read_templates(t, d, &[("title", TITLE), ("text", TEXT)]);
-    let url = url?;
-    let shown = super::shown(&url);
-    Some((Arc::new(Teams { url, templates: templates? }), shown))
+    chat(t, d, "\"${TEAMS_WORKFLOW_URL}\"", body)
 }
 
 pub fn body(message: &Message, title: &str, text: &str) -> serde_json::Value {
@@ -49,14 +38,4 @@ pub fn body(message: &Message, title: &str, text: &str) -> serde_json::Value {
             },
         }],
     })
-}
-
-impl Channel for Teams {
-    fn send<'a>(&'a self, message: &'a Message, sender: &'a Sender) -> SendFuture<'a> {
-        Box::pin(async move {
-            let title = render!(self.templates, "title", message);
-            let text = render!(self.templates, "text", message);
-            sender.post_json(&self.url, &[], &body(message, &title, &text)).await
-        })
-    }
 }

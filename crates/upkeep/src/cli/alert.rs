@@ -67,16 +67,9 @@ pub async fn run(path: &Path, command: AlertCommand) -> u8 {
 /// hour, so a running daemon leaves it alone), makes the first attempt here, and records it
 /// there. One the receiver could not take yet stays in the outbox for the daemon to retry.
 async fn test(path: &Path, channel: &str, json: bool) -> u8 {
-    let plan = match upkeep_plan::load_file(path, &Env::Process) {
-        Ok(plan) => plan,
-        Err(e) => return report_load_error(&e, json),
-    };
-    let store = match upkeep_store::Store::open(&plan.server.data_dir).await {
-        Ok(store) => store,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_BAD_INPUT;
-        }
+    let (plan, store) = match super::plan_and_store(path, json).await {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
     };
     let notify = upkeep_daemon::notify::NotifyPlan::new(&plan);
     let now = jiff::Timestamp::now();

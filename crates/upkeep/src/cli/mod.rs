@@ -116,6 +116,18 @@ fn report_load_error(error: &upkeep_plan::LoadError, json: bool) -> u8 {
     EXIT_BAD_INPUT
 }
 
+/// The config at `path` and the store in its `data_dir`, or the exit code after saying why.
+async fn plan_and_store(path: &std::path::Path, json: bool) -> Result<(upkeep_plan::Plan, upkeep_store::Store), u8> {
+    let plan = upkeep_plan::load_file(path, &upkeep_config::Env::Process).map_err(|e| report_load_error(&e, json))?;
+    match upkeep_store::Store::open(&plan.server.data_dir).await {
+        Ok(store) => Ok((plan, store)),
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(EXIT_BAD_INPUT)
+        }
+    }
+}
+
 fn paint() -> bool {
     use std::io::IsTerminal;
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()

@@ -2,11 +2,10 @@
 //! channel, state (pending, delivered, failed, expired), attempts, when it was delivered and
 //! its last error. Exit 1 when any listed notification failed or expired, so cron can tell.
 
-use super::{EXIT_BAD_INPUT, EXIT_OK, EXIT_UNHEALTHY, report_load_error};
+use super::{EXIT_BAD_INPUT, EXIT_OK, EXIT_UNHEALTHY};
 use clap::Subcommand;
 use std::path::Path;
-use upkeep_config::Env;
-use upkeep_store::{Delivery, Notification, NotificationFilter, Store};
+use upkeep_store::{Delivery, Notification, NotificationFilter};
 
 #[derive(Subcommand, Debug)]
 pub enum NotificationsCommand {
@@ -32,16 +31,9 @@ pub enum NotificationsCommand {
 
 pub async fn run(path: &Path, command: NotificationsCommand) -> u8 {
     let NotificationsCommand::List { failed, pending, channel, limit, json } = command;
-    let plan = match upkeep_plan::load_file(path, &Env::Process) {
-        Ok(plan) => plan,
-        Err(e) => return report_load_error(&e, json),
-    };
-    let store = match Store::open(&plan.server.data_dir).await {
-        Ok(store) => store,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_BAD_INPUT;
-        }
+    let (_, store) = match super::plan_and_store(path, json).await {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
     };
     let mut list = Vec::new();
     let states: Vec<Option<Delivery>> = match (failed, pending) {

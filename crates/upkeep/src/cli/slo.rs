@@ -4,7 +4,7 @@
 //! the long windows of its default alerts, and when, at the last hour's rate, the budget is gone. Exit 1 when
 //! a budget is overspent, so cron can tell.
 
-use super::{EXIT_BAD_INPUT, EXIT_OK, EXIT_UNHEALTHY, report_load_error};
+use super::{EXIT_OK, EXIT_UNHEALTHY, report_load_error};
 use clap::Subcommand;
 use std::path::Path;
 use std::time::Duration;
@@ -42,16 +42,9 @@ pub async fn run(path: &Path, command: SloCommand) -> u8 {
         SloCommand::Report { json } => json,
         SloCommand::Export { format: ExportFormat::Prometheus, output } => return export(path, output.as_deref()),
     };
-    let plan = match upkeep_plan::load_file(path, &Env::Process) {
-        Ok(plan) => plan,
-        Err(e) => return report_load_error(&e, json),
-    };
-    let store = match upkeep_store::Store::open(&plan.server.data_dir).await {
-        Ok(store) => store,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_BAD_INPUT;
-        }
+    let (plan, store) = match super::plan_and_store(path, json).await {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
     };
     let now = jiff::Timestamp::now();
     let mut reports = Vec::new();
