@@ -67,8 +67,10 @@ impl Health {
 /// The verdict on `checks` as `live` has them now. Checks that have not run yet count for
 /// nothing.
 pub fn health(checks: &[Arc<Check>], live: &Live) -> Health {
+    // Maintenance tasks are not the app's health: a failed weekly VACUUM alerts, and shows on
+    // the tasks panel, without making `/health` degraded.
     let checks: Vec<(Arc<Check>, Option<LiveCheck>)> =
-        checks.iter().map(|c| (Arc::clone(c), live.get(&c.name))).collect();
+        checks.iter().filter(|c| c.kind != "task").map(|c| (Arc::clone(c), live.get(&c.name))).collect();
     let failing = |critical: bool| {
         checks.iter().any(|(c, l)| c.critical == critical && CheckState::of(l.as_ref()) == CheckState::Failing)
     };

@@ -19,6 +19,7 @@ mod alerts;
 mod health;
 mod housekeeping;
 mod live;
+pub mod maintenance;
 mod metrics;
 pub mod notify;
 mod slo_metrics;

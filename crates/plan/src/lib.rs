@@ -13,6 +13,7 @@ use std::sync::Arc;
 use upkeep_access::Access;
 use upkeep_alert::{Rules, Watched};
 use upkeep_config::{Diagnostics, Env, Retention, Server, Source};
+use upkeep_maintain::{Mode, Task};
 use upkeep_notify::Notifications;
 use upkeep_probe::Check;
 use upkeep_slo::Slo;
@@ -23,7 +24,12 @@ pub struct Plan {
     pub server: Server,
     pub access: Access,
     pub retention: Retention,
+    /// Every check: the configured probes, then one per maintenance task (kind `task`).
     pub checks: Vec<Arc<Check>>,
+    /// The maintenance tasks, whose runs are the results of their checks.
+    pub tasks: Vec<Arc<Task>>,
+    /// The app's own maintenance mode, when configured.
+    pub mode: Option<Arc<Mode>>,
     pub slos: Vec<Arc<Slo>>,
     /// Every alert rule, configured and built in.
     pub alerts: Arc<Rules>,
@@ -54,13 +60,21 @@ pub fn load_config(source: Source, env: &Env) -> Result<Plan, Diagnostics> {
     let server = upkeep_config::read_server(&mut sections, &mut d);
     let retention = upkeep_config::read_retention(&mut sections, &mut d);
     let access = upkeep_access::read_access(&mut sections, &mut d, server.metrics_need_token);
-    let (checks, zone) = read_checks(&mut sections, &server, &mut d);
+    let (mut checks, zone) = read_checks(&mut sections, &server, &mut d);
     let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
     let slos: Vec<Arc<Slo>> =
         upkeep_slo::read_slos(&mut sections, &mut d, &names, &zone).into_iter().map(Arc::new).collect();
+    let tasks: Vec<Arc<Task>> =
+        upkeep_maintain::read_tasks(&mut sections, &mut d, &zone).into_iter().map(Arc::new).collect();
+    let mode = upkeep_maintain::read_mode(&mut sections, &mut d).map(Arc::new);
     let mut schemas = std::collections::HashMap::new();
-    let watched: Vec<Watched> = checks.iter().map(|c| watched(c, &mut schemas)).collect();
+    let mut watched: Vec<Watched> = checks.iter().map(|c| watched(c, &mut schemas)).collect();
+    watched.extend(tasks.iter().map(|t| watched_task(t)));
     let alerts = Arc::new(upkeep_alert::read_alerts(&mut sections, &mut d, &watched, &slos, &zone));
+    add_task_checks(&mut checks, &tasks, &alerts, &server, &mut d);
+    if let Some(mode) = &mode {
+        check_mode(mode, &checks, &alerts, &mut d);
+    }
     let notifications = Arc::new(upkeep_notify::read_notifications(&mut sections, &mut d, &zone));
     let warnings = unrouted(&alerts, &notifications, &d);
     if let Some(refusal) = open_to_network(server.listen, &access) {
@@ -68,7 +82,82 @@ pub fn load_config(source: Source, env: &Env) -> Result<Plan, Diagnostics> {
         d.error(span, refusal, Some("add a [[user]] (see `upkeep user hash-password`), or listen on 127.0.0.1".into()));
     }
     sections.finish(&mut d);
-    d.into_result(Plan { server, access, retention, checks, slos, alerts, notifications, warnings })
+    d.into_result(Plan { server, access, retention, checks, tasks, mode, slos, alerts, notifications, warnings })
+}
+
+/// What the alert engine knows of a task: it alerts at its first failed run.
+fn watched_task(task: &Task) -> Watched {
+    Watched {
+        name: task.name.clone(),
+        schema: Arc::new(upkeep_maintain::schema()),
+        component: task.component.clone(),
+        alert_after: 1,
+        recover_after: 1,
+        depends_on: Vec::new(),
+    }
+}
+
+/// One check per task, after the configured ones. A task may not share a check's name (their
+/// results would mix), and its `window` must name a `[[maintenance]]` window.
+fn add_task_checks(
+    checks: &mut Vec<Arc<Check>>,
+    tasks: &[Arc<Task>],
+    alerts: &Rules,
+    server: &Server,
+    d: &mut Diagnostics,
+) {
+    let locks = server.data_dir.join("locks");
+    for task in tasks {
+        if checks.iter().any(|c| c.name == task.name) {
+            d.error(
+                task.name_span.clone(),
+                format!("task `{}` has the name of a check", task.name),
+                Some("give the task its own name".into()),
+            );
+            continue;
+        }
+        let window = match &task.window {
+            None => None,
+            Some(name) => match alerts.mutes.windows.iter().find(|w| w.name == *name.get_ref()) {
+                Some(window) => {
+                    let window = window.clone();
+                    Some(Arc::new(move |at| window.is_active(at)) as upkeep_maintain::Window)
+                }
+                None => {
+                    let known: Vec<String> = alerts.mutes.windows.iter().map(|w| w.name.clone()).collect();
+                    let hint = upkeep_expr::closest_name(name.get_ref(), known.iter().cloned())
+                        .map(|s| format!("did you mean `{s}`?"))
+                        .unwrap_or_else(|| "name a [[maintenance]] window (by its `name`)".into());
+                    d.error(
+                        name.span(),
+                        format!("there is no maintenance window named `{}`", name.get_ref()),
+                        Some(hint),
+                    );
+                    continue;
+                }
+            },
+        };
+        checks.push(Arc::new(upkeep_maintain::task_check(Arc::clone(task), locks.clone(), window)));
+    }
+}
+
+/// `[maintenance_mode]`'s `gate` names checks, and `during` names maintenance windows.
+fn check_mode(mode: &Mode, checks: &[Arc<Check>], alerts: &Rules, d: &mut Diagnostics) {
+    let span = mode.span.clone();
+    for name in &mode.gate {
+        if !checks.iter().any(|c| &c.name == name) {
+            d.error(
+                span.clone(),
+                format!("`gate` names `{name}`, which is not a check"),
+                Some("gate = [\"app-health\"] names checks that must pass before `off`".into()),
+            );
+        }
+    }
+    for name in &mode.during {
+        if !alerts.mutes.windows.iter().any(|w| &w.name == name) {
+            d.error(span.clone(), format!("`during` names `{name}`, which is not a maintenance window"), None);
+        }
+    }
 }
 
 /// A warning when some alerts can reach no channel: they would fire, and nobody would hear.

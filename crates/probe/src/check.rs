@@ -2,7 +2,7 @@
 //! job that runs it on the scheduler.
 
 use crate::context::Context;
-use crate::kind::{Run, Spec};
+use crate::kind::{Custom, Run, Spec};
 use crate::kinds::{self, Probe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,7 +28,20 @@ pub struct Check {
     pub alert_after: u32,
     pub recover_after: u32,
     pub expect: Vec<Program>,
+    /// Work one node does for all (a maintenance task), not a probe every node may share.
+    pub singleton: bool,
     probe: Probe,
+}
+
+/// A check whose work is [`Custom`] (a maintenance task): what the check needs of it.
+pub struct CustomCheck {
+    pub name: String,
+    pub kind: &'static str,
+    pub schedule: String,
+    pub cadence: Cadence,
+    pub timeout: Duration,
+    pub component: Option<String>,
+    pub work: Arc<dyn Custom>,
 }
 
 impl Check {
@@ -90,8 +103,38 @@ impl Check {
             alert_after,
             recover_after,
             expect: programs,
+            singleton: false,
             probe,
         })
+    }
+
+    /// A check of custom work: it fails when the work fails, its own alert fires at the first
+    /// failure (a failed task is not a network blip), and one node runs it.
+    pub fn custom(spec: CustomCheck) -> Check {
+        Check {
+            name: spec.name,
+            kind: spec.kind,
+            every: Duration::from_secs(86_400),
+            schedule: Some(spec.schedule),
+            cadence: spec.cadence,
+            timeout: spec.timeout,
+            component: spec.component,
+            depends_on: Vec::new(),
+            critical: false,
+            alert_after: 1,
+            recover_after: 1,
+            expect: Vec::new(),
+            singleton: true,
+            probe: Probe::Custom(spec.work),
+        }
+    }
+
+    /// The fields its runs observe.
+    pub fn schema(&self) -> upkeep_expr::Schema {
+        match &self.probe {
+            Probe::Custom(work) => work.schema(),
+            _ => kinds::schema(self.kind).unwrap_or_default(),
+        }
     }
 
     /// The id its pings arrive under at `/ping/{id}`, when this is a heartbeat check.
@@ -164,6 +207,10 @@ impl Job for CheckJob {
 
     fn cadence(&self) -> Cadence {
         self.check.cadence.clone()
+    }
+
+    fn singleton(&self) -> bool {
+        self.check.singleton
     }
 
     fn run(&self) -> JobFuture<'_> {

@@ -15,11 +15,11 @@ pub mod kinds;
 mod run;
 mod state;
 
-pub use check::{Check, CheckJob};
+pub use check::{Check, CheckJob, CustomCheck};
 pub use context::Context;
 pub use error::ProbeError;
-pub use kind::{Kind, Run, Spec};
+pub use kind::{Custom, Kind, Run, Spec};
 pub use run::run_checks;
-pub use state::{LogCursor, Ping, ProbeState, StateFuture};
+pub use state::{LogCursor, Ping, ProbeState, RunRecord, StateFuture};
 pub use upkeep_result::{CheckResult, Status};
 pub use upkeep_schedule::Clock;

@@ -23,6 +23,27 @@ pub struct LogCursor {
     pub last_match: Option<String>,
 }
 
+/// One run of custom work (a maintenance task), for its history.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct RunRecord {
+    pub started: jiff::Timestamp,
+    #[serde(serialize_with = "millis")]
+    pub duration: std::time::Duration,
+    pub ok: bool,
+    /// `schedule`, or who ran it by hand (`cli`, a user's name).
+    pub trigger: String,
+    /// What it did, or why it failed.
+    pub summary: String,
+    /// The tail of what it printed.
+    pub output: String,
+    /// What changed, by name (numbers).
+    pub changes: serde_json::Value,
+}
+
+fn millis<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
+}
+
 pub trait ProbeState: Send + Sync + std::fmt::Debug {
     /// The latest ping received for heartbeat `id`.
     fn last_ping<'a>(&'a self, id: &'a str) -> StateFuture<'a, Option<Ping>>;
@@ -33,4 +54,7 @@ pub trait ProbeState: Send + Sync + std::fmt::Debug {
     fn log_cursor<'a>(&'a self, check: &'a str) -> StateFuture<'a, Option<LogCursor>>;
 
     fn save_log_cursor<'a>(&'a self, check: &'a str, cursor: &'a LogCursor) -> StateFuture<'a, ()>;
+
+    /// Keeps a run of custom work in its history.
+    fn record_run<'a>(&'a self, check: &'a str, run: &'a RunRecord) -> StateFuture<'a, ()>;
 }

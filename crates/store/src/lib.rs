@@ -4,7 +4,8 @@
 //! and the batches they were committed in (`results.rs`), history — rollups, running totals,
 //! windows, bars, compaction and retention (`history.rs`, with the summaries in `rollup.rs` and
 //! the latency histogram in `histogram.rs`) — heartbeat pings (`pings.rs`), log cursors (`cursors.rs`), dashboard sessions
-//! (`sessions.rs`), what probes keep between runs (`probe_state.rs`), alert state and events (`alerts.rs`), and the outbox of notifications (`outbox.rs`). [`Store`] is an enum
+//! (`sessions.rs`), what probes keep between runs (`probe_state.rs`), alert state and events (`alerts.rs`), the outbox of notifications (`outbox.rs`), and
+//! maintenance-task runs with the audit log (`task_runs.rs`). [`Store`] is an enum
 //! over the backends, so each method is one `match`: SQLite in `data_dir` today (`sqlite/`, one
 //! file per concept again); a PostgreSQL backend is one more variant and one more folder, written
 //! concept by concept, and must pass the same tests in `tests/`, which use `Store` alone.
@@ -21,6 +22,7 @@ pub mod rollup;
 mod sessions;
 mod sli;
 mod sqlite;
+mod task_runs;
 
 pub use alerts::{AlertEventRow, AlertRow};
 pub use history::Pruned;
@@ -30,6 +32,7 @@ pub use rollup::Summary;
 pub use sessions::Session;
 pub use sli::events as slo_events;
 pub use sqlite::FINE_TOTALS;
+pub use task_runs::{AuditEntry, RunRecord, TaskRun};
 pub use upkeep_probe::{LogCursor, Ping};
 pub use upkeep_result::CheckResult;
 

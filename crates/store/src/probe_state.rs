@@ -1,7 +1,7 @@
 //! The store keeps what probes remember between runs: it is their [`ProbeState`].
 
 use crate::{LogCursor, Ping, Store};
-use upkeep_probe::{ProbeState, StateFuture};
+use upkeep_probe::{ProbeState, RunRecord, StateFuture};
 
 impl ProbeState for Store {
     fn last_ping<'a>(&'a self, id: &'a str) -> StateFuture<'a, Option<Ping>> {
@@ -21,5 +21,9 @@ impl ProbeState for Store {
 
     fn save_log_cursor<'a>(&'a self, check: &'a str, cursor: &'a LogCursor) -> StateFuture<'a, ()> {
         Box::pin(async move { Store::save_log_cursor(self, check, cursor).await.map_err(|e| e.to_string()) })
+    }
+
+    fn record_run<'a>(&'a self, check: &'a str, run: &'a RunRecord) -> StateFuture<'a, ()> {
+        Box::pin(async move { self.record_task_run(check, run).await.map(|_| ()).map_err(|e| e.to_string()) })
     }
 }

@@ -14,6 +14,7 @@ mod headers;
 mod health;
 mod html;
 mod login;
+mod maintenance;
 mod notifications;
 mod openapi;
 mod ping;
@@ -56,6 +57,11 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/api/v1/notifications", get(notifications::list))
         .route("/api/v1/channels", get(notifications::channels))
         .route("/api/v1/channels/{name}/test", axum::routing::post(notifications::test))
+        .route("/api/v1/tasks", get(maintenance::tasks))
+        .route("/api/v1/tasks/{name}/runs", get(maintenance::runs))
+        .route("/api/v1/tasks/{name}/run", axum::routing::post(maintenance::run))
+        .route("/api/v1/maintenance", get(maintenance::status).post(maintenance::switch))
+        .route("/api/v1/audit", get(maintenance::audit))
         .route_layer(from_fn_with_state(state.clone(), auth::api))
         .route_layer(from_fn_with_state(state.daemon.plan().server.request_timeout, server::bounded));
     let dashboard = Router::new()
@@ -63,6 +69,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/checks/{name}", get(dashboard::check_page))
         .route("/alerts", get(dashboard::alerts::page))
         .route("/slos", get(dashboard::slos::page))
+        .route("/tasks", get(dashboard::tasks::page))
         .route("/alerts/silences", axum::routing::post(dashboard::alerts::add_silence))
         .route("/alerts/silences/{id}/expire", axum::routing::post(dashboard::alerts::expire_silence))
         .route("/alerts/channels/{name}/test", axum::routing::post(dashboard::alerts::test_channel))

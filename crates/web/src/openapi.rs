@@ -9,6 +9,7 @@ pub async fn document() -> Json<Value> {
 
 fn spec() -> Value {
     let mut doc = paths_and_schemas();
+    maintenance(&mut doc);
     doc["components"]["securitySchemes"] = json!({
         "token": {"type": "http", "scheme": "bearer", "description": "a [[token]] of upkeep.toml (`upkeep token new`)"},
         "session": {"type": "apiKey", "in": "cookie", "name": crate::auth::SESSION_COOKIE, "description": "a dashboard sign-in"}
@@ -152,4 +153,48 @@ fn paths_and_schemas() -> Value {
                     "latency_ms": {"type": "number"}, "message": {"type": ["string", "null"]}, "observations": {"type": ["object", "null"]}}}}}}
         }}
     })
+}
+
+/// Tasks, the app's maintenance mode, windows and the audit log (their own function: one
+/// `json!` for the whole document would pass the macro's recursion limit).
+fn maintenance(doc: &mut Value) {
+    let name = json!({"name": "name", "in": "path", "required": true, "schema": {"type": "string"}});
+    let error = json!({"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    let paths = json!({
+            "/api/v1/tasks": {"get": {"summary": "Every maintenance task with its schedule, next run and last run", "responses": {"200": {"description": "tasks", "content": {"application/json": {"schema": {"type": "object", "properties": {"tasks": {"type": "array", "items": {"$ref": "#/components/schemas/Task"}}}}}}}, "503": error}}},
+            "/api/v1/tasks/{name}/runs": {"get": {"summary": "A task's runs, newest first", "parameters": [name, {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}}], "responses": {"200": {"description": "runs", "content": {"application/json": {"schema": {"type": "object", "properties": {"task": {"type": "string"}, "runs": {"type": "array", "items": {"$ref": "#/components/schemas/TaskRun"}}}}}}}, "400": error, "404": error, "503": error}}},
+            "/api/v1/tasks/{name}/run": {"post": {"summary": "Queue a run of a task now (admin); refused while one waits to start", "parameters": [name], "responses": {"202": {"description": "queued", "content": {"application/json": {"schema": {"type": "object", "properties": {"task": {"type": "string"}, "state": {"type": "string"}}}}}}, "403": error, "404": error, "409": error}}},
+            "/api/v1/maintenance": {
+                "get": {"summary": "The app's maintenance mode and the maintenance windows of the next 30 days", "responses": {"200": {"description": "mode and windows", "content": {"application/json": {"schema": {"type": "object", "properties": {
+                    "mode": {"type": "object", "properties": {"configured": {"type": "boolean"}, "on": {"type": ["boolean", "null"]}, "detail": {"type": "string"}}},
+                    "windows": {"type": "array", "items": {"$ref": "#/components/schemas/WindowOccurrence"}}}}}}}}},
+                "post": {"summary": "Switch the app's maintenance mode (admin): `off` waits on the gate checks unless `force`; the outcome goes to the audit log", "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["on"], "additionalProperties": false, "properties": {"on": {"type": "boolean"}, "reason": {"type": "string"}, "force": {"type": "boolean"}}}}}},
+                    "responses": {"202": {"description": "switching", "content": {"application/json": {"schema": {"type": "object"}}}}, "400": error, "403": error, "409": error}}
+            },
+            "/api/v1/audit": {"get": {"summary": "Who changed what by hand, and why, newest first (admin)", "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}], "responses": {"200": {"description": "entries", "content": {"application/json": {"schema": {"type": "object", "properties": {"entries": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEntry"}}}}}}}, "403": error, "503": error}}}
+    });
+    let schemas = json!({
+            "Task": {"type": "object", "required": ["name", "kind", "schedule"], "properties": {
+                "name": {"type": "string"}, "kind": {"type": "string"}, "target": {"type": "string"}, "schedule": {"type": "string"},
+                "window": {"type": ["string", "null"]}, "timeout_ms": {"type": "integer"}, "next_run": {"type": ["string", "null"], "format": "date-time"},
+                "last_run": {"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/TaskRun"}]}}},
+            "TaskRun": {"type": "object", "required": ["id", "task", "started", "duration", "ok"], "properties": {
+                "id": {"type": "integer"}, "task": {"type": "string"}, "started": {"type": "string", "format": "date-time"},
+                "duration": {"type": "integer", "description": "milliseconds"}, "ok": {"type": "boolean"}, "trigger": {"type": "string"},
+                "summary": {"type": "string"}, "output": {"type": "string"}, "changes": {"type": "object", "additionalProperties": {"type": "number"}}}},
+            "WindowOccurrence": {"type": "object", "required": ["name", "starts_at", "ends_at"], "properties": {
+                "name": {"type": "string"}, "description": {"type": ["string", "null"]}, "starts_at": {"type": "string", "format": "date-time"},
+                "ends_at": {"type": "string", "format": "date-time"}, "notice_at": {"type": "string", "format": "date-time"}, "active": {"type": "boolean"},
+                "checks": {"type": "array", "items": {"type": "string"}}, "components": {"type": "array", "items": {"type": "string"}}}},
+            "AuditEntry": {"type": "object", "required": ["at", "actor", "action"], "properties": {
+                "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"}, "action": {"type": "string"}, "target": {"type": "string"}, "detail": {"type": "string"}}}
+    });
+    merge(&mut doc["paths"], paths);
+    merge(&mut doc["components"]["schemas"], schemas);
+}
+
+fn merge(target: &mut Value, more: Value) {
+    if let (Some(target), Value::Object(more)) = (target.as_object_mut(), more) {
+        target.extend(more);
+    }
 }

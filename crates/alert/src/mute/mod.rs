@@ -48,6 +48,9 @@ pub fn read_mutes(
     (windows, inhibits)
 }
 
+/// Seed 003 tells users 48 hours ahead.
+const DEFAULT_NOTICE: Duration = Duration::from_secs(48 * 3600);
+
 fn read_window(
     mut t: TableReader,
     d: &mut Diagnostics,
@@ -65,6 +68,8 @@ fn read_window(
     let duration = t.duration(d, "duration", Duration::from_secs(60));
     let covered_checks = names(&mut t, d, "checks", checks, "check");
     let covered_components = names(&mut t, d, "components", components, "component");
+    let notice = t.duration(d, "notice", Duration::ZERO).map_or(DEFAULT_NOTICE, Spanned::into_inner);
+    let description = t.string(d, "description").map(Spanned::into_inner);
     if let Some(exclude) = t.node("exclude_from_slo").cloned()
         && !matches!(exclude.value, upkeep_config::NodeValue::Bool(false))
     {
@@ -101,7 +106,7 @@ fn read_window(
             return None;
         }
     };
-    Some(MaintenanceWindow { name, when, checks: covered_checks, components: covered_components })
+    Some(MaintenanceWindow { name, when, checks: covered_checks, components: covered_components, notice, description })
 }
 
 /// A time as written in config: RFC 3339 (`2026-12-05T02:00:00Z`), or a date and time in the

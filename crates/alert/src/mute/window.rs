@@ -13,6 +13,10 @@ pub struct MaintenanceWindow {
     /// Covered checks and components; both empty covers every alert.
     pub checks: Vec<String>,
     pub components: Vec<String>,
+    /// How long before it starts that it is announced (default 48 h, seed 003's notice).
+    pub notice: Duration,
+    /// What happens in it, for the announcement and the status page.
+    pub description: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -31,6 +35,38 @@ impl MaintenanceWindow {
                 let end = start.checked_add(SignedDuration::try_from(*duration).unwrap_or_default());
                 end.is_ok_and(|end| now < end)
             }),
+        }
+    }
+
+    /// Its occurrences that have not ended by `now` and start before `until`, in order: a
+    /// one-off window once, a recurring one at each start its schedule names.
+    pub fn upcoming(&self, now: Timestamp, until: Timestamp) -> Vec<(Timestamp, Timestamp)> {
+        match &self.when {
+            When::Once { start, end } => {
+                if *end > now && *start < until {
+                    vec![(*start, *end)]
+                } else {
+                    Vec::new()
+                }
+            }
+            When::Every { schedule, duration } => {
+                let length = SignedDuration::try_from(*duration).unwrap_or_default();
+                let mut found = Vec::new();
+                // A window that began before `now` and lasts still counts.
+                let mut at =
+                    schedule.previous_at_or_before(now).filter(|s| s.checked_add(length).is_ok_and(|e| e > now));
+                if at.is_none() {
+                    at = schedule.next_after(now);
+                }
+                while let Some(start) = at {
+                    if start >= until || found.len() >= 1000 {
+                        break;
+                    }
+                    found.push((start, start.checked_add(length).unwrap_or(start)));
+                    at = schedule.next_after(start);
+                }
+                found
+            }
         }
     }
 

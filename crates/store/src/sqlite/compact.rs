@@ -177,6 +177,8 @@ impl SqliteStore {
             .bind(rollup_ms)
             .execute(&self.pool)
             .await?;
+        sqlx::query("DELETE FROM task_runs WHERE started_ms < ?").bind(rollup_ms).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM audit WHERE at_ms < ?").bind(rollup_ms).execute(&self.pool).await?;
         sqlx::query("DELETE FROM commits WHERE last_ms < ?").bind(raw_ms).execute(&self.pool).await?;
         sqlx::query("DELETE FROM pings WHERE at_ms < ?").bind(rollup_ms).execute(&self.pool).await?;
         self.delete_expired_sessions(now).await?;

@@ -12,6 +12,7 @@ mod outbox;
 mod pings;
 mod results;
 mod sessions;
+mod task_runs;
 mod totals;
 mod upgrade;
 

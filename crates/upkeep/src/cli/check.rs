@@ -68,8 +68,12 @@ fn json(result: &upkeep_probe::CheckResult, kind: &str) -> serde_json::Value {
 
 /// The named checks, in the order given; all checks when no names are given.
 fn select(checks: &[Arc<Check>], names: &[String]) -> Result<Vec<Arc<Check>>, String> {
+    // Maintenance tasks are checks too, but running one is `upkeep task run`, not a smoke test.
     if names.is_empty() {
-        return Ok(checks.to_vec());
+        return Ok(checks.iter().filter(|c| c.kind != "task").cloned().collect());
+    }
+    if let Some(task) = names.iter().find(|n| checks.iter().any(|c| &c.name == *n && c.kind == "task")) {
+        return Err(format!("`{task}` is a maintenance task: run it with `upkeep task run {task}`"));
     }
     names
         .iter()

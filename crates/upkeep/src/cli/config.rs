@@ -19,20 +19,17 @@ pub fn run(path: &Path, command: ConfigCommand) -> u8 {
     match command {
         ConfigCommand::Validate { json } => match upkeep_plan::load_file(path, &Env::Process) {
             Ok(loaded) => {
+                let (checks, tasks) = (loaded.checks.len() - loaded.tasks.len(), loaded.tasks.len());
                 if json {
-                    let doc =
-                        serde_json::json!({"valid": true, "checks": loaded.checks.len(), "warnings": loaded.warnings});
+                    let doc = serde_json::json!({"valid": true, "checks": checks, "tasks": tasks, "warnings": loaded.warnings});
                     println!("{doc}");
                 } else {
                     for warning in &loaded.warnings {
                         eprintln!("{warning}");
                     }
-                    println!(
-                        "{} is valid: {} check{}",
-                        path.display(),
-                        loaded.checks.len(),
-                        if loaded.checks.len() == 1 { "" } else { "s" }
-                    );
+                    let plural = |n: usize| if n == 1 { "" } else { "s" };
+                    let tasks = if tasks > 0 { format!(", {tasks} task{}", plural(tasks)) } else { String::new() };
+                    println!("{} is valid: {checks} check{}{tasks}", path.display(), plural(checks));
                 }
                 EXIT_OK
             }

@@ -5,11 +5,13 @@ mod access;
 mod alert;
 mod check;
 mod config;
+mod maintenance;
 mod notifications;
 mod serve;
 mod silence;
 mod slo;
 mod table;
+mod task;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -51,6 +53,12 @@ pub enum Command {
     /// Silences: mute the notifications of matching alerts for a while.
     #[command(subcommand)]
     Silence(silence::SilenceCommand),
+    /// Maintenance tasks: list them, or run one now.
+    #[command(subcommand)]
+    Task(task::TaskCommand),
+    /// The app's maintenance mode, and the maintenance windows coming up.
+    #[command(subcommand)]
+    Maintenance(maintenance::MaintenanceCommand),
     /// Dashboard users.
     #[command(subcommand)]
     User(access::UserCommand),
@@ -77,6 +85,8 @@ pub async fn run(args: Args) -> u8 {
         Command::Alert(command) => alert::run(&args.config, command).await,
         Command::Silence(command) => silence::run(&args.config, command).await,
         Command::Notifications(command) => notifications::run(&args.config, command).await,
+        Command::Task(command) => task::run(&args.config, command).await,
+        Command::Maintenance(command) => maintenance::run(&args.config, command).await,
         Command::User(command) => access::user(command),
         Command::Token(command) => access::token(command),
         Command::Demo { dir, port } => match crate::demo::run(&dir, port).await {
@@ -126,6 +136,14 @@ async fn plan_and_store(path: &std::path::Path, json: bool) -> Result<(upkeep_pl
             Err(EXIT_BAD_INPUT)
         }
     }
+}
+
+/// A spinner on stderr while something long runs; hidden when stderr is not a terminal.
+fn spinner(message: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message(message.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
 }
 
 fn paint() -> bool {

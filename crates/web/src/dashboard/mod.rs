@@ -1,10 +1,12 @@
 //! The dashboard: every check with its status, a latency sparkline for the last hour, uptime
 //! bars for 24 hours and 90 days, and the last error; a page per check with its history; the
-//! alerts (`alerts.rs`) and the SLOs with their burn-down (`slos.rs`). Rendered on the server
+//! alerts (`alerts.rs`), the SLOs with their burn-down (`slos.rs`) and maintenance: tasks, the
+//! app's mode and windows (`tasks.rs`). Rendered on the server
 //! (HTML + SVG), refreshes itself, needs no script.
 
 pub mod alerts;
 pub mod slos;
+pub mod tasks;
 
 use crate::AppState;
 use crate::auth::Principal;
@@ -91,8 +93,9 @@ pub async fn overview(State(state): State<AppState>, Extension(principal): Exten
     };
     let now = daemon.clock().now();
     let plan = daemon.plan();
-    let checks = &plan.checks;
-    let failing = upkeep_daemon::health(checks, daemon.live()).failing();
+    // Tasks have their own page.
+    let checks: Vec<_> = plan.checks.iter().filter(|c| c.kind != "task").collect();
+    let failing = upkeep_daemon::health(&plan.checks, daemon.live()).failing();
     let mut rows = String::new();
     for check in checks.iter() {
         let live = daemon.live().get(&check.name);
