@@ -145,7 +145,7 @@ async fn run() {
     let app = app(Arc::clone(&broken)).await;
     let dir = tempfile::tempdir().unwrap();
     let mut text = format!(
-        "[server]\ndata_dir = \"data\"\n\n[defaults]\nalert_after = 1\n\n[notifications]\nchannels = [\"hook\"]\ngroup_wait = \"0s\"\n\n\
+        "[server]\ndata_dir = \"data\"\n\n[defaults]\nalert_after = 1\n\n[notifications]\nchannels = [\"hook\"]\ngroup_wait = \"0s\"\ngroup_by = [\"check\"]\n\n\
          [[channel]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://{}/hook\"\n\n",
         hook.addr
     );
@@ -163,10 +163,14 @@ async fn run() {
     for (i, flag) in broken.iter().enumerate() {
         flag.store(true, Ordering::SeqCst);
         let check = format!("c-{i}");
+        // Each check is its own group: one group of them all would send the second firing only
+        // after `group_interval`, as Alertmanager does.
+        let deadline = Instant::now() + Duration::from_secs(30);
         let arrived = loop {
             if let Some((_, at)) = hook.arrivals.lock().unwrap().iter().find(|(c, _)| *c == check) {
                 break *at;
             }
+            assert!(Instant::now() < deadline, "no firing notification for {check} within 30 s");
             tokio::time::sleep(Duration::from_millis(2)).await;
         };
         // From the failing run: its result's time in the store.

@@ -28,8 +28,6 @@ pub struct Mode {
     pub settle: Duration,
     /// Checks that must pass before `off` (none named: every critical check).
     pub gate: Vec<String>,
-    /// Switched on for the length of each maintenance window, by name.
-    pub during: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -81,9 +79,8 @@ pub fn read_mode(sections: &mut Sections, d: &mut Diagnostics) -> Option<Mode> {
     let on_status = t.integer(d, "on_status", 100..600).unwrap_or(503) as u16;
     let settle = t.duration(d, "settle", Duration::ZERO).map_or(DEFAULT_SETTLE, Spanned::into_inner);
     let gate = t.strings(d, "gate").unwrap_or_default().into_iter().map(Spanned::into_inner).collect();
-    let during = t.strings(d, "during").unwrap_or_default().into_iter().map(Spanned::into_inner).collect();
     t.finish(d);
-    Some(Mode { style: style?, span: t_span, check_url, on_status, settle, gate, during })
+    Some(Mode { style: style?, span: t_span, check_url, on_status, settle, gate })
 }
 
 impl Mode {

@@ -73,7 +73,7 @@ pub fn load_config(source: Source, env: &Env) -> Result<Plan, Diagnostics> {
     let alerts = Arc::new(upkeep_alert::read_alerts(&mut sections, &mut d, &watched, &slos, &zone));
     add_task_checks(&mut checks, &tasks, &alerts, &server, &mut d);
     if let Some(mode) = &mode {
-        check_mode(mode, &checks, &alerts, &mut d);
+        check_mode(mode, &checks, &mut d);
     }
     let notifications = Arc::new(upkeep_notify::read_notifications(&mut sections, &mut d, &zone));
     let warnings = unrouted(&alerts, &notifications, &d);
@@ -141,8 +141,8 @@ fn add_task_checks(
     }
 }
 
-/// `[maintenance_mode]`'s `gate` names checks, and `during` names maintenance windows.
-fn check_mode(mode: &Mode, checks: &[Arc<Check>], alerts: &Rules, d: &mut Diagnostics) {
+/// `[maintenance_mode]`'s `gate` names checks.
+fn check_mode(mode: &Mode, checks: &[Arc<Check>], d: &mut Diagnostics) {
     let span = mode.span.clone();
     for name in &mode.gate {
         if !checks.iter().any(|c| &c.name == name) {
@@ -151,11 +151,6 @@ fn check_mode(mode: &Mode, checks: &[Arc<Check>], alerts: &Rules, d: &mut Diagno
                 format!("`gate` names `{name}`, which is not a check"),
                 Some("gate = [\"app-health\"] names checks that must pass before `off`".into()),
             );
-        }
-    }
-    for name in &mode.during {
-        if !alerts.mutes.windows.iter().any(|w| &w.name == name) {
-            d.error(span.clone(), format!("`during` names `{name}`, which is not a maintenance window"), None);
         }
     }
 }

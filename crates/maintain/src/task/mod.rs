@@ -301,3 +301,64 @@ pub(crate) fn steps(
 pub(crate) fn bytes(n: f64) -> String {
     upkeep_expr::Value::Size(n.max(0.0)).to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(schedule: &str, zone: &str) -> Task {
+        let text = format!(
+            "[[task]]\nname = \"t\"\nkind = \"command\"\ncommand = \"true\"\nschedule = \"{schedule}\"\nzone = \"{zone}\"\n"
+        );
+        let (sections, mut d) =
+            upkeep_config::parse(upkeep_config::Source::new("upkeep.toml", text), &Default::default());
+        let mut sections = sections.unwrap();
+        let mut tasks = read_tasks(&mut sections, &mut d, &jiff::tz::TimeZone::UTC);
+        sections.finish(&mut d);
+        assert!(d.is_empty(), "{d}");
+        tasks.pop().unwrap()
+    }
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    /// The next `n` run times after `from`, as UTC text.
+    fn next(task: &Task, from: &str, n: usize) -> Vec<String> {
+        let mut times = Vec::new();
+        let mut now = at(from);
+        for _ in 0..n {
+            now = task.next_after(now).unwrap();
+            times.push(now.to_string());
+        }
+        times
+    }
+
+    #[test]
+    fn the_first_sunday_of_each_month_in_the_tasks_zone() {
+        // 003-54: first Sunday, 02:00, in New York.
+        let task = task("0 2 * * SUN#1", "America/New_York");
+        assert_eq!(
+            next(&task, "2026-12-01T00:00:00Z", 3),
+            ["2026-12-06T07:00:00Z", "2027-01-03T07:00:00Z", "2027-02-07T07:00:00Z"]
+        );
+        let weekly = task_weekday();
+        assert_eq!(next(&weekly, "2026-12-02T12:00:00Z", 2), ["2026-12-06T03:00:00Z", "2026-12-13T03:00:00Z"]);
+    }
+
+    fn task_weekday() -> Task {
+        task("0 3 * * 0", "UTC")
+    }
+
+    #[test]
+    fn a_daylight_saving_change_runs_a_daily_task_once() {
+        // Berlin springs forward on 2027-03-28 (02:00 → 03:00): 02:30 does not exist that day.
+        let task = task("30 2 * * *", "Europe/Berlin");
+        // It runs at 03:00, the first time that exists.
+        let spring = next(&task, "2027-03-26T12:00:00Z", 3);
+        assert_eq!(spring, ["2027-03-27T01:30:00Z", "2027-03-28T01:00:00Z", "2027-03-29T00:30:00Z"]);
+        // And falls back on 2027-10-31 (03:00 → 02:00): 02:30 happens twice, the task runs once.
+        let autumn = next(&task, "2027-10-29T12:00:00Z", 3);
+        assert_eq!(autumn, ["2027-10-30T00:30:00Z", "2027-10-31T00:30:00Z", "2027-11-01T01:30:00Z"]);
+    }
+}

@@ -1,0 +1,128 @@
+//! Maintenance tasks in the daemon, on a manual clock: a task runs at the time its cron names
+//! (in its zone), its run is in the history and its result is a check result, a failing task's
+//! alert fires at the first failure, `/health` does not count tasks, and a task bound to a
+//! maintenance window is skipped outside it.
+
+use std::time::Duration;
+use upkeep_daemon::{Daemon, Options};
+use upkeep_probe::Clock;
+use upkeep_store::Store;
+
+fn at(text: &str) -> jiff::Timestamp {
+    text.parse().unwrap()
+}
+
+fn load(dir: &std::path::Path, body: &str) -> upkeep_plan::Plan {
+    let text = format!("[server]\ndata_dir = \"data\"\n\n[defaults]\nzone = \"UTC\"\n\n{body}");
+    upkeep_plan::load_config(upkeep_config::Source::new(dir.join("upkeep.toml"), text), &upkeep_config::Env::Process)
+        .unwrap_or_else(|d| panic!("{d}"))
+}
+
+/// Waits (at most 30 s of real time) for `task`'s history to hold `n` runs.
+async fn runs(store: &Store, task: &str, n: usize) -> Vec<upkeep_store::TaskRun> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let runs = store.task_runs(Some(task), 100).await.unwrap();
+        if runs.len() >= n {
+            return runs;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{task} has {} runs, not {n}", runs.len());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_task_runs_when_its_cron_says_is_recorded_and_its_failure_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let loaded = load(
+        dir.path(),
+        &format!(
+            "[[task]]\nname = \"weekly\"\nkind = \"command\"\ncommand = \"echo run >> {}\"\nschedule = \"0 3 * * SUN\"\n\n\
+             [[task]]\nname = \"broken\"\nkind = \"command\"\ncommand = \"echo cannot; exit 4\"\nschedule = \"0 3 * * SUN\"\n",
+            marker.display()
+        ),
+    );
+    let store = Store::open(&loaded.server.data_dir).await.unwrap();
+    // Saturday evening: nothing is due until Sunday 03:00.
+    let clock = Clock::manual(at("2026-12-05T22:00:00Z"));
+    let daemon = Daemon::start(&loaded, store.clone(), clock.clone(), Options::default()).await.unwrap();
+    clock.advance(Duration::from_secs(4 * 3600));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!marker.exists(), "nothing ran before its time");
+    assert!(store.task_runs(None, 10).await.unwrap().is_empty());
+
+    clock.advance(Duration::from_secs(3600)); // Sunday 03:00
+    let weekly = runs(&store, "weekly", 1).await;
+    assert!(weekly[0].run.ok && weekly[0].run.trigger == "schedule", "{weekly:?}");
+    assert_eq!(weekly[0].run.started, at("2026-12-06T03:00:00Z"));
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "run\n");
+    let broken = runs(&store, "broken", 1).await;
+    assert!(!broken[0].run.ok);
+    assert_eq!(broken[0].run.summary, "`echo cannot; exit 4` exited 4");
+    assert_eq!(broken[0].run.output, "cannot\n");
+
+    // Its result is a check result, and its own alert fires at the first failure.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let alerts = daemon.alerting().list().await;
+        let firing = alerts.iter().any(|a| a["labels"]["check"] == "broken" && a["state"] == "firing");
+        if firing {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no firing alert for the broken task: {alerts:?}");
+        daemon.alerting().tick().await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!daemon.live().get("broken").unwrap().result.is_ok());
+    // The app's health is not a maintenance task's.
+    let health = upkeep_daemon::health(&daemon.plan().checks, daemon.live());
+    assert!(health.checks.is_empty(), "tasks are not in /health");
+    assert_eq!(health.overall.as_str(), "healthy");
+
+    // Next Sunday, again; not before.
+    clock.advance(Duration::from_secs(6 * 86_400));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(store.task_runs(Some("weekly"), 10).await.unwrap().len(), 1);
+    clock.advance(Duration::from_secs(86_400));
+    assert_eq!(runs(&store, "weekly", 2).await[0].run.started, at("2026-12-13T03:00:00Z"));
+    daemon.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_task_bound_to_a_window_is_skipped_outside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("vacuumed");
+    // The window is the first Sunday of the month, 02:00-04:00 (seed 003); the task is due
+    // every Sunday at 02:30, so it runs on the first and is skipped on the others.
+    let loaded = load(
+        dir.path(),
+        &format!(
+            "[[maintenance]]\nname = \"monthly\"\nschedule = \"0 2 * * SUN#1\"\nduration = \"2h\"\n\n\
+             [[task]]\nname = \"vacuum\"\nkind = \"command\"\ncommand = \"echo x >> {}\"\nschedule = \"30 2 * * SUN\"\nwindow = \"monthly\"\n",
+            marker.display()
+        ),
+    );
+    let store = Store::open(&loaded.server.data_dir).await.unwrap();
+    let clock = Clock::manual(at("2026-12-05T23:00:00Z"));
+    let daemon = Daemon::start(&loaded, store.clone(), clock.clone(), Options::default()).await.unwrap();
+    clock.advance(Duration::from_secs(4 * 3600)); // Sunday 6 December, 03:00: the first Sunday
+    runs(&store, "vacuum", 1).await;
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "x\n");
+    clock.advance(Duration::from_secs(7 * 86_400)); // the second Sunday
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let skipped = loop {
+        if let Some(live) = daemon.live().get("vacuum")
+            && live.result.at >= at("2026-12-13T02:30:00Z")
+        {
+            break live.result;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no run on the second Sunday");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(skipped.is_ok());
+    assert_eq!(skipped.observations.get("skipped"), Some(&upkeep_expr::Value::Bool(true)));
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "x\n", "nothing ran outside the window");
+    assert_eq!(store.task_runs(Some("vacuum"), 10).await.unwrap().len(), 1);
+    daemon.shutdown().await;
+}
