@@ -69,8 +69,11 @@ impl Health {
 pub fn health(checks: &[Arc<Check>], live: &Live) -> Health {
     // Maintenance tasks are not the app's health: a failed weekly VACUUM alerts, and shows on
     // the tasks panel, without making `/health` degraded.
-    let checks: Vec<(Arc<Check>, Option<LiveCheck>)> =
-        checks.iter().filter(|c| c.kind != "task").map(|c| (Arc::clone(c), live.get(&c.name))).collect();
+    let checks: Vec<(Arc<Check>, Option<LiveCheck>)> = checks
+        .iter()
+        .filter(|c| c.kind != upkeep_maintain::TASK_KIND)
+        .map(|c| (Arc::clone(c), live.get(&c.name)))
+        .collect();
     let failing = |critical: bool| {
         checks.iter().any(|(c, l)| c.critical == critical && CheckState::of(l.as_ref()) == CheckState::Failing)
     };

@@ -21,6 +21,7 @@ mod housekeeping;
 mod live;
 pub mod maintenance;
 mod metrics;
+mod missed;
 pub mod notify;
 mod slo_metrics;
 mod stream;
@@ -44,6 +45,7 @@ use upkeep_schedule::{Job, RunNow, Scheduler, SchedulerMetrics};
 use upkeep_store::Store;
 
 pub use upkeep_config::Retention;
+pub use upkeep_maintain::TASK_KIND;
 
 /// How the daemon is put together beyond its config; the defaults are production's.
 pub struct Options {
@@ -136,6 +138,9 @@ impl Daemon {
         consumers.push(stream.subscribe(alert_consumer, store.clone(), alerts_after.min(after)));
         let (sink, results) = mpsc::channel(options.queue.max(1));
         let writer = tokio::spawn(writer::run(results, store.clone(), stream, writer_metrics));
+        for result in missed::missed_runs(plan, &store, clock.now()).await? {
+            let _ = sink.send(result).await;
+        }
 
         let grace = plan.checks.iter().map(|c| c.timeout).max().unwrap_or_default() + Duration::from_secs(60);
         let housekeeping =

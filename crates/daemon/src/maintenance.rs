@@ -95,7 +95,7 @@ impl std::fmt::Display for SwitchError {
 /// The checks `off` waits on: `gate`, or every critical check that does not ask the app's own
 /// front door (which answers 503 until the mode is off).
 pub fn gate_checks(plan: &Plan, mode: &Mode) -> Vec<Arc<Check>> {
-    let front_door = ["http", "tcp", "tls", "task"];
+    let front_door = ["http", "tcp", "tls", upkeep_maintain::TASK_KIND];
     plan.checks
         .iter()
         .filter(|c| {

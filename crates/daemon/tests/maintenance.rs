@@ -126,3 +126,50 @@ async fn a_task_bound_to_a_window_is_skipped_outside_it() {
     assert_eq!(store.task_runs(Some("vacuum"), 10).await.unwrap().len(), 1);
     daemon.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_run_missed_while_the_daemon_was_down_is_reported_and_the_next_run_resolves_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let loaded = load(
+        dir.path(),
+        "[[task]]\nname = \"nightly\"\nkind = \"command\"\ncommand = \"true\"\nschedule = \"0 3 * * *\"\n",
+    );
+    let store = Store::open(&loaded.server.data_dir).await.unwrap();
+    let clock = Clock::manual(at("2026-12-06T02:00:00Z"));
+    let daemon = Daemon::start(&loaded, store.clone(), clock.clone(), Options::default()).await.unwrap();
+    clock.advance(Duration::from_secs(3600));
+    runs(&store, "nightly", 1).await;
+    daemon.shutdown().await;
+
+    // Down from Sunday 03:00 until Monday 05:00: Monday's 03:00 run did not happen.
+    let clock = Clock::manual(at("2026-12-07T05:00:00Z"));
+    let daemon = Daemon::start(&loaded, store.clone(), clock.clone(), Options::default()).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let missed = loop {
+        if let Some(live) = daemon.live().get("nightly")
+            && live.result.at == at("2026-12-07T05:00:00Z")
+        {
+            break live.result;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the missed run was not reported");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(!missed.is_ok());
+    assert!(
+        missed
+            .message
+            .as_deref()
+            .unwrap()
+            .starts_with("missed its run due at 2026-12-07T03:00:00Z (Upkeep was not running)"),
+        "{missed:?}"
+    );
+    // Tuesday 03:00 runs, and passes.
+    clock.advance(Duration::from_secs(22 * 3600));
+    runs(&store, "nightly", 2).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !daemon.live().get("nightly").unwrap().result.is_ok() {
+        assert!(tokio::time::Instant::now() < deadline, "the next run did not pass");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    daemon.shutdown().await;
+}

@@ -14,6 +14,10 @@ use upkeep_probe::{Check, Custom, CustomCheck, ProbeError, ProbeState, RunRecord
 /// Beyond the task's own timeout, so a run that timed out is still recorded.
 const RECORD_MARGIN: Duration = Duration::from_secs(60);
 
+/// The kind of a task's check: what tells tasks from probes in tables, `/health` and
+/// `upkeep check`.
+pub const TASK_KIND: &str = "task";
+
 /// Whether the task's window lasts at a time.
 pub type Window = Arc<dyn Fn(Timestamp) -> bool + Send + Sync>;
 
@@ -21,7 +25,7 @@ pub type Window = Arc<dyn Fn(Timestamp) -> bool + Send + Sync>;
 pub fn task_check(task: Arc<Task>, locks: PathBuf, window: Option<Window>) -> Check {
     Check::custom(CustomCheck {
         name: task.name.clone(),
-        kind: "task",
+        kind: TASK_KIND,
         schedule: task.schedule.clone(),
         cadence: task.cadence.clone(),
         timeout: task.timeout + RECORD_MARGIN,

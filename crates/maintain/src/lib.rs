@@ -15,6 +15,6 @@ mod check;
 pub mod mode;
 pub mod task;
 
-pub use check::{Window, run_recorded, schema, task_check};
+pub use check::{TASK_KIND, Window, run_recorded, schema, task_check};
 pub use mode::{Mode, ModeState, read_mode};
 pub use task::{Outcome, Run, Task, read_tasks};

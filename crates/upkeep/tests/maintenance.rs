@@ -4,6 +4,8 @@
 //! read back, verified against the app and gated on the checks (000-95, 000-101, 001-61, 001-62),
 //! and a second run of a task refused while the first holds its lock.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
@@ -31,7 +33,7 @@ fn scratch(example: &str) -> (tempfile::TempDir, PathBuf) {
 }
 
 /// `upkeep -c CONFIG ARGS` with `env`: exit code and stdout as JSON.
-fn upkeep(config: &Path, env: &[(&str, String)], args: &[&str]) -> (Option<i32>, serde_json::Value) {
+fn run_upkeep(config: &Path, env: &[(&str, String)], args: &[&str]) -> (Option<i32>, serde_json::Value) {
     let out = Command::new(env!("CARGO_BIN_EXE_upkeep"))
         .arg("-c")
         .arg(config)
@@ -56,16 +58,16 @@ fn old_file(path: &Path, days: u64) {
 
 /// Runs every task of the config once; returns each task's JSON outcome by name.
 fn run_all(config: &Path, env: &[(&str, String)]) -> std::collections::BTreeMap<String, serde_json::Value> {
-    let (code, tasks) = upkeep(config, env, &["task", "list", "--json"]);
+    let (code, tasks) = run_upkeep(config, env, &["task", "list", "--json"]);
     assert_eq!(code, Some(0), "{tasks}");
     let mut outcomes = std::collections::BTreeMap::new();
     for task in tasks.as_array().unwrap() {
         let name = task["name"].as_str().unwrap();
-        let (code, outcome) = upkeep(config, env, &["task", "run", name, "--json"]);
+        let (code, outcome) = run_upkeep(config, env, &["task", "run", name, "--json"]);
         assert_eq!(code, Some(0), "{name}: {outcome}");
         outcomes.insert(name.to_string(), outcome);
     }
-    let (_, listed) = upkeep(config, env, &["task", "list", "--json"]);
+    let (_, listed) = run_upkeep(config, env, &["task", "list", "--json"]);
     for task in listed.as_array().unwrap() {
         assert_eq!(task["last_run"]["ok"], true, "every run is in the history: {task}");
         assert!(task["next_run"].is_string());
@@ -177,19 +179,19 @@ fn seed_000s_weekly_and_monthly_lists_run_against_sqlite_and_redis() {
     assert!(dir.path().join("storage/logs/laravel.log").exists());
 
     // The app's maintenance mode: `php artisan down`, read back from Laravel's flag file.
-    let (code, status) = upkeep(&config, &env, &["maintenance", "status", "--json"]);
+    let (code, status) = run_upkeep(&config, &env, &["maintenance", "status", "--json"]);
     assert_eq!((code, status["on"].clone()), (Some(0), serde_json::json!(false)));
-    let (code, on) = upkeep(&config, &env, &["maintenance", "on", "--reason", "monthly window", "--json"]);
+    let (code, on) = run_upkeep(&config, &env, &["maintenance", "on", "--reason", "monthly window", "--json"]);
     assert_eq!(code, Some(0), "{on}");
     assert!(dir.path().join("storage/framework/down").exists());
-    let (code, status) = upkeep(&config, &env, &["maintenance", "status", "--json"]);
+    let (code, status) = run_upkeep(&config, &env, &["maintenance", "status", "--json"]);
     assert_eq!((code, status["on"].clone()), (Some(1), serde_json::json!(true)));
     // Off is gated on the database check, which passes.
-    let (code, off) = upkeep(&config, &env, &["maintenance", "off", "--json"]);
+    let (code, off) = run_upkeep(&config, &env, &["maintenance", "off", "--json"]);
     assert_eq!(code, Some(0), "{off}");
     assert!(!dir.path().join("storage/framework/down").exists());
     // The window the monthly VACUUM is bound to, with its 48-hour notice.
-    let (_, windows) = upkeep(&config, &env, &["maintenance", "windows", "--days", "40", "--json"]);
+    let (_, windows) = run_upkeep(&config, &env, &["maintenance", "windows", "--days", "40", "--json"]);
     let first = &windows[0];
     let (start, notice) = (
         first["starts_at"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap(),
@@ -235,15 +237,15 @@ fn maintenance_mode_is_verified_against_the_app_and_off_waits_for_the_gate() {
     };
     // A `down` that does nothing (000-95: `--message` makes Laravel's `down` fail) is caught.
     write("true");
-    let (code, refused) = upkeep(&config, &[], &["maintenance", "on", "--json"]);
+    let (code, refused) = run_upkeep(&config, &[], &["maintenance", "on", "--json"]);
     assert_eq!(code, Some(1));
     assert!(refused["error"].as_str().unwrap().contains("but the app does not show it"), "{refused}");
     write(&format!("touch {}", flag.display()));
-    let (code, on) = upkeep(&config, &[], &["maintenance", "on", "--reason", "restore", "--json"]);
+    let (code, on) = run_upkeep(&config, &[], &["maintenance", "on", "--reason", "restore", "--json"]);
     assert_eq!(code, Some(0), "{on}");
     assert!(on["done"].as_str().unwrap().contains("answered 503"), "{on}");
     // The gate check (a file that stands for the database) fails: `off` is refused.
-    let (code, refused) = upkeep(&config, &[], &["maintenance", "off", "--json"]);
+    let (code, refused) = run_upkeep(&config, &[], &["maintenance", "off", "--json"]);
     assert_eq!(code, Some(1));
     assert!(
         refused["error"].as_str().unwrap().starts_with("maintenance mode stays on: a gate check is failing (db:"),
@@ -251,7 +253,7 @@ fn maintenance_mode_is_verified_against_the_app_and_off_waits_for_the_gate() {
     );
     assert!(flag.exists());
     std::fs::write(&gate_file, "").unwrap();
-    let (code, off) = upkeep(&config, &[], &["maintenance", "off", "--json"]);
+    let (code, off) = run_upkeep(&config, &[], &["maintenance", "off", "--json"]);
     assert_eq!(code, Some(0), "{off}");
     assert!(off["done"].as_str().unwrap().contains("answered 200"), "{off}");
 }
@@ -281,9 +283,65 @@ fn a_second_run_of_a_task_is_refused_while_the_first_holds_its_lock() {
         assert!(std::time::Instant::now() < deadline, "the first run did not start");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let (code, second) = upkeep(&config, &[], &["task", "run", "slow", "--json"]);
+    let (code, second) = run_upkeep(&config, &[], &["task", "run", "slow", "--json"]);
     assert_eq!(code, Some(1));
     assert!(second["error"].as_str().unwrap().starts_with("task slow is already running (pid "), "{second}");
     first.kill().unwrap();
     let _ = first.wait();
+}
+
+#[tokio::test]
+async fn the_api_lists_tasks_runs_one_for_an_admin_and_audits_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = |role: &str| {
+        let (token, stderr) = support::upkeep(&["token", "new", "--name", role, "--role", role], "");
+        (token, support::token_sha(&stderr))
+    };
+    let ((viewer, viewer_sha), (admin, admin_sha)) = (token("viewer"), token("admin"));
+    let marker = dir.path().join("ran");
+    let config = support::write_config(
+        dir.path(),
+        &format!(
+            "[[token]]\nname = \"viewer\"\nsha256 = \"{viewer_sha}\"\nrole = \"viewer\"\n\n\
+             [[token]]\nname = \"admin\"\nsha256 = \"{admin_sha}\"\nrole = \"admin\"\n\n\
+             [[task]]\nname = \"queue-restart\"\nkind = \"command\"\ncommand = \"echo restarted >> {}\"\nschedule = \"0 3 * * *\"\n",
+            marker.display()
+        ),
+    );
+    let daemon = support::Daemon::start(&config);
+    let client = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: &str, token: &str| {
+        client.request(method, format!("{}{path}", daemon.url)).bearer_auth(token).send()
+    };
+    let tasks: serde_json::Value =
+        call(reqwest::Method::GET, "/api/v1/tasks", &viewer).await.unwrap().json().await.unwrap();
+    assert_eq!(tasks["tasks"][0]["name"], "queue-restart");
+    assert_eq!(tasks["tasks"][0]["last_run"], serde_json::Value::Null);
+    let refused = call(reqwest::Method::POST, "/api/v1/tasks/queue-restart/run", &viewer).await.unwrap();
+    assert_eq!(refused.status(), 403, "a viewer cannot run a task");
+    assert_eq!(call(reqwest::Method::GET, "/api/v1/audit", &viewer).await.unwrap().status(), 403);
+    let queued = call(reqwest::Method::POST, "/api/v1/tasks/queue-restart/run", &admin).await.unwrap();
+    assert_eq!(queued.status(), 202);
+    let runs = support::eventually("the queued run", async || {
+        let runs: serde_json::Value =
+            call(reqwest::Method::GET, "/api/v1/tasks/queue-restart/runs", &viewer).await.ok()?.json().await.ok()?;
+        (runs["runs"].as_array()?.len() == 1).then_some(runs)
+    })
+    .await;
+    assert_eq!(runs["runs"][0]["ok"], true);
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "restarted\n");
+    let audit: serde_json::Value =
+        call(reqwest::Method::GET, "/api/v1/audit", &admin).await.unwrap().json().await.unwrap();
+    assert_eq!(audit["entries"][0]["action"], "task.run");
+    assert_eq!(audit["entries"][0]["actor"], "token:admin");
+    assert_eq!(call(reqwest::Method::GET, "/api/v1/tasks/nope/runs", &viewer).await.unwrap().status(), 404);
+    // No [maintenance_mode]: nothing to switch.
+    let switch = client
+        .post(format!("{}/api/v1/maintenance", daemon.url))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"on": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(switch.status(), 409);
 }

@@ -13,14 +13,15 @@ use upkeep_probe::Check;
 
 type ApiResult = Result<Json<Value>, (StatusCode, Json<Value>)>;
 
-fn problem(status: StatusCode, message: impl Into<String>) -> (StatusCode, Json<Value>) {
+/// A JSON error answer: `{"error": message}`.
+pub(crate) fn problem(status: StatusCode, message: impl Into<String>) -> (StatusCode, Json<Value>) {
     (status, Json(json!({"error": message.into()})))
 }
 
 use upkeep_result::latency_ms as ms;
 
 /// A path parameter, or a JSON 400 saying what is wrong with it.
-fn path(path: Result<Path<String>, PathRejection>) -> Result<String, (StatusCode, Json<Value>)> {
+pub(crate) fn path(path: Result<Path<String>, PathRejection>) -> Result<String, (StatusCode, Json<Value>)> {
     path.map(|Path(name)| name).map_err(|e| problem(StatusCode::BAD_REQUEST, e.body_text()))
 }
 

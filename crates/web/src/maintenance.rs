@@ -4,6 +4,7 @@
 //! (who switched what, and why) for admins.
 
 use crate::AppState;
+use crate::api::problem;
 use crate::auth::Principal;
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
@@ -14,10 +15,6 @@ use serde_json::{Value, json};
 use upkeep_access::Role;
 
 type ApiResult = Result<(StatusCode, Json<Value>), (StatusCode, Json<Value>)>;
-
-fn problem(status: StatusCode, message: impl Into<String>) -> (StatusCode, Json<Value>) {
-    (status, Json(json!({"error": message.into()})))
-}
 
 fn unavailable(e: impl std::fmt::Display) -> (StatusCode, Json<Value>) {
     problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
@@ -40,7 +37,7 @@ pub async fn runs(
     name: Result<Path<String>, PathRejection>,
     query: Result<Query<Limit>, QueryRejection>,
 ) -> ApiResult {
-    let Path(name) = name.map_err(|e| problem(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let name = crate::api::path(name)?;
     let Query(query) = query.map_err(|e| problem(StatusCode::BAD_REQUEST, e.body_text()))?;
     let limit = query.limit.unwrap_or(50);
     if !(1..=1000).contains(&limit) {
@@ -61,7 +58,7 @@ pub async fn run(
     headers: HeaderMap,
     name: Result<Path<String>, PathRejection>,
 ) -> ApiResult {
-    let Path(name) = name.map_err(|e| problem(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let name = crate::api::path(name)?;
     let author = crate::auth::author(&principal, &headers, Role::Admin, "tasks are run by admins", "running a task")
         .map_err(|(status, message)| problem(status, message))?;
     if !state.daemon.plan().tasks.iter().any(|t| t.name == name) {

@@ -3,6 +3,7 @@
 //! `POST /api/v1/channels/{name}/test` sends a test notification through the outbox (admins).
 
 use crate::AppState;
+use crate::api::problem;
 use crate::auth::Principal;
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -14,10 +15,6 @@ use upkeep_access::Role;
 use upkeep_store::{Delivery, NotificationFilter};
 
 type ApiResult = Result<(StatusCode, Json<Value>), (StatusCode, Json<Value>)>;
-
-fn problem(status: StatusCode, message: impl Into<String>) -> (StatusCode, Json<Value>) {
-    (status, Json(json!({"error": message.into()})))
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -171,7 +171,7 @@ fn maintenance(doc: &mut Value) {
                 "post": {"summary": "Switch the app's maintenance mode (admin): `off` waits on the gate checks unless `force`; the outcome goes to the audit log", "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["on"], "additionalProperties": false, "properties": {"on": {"type": "boolean"}, "reason": {"type": "string"}, "force": {"type": "boolean"}}}}}},
                     "responses": {"202": {"description": "switching", "content": {"application/json": {"schema": {"type": "object"}}}}, "400": error, "403": error, "409": error}}
             },
-            "/api/v1/audit": {"get": {"summary": "Who changed what by hand, and why, newest first (admin)", "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}], "responses": {"200": {"description": "entries", "content": {"application/json": {"schema": {"type": "object", "properties": {"entries": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEntry"}}}}}}}, "403": error, "503": error}}}
+            "/api/v1/audit": {"get": {"summary": "Who changed what by hand, and why, newest first (admin)", "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}], "responses": {"200": {"description": "entries", "content": {"application/json": {"schema": {"type": "object", "properties": {"entries": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEntry"}}}}}}}, "400": error, "403": error, "503": error}}}
     });
     let schemas = json!({
             "Task": {"type": "object", "required": ["name", "kind", "schedule"], "properties": {

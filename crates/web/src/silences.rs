@@ -4,21 +4,18 @@
 //! needs none.
 
 use crate::AppState;
+use crate::api::problem;
 use crate::auth::Principal;
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use upkeep_access::Role;
 use upkeep_alert::{Matcher, Silence};
 
 type ApiResult = Result<(StatusCode, Json<Value>), (StatusCode, Json<Value>)>;
-
-fn problem(status: StatusCode, message: impl Into<String>) -> (StatusCode, Json<Value>) {
-    (status, Json(json!({"error": message.into()})))
-}
 
 /// A responder or admin; a browser session also proves it sent the form token.
 fn may_change(principal: &Principal, headers: &HeaderMap) -> Result<String, (StatusCode, Json<Value>)> {

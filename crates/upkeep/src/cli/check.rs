@@ -70,9 +70,11 @@ fn json(result: &upkeep_probe::CheckResult, kind: &str) -> serde_json::Value {
 fn select(checks: &[Arc<Check>], names: &[String]) -> Result<Vec<Arc<Check>>, String> {
     // Maintenance tasks are checks too, but running one is `upkeep task run`, not a smoke test.
     if names.is_empty() {
-        return Ok(checks.iter().filter(|c| c.kind != "task").cloned().collect());
+        return Ok(checks.iter().filter(|c| c.kind != upkeep_maintain::TASK_KIND).cloned().collect());
     }
-    if let Some(task) = names.iter().find(|n| checks.iter().any(|c| &c.name == *n && c.kind == "task")) {
+    if let Some(task) =
+        names.iter().find(|n| checks.iter().any(|c| &c.name == *n && c.kind == upkeep_maintain::TASK_KIND))
+    {
         return Err(format!("`{task}` is a maintenance task: run it with `upkeep task run {task}`"));
     }
     names

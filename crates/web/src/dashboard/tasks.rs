@@ -47,7 +47,7 @@ pub async fn page(State(state): State<AppState>, Extension(principal): Extension
                 format!("<span class=\"badge error\">failed</span> <small>{} ago</small>", ago(r.run.started, now))
             }
         };
-        let next = task.next_after(now).map_or("–".into(), |t| t.strftime("%Y-%m-%d %H:%M %Z").to_string());
+        let next = task.next_after(now).map_or("–".into(), |t| t.strftime("%Y-%m-%d %H:%M UTC").to_string());
         let window = task
             .window
             .as_ref()
@@ -55,7 +55,7 @@ pub async fn page(State(state): State<AppState>, Extension(principal): Extension
             .unwrap_or_default();
         rows.push_str(&format!(
             "<tr class=\"{class}\"><td>{name}<br><small>{kind} · {target}</small></td><td><code>{schedule}</code><br><small>next {next}</small>{window}</td>\
-             <td>{badge}</td><td>{strip}</td><td class=\"message\">{summary}</td></tr>",
+             <td>{badge}</td><td>{strip}</td><td class=\"{summary_class}\">{summary}</td></tr>",
             class = if last.is_some_and(|r| !r.run.ok) { "failing" } else { "" },
             name = escape(&task.name),
             kind = task.kind,
@@ -63,6 +63,8 @@ pub async fn page(State(state): State<AppState>, Extension(principal): Extension
             schedule = escape(&task.schedule),
             strip = uptime_bars(&slots, 180, 18),
             summary = escape(last.map_or("", |r| r.run.summary.as_str())),
+            // The failure's message in red, as the checks table shows errors; a summary plain.
+            summary_class = if last.is_some_and(|r| !r.run.ok) { "message" } else { "" },
         ));
     }
     let tasks = if plan.tasks.is_empty() {
