@@ -281,6 +281,48 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    fn mode(style: Style) -> Mode {
+        Mode { style, span: 0..1, check_url: None, on_status: 503, settle: Duration::ZERO, gate: Vec::new() }
+    }
+
+    #[tokio::test]
+    async fn a_flag_file_holds_the_reason_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("maintenance.flag");
+        let mode = mode(Style::File { path: path.clone() });
+        assert_eq!(mode.state().await.on, Some(false));
+        mode.switch(true, "restoring last night's backup").await.unwrap();
+        let state = mode.state().await;
+        assert_eq!(state.on, Some(true));
+        assert!(state.detail.ends_with("exists: restoring last night's backup"), "{}", state.detail);
+        assert_eq!(mode.switch(false, "").await.unwrap(), format!("removed {}", path.display()));
+        assert_eq!(mode.state().await.on, Some(false));
+        assert!(mode.switch(false, "").await.unwrap().ends_with("was already absent"));
+    }
+
+    #[tokio::test]
+    async fn an_env_key_switches_in_place_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(".env");
+        std::fs::write(&file, "APP_NAME=Laas\n# writes blocked while true\nAPP_READ_ONLY=false\n").unwrap();
+        let style = Style::Env {
+            file: file.clone(),
+            key: "APP_READ_ONLY".into(),
+            on_value: "true".into(),
+            off_value: "false".into(),
+            reload: None,
+        };
+        let mode = mode(style);
+        mode.switch(true, "").await.unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "APP_NAME=Laas\n# writes blocked while true\nAPP_READ_ONLY=true\n"
+        );
+        assert_eq!(mode.state().await.on, Some(true));
+        mode.switch(false, "").await.unwrap();
+        assert_eq!(mode.state().await.on, Some(false));
+    }
+
     #[test]
     fn env_edits_keep_every_other_line_and_drop_duplicates() {
         // 001-61: the manual's `echo >>` leaves two copies; both are replaced by one.

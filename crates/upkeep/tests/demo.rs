@@ -1,6 +1,7 @@
 //! `upkeep demo`, the README's first command: the sample shop comes up with Upkeep watching it,
-//! everything is healthy, breaking the shop shows in `/health`, fixing it heals, and the printed
-//! login works.
+//! everything is healthy, breaking the shop shows in `/health` and delivers a grouped firing
+//! notification to the shop's webhook (printed by the demo), fixing it heals and delivers the
+//! resolve, and the printed login works.
 
 mod support;
 
@@ -31,6 +32,25 @@ fn banner_value(lines: &mpsc::Receiver<String>, seen: &mut Vec<String>, label: &
         match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
             Ok(line) => seen.push(line),
             Err(_) => panic!("the demo never printed {label:?}; it printed {seen:#?}"),
+        }
+    }
+}
+
+/// The first line printed that `wanted` accepts, waiting up to 60 s.
+fn line_with(
+    lines: &mpsc::Receiver<String>,
+    seen: &mut Vec<String>,
+    what: &str,
+    wanted: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(line) = seen.iter().find(|l| wanted(l)) {
+            return line.clone();
+        }
+        match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) => seen.push(line),
+            Err(_) => panic!("the demo never printed {what}; it printed {seen:#?}"),
         }
     }
 }
@@ -84,6 +104,10 @@ async fn the_demo_watches_its_shop_break_and_heal() {
     })
     .await;
     assert!(broken["checks"]["shop"]["message"].as_str().is_some(), "{broken}");
+    // Three failed runs later (5 s apart), and the group's 5 s wait, the webhook prints one
+    // notification listing every check that went down together.
+    let firing = banner_value(&lines, &mut seen, "[webhook] notification firing:");
+    assert!(firing.contains("check_down") && firing.contains("shop"), "{firing}");
 
     client.get(format!("{shop}/fix")).send().await.unwrap();
     eventually("the shop to heal", async || {
@@ -91,6 +115,10 @@ async fn the_demo_watches_its_shop_break_and_heal() {
         (body["checks"]["shop"]["status"] == "ok").then_some(())
     })
     .await;
+    // The shop's alert arrives resolved (the group may still hold others that heal later).
+    line_with(&lines, &mut seen, "the shop's resolve at the webhook", |l| {
+        l.contains("[webhook] notification") && l.contains("resolved check_down") && l.contains("shop")
+    });
 
     // The printed login signs in.
     let form = client.get(format!("{base}/login")).send().await.unwrap();

@@ -153,7 +153,10 @@ pub async fn audit(
         return Err(problem(StatusCode::FORBIDDEN, "the audit log is for admins"));
     }
     let Query(query) = query.map_err(|e| problem(StatusCode::BAD_REQUEST, e.body_text()))?;
-    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(problem(StatusCode::BAD_REQUEST, "`limit` must be between 1 and 1000"));
+    }
     let entries = state.daemon.store().audit_log(limit).await.map_err(unavailable)?;
     Ok((StatusCode::OK, Json(json!({"entries": entries}))))
 }

@@ -1,6 +1,7 @@
 //! The maintenance page: each task with its schedule, next run and its last runs as a strip
-//! (green ran fine, red failed; hover for what it did), the app's maintenance mode, and the
-//! maintenance windows of the next 30 days with when each is announced.
+//! (green ran fine, red failed; hover for what it did), the jobs that stay in the app's own
+//! crontab and ping a heartbeat, the app's maintenance mode, and the maintenance windows of the
+//! next 30 days with when each is announced.
 
 use super::{nav_page, unavailable};
 use crate::AppState;
@@ -75,11 +76,44 @@ pub async fn page(State(state): State<AppState>, Extension(principal): Extension
         )
     };
     let body = format!(
-        "<h1>Maintenance</h1>{}<h2>Tasks</h2>{tasks}<h2>Maintenance windows, next 30 days</h2>{}",
+        "<h1>Maintenance</h1>{}<h2>Tasks</h2>{tasks}{}<h2>Maintenance windows, next 30 days</h2>{}",
         mode(&plan).await,
+        heartbeats(&state, &plan, &principal, now),
         windows(&plan, now)
     );
     nav_page("Maintenance", &principal, &body)
+}
+
+/// The jobs that run from the app's own crontab and ping a heartbeat check, beside the tasks.
+fn heartbeats(state: &AppState, plan: &upkeep_plan::Plan, principal: &Principal, now: jiff::Timestamp) -> String {
+    let rows: String = plan
+        .checks
+        .iter()
+        .filter(|c| c.heartbeat_id().is_some())
+        .map(|check| {
+            let live = state.daemon.live().get(&check.name);
+            let state_badge = match live.as_ref().map(|l| (l.result.is_ok(), l.since)) {
+                None => "<span class=\"badge pending\">pending</span>".to_string(),
+                Some((true, since)) => format!("<span class=\"badge ok\">ok</span> <small>for {}</small>", ago(since, now)),
+                Some((false, since)) => format!("<span class=\"badge error\">failing</span> <small>for {}</small>", ago(since, now)),
+            };
+            let due = check.schedule.clone().unwrap_or_else(|| format!("every {}", Value::duration(check.every)));
+            let message = live.and_then(|l| l.result.message.clone()).unwrap_or_default();
+            format!(
+                "<tr><td><a href=\"/checks/{name}\">{name}</a><br><small>{target}</small></td><td><code>{due}</code></td><td>{state_badge}</td><td class=\"message\">{message}</td></tr>",
+                name = escape(&check.name),
+                target = escape(&crate::auth::target_for(check, principal)),
+                due = escape(&due),
+                message = escape(&message),
+            )
+        })
+        .collect();
+    if rows.is_empty() {
+        return String::new();
+    }
+    format!(
+        "<h2>Cron jobs that ping a heartbeat</h2><table><thead><tr><th>Job</th><th>Due</th><th>Status</th><th>Last problem</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
 }
 
 async fn mode(plan: &upkeep_plan::Plan) -> String {
