@@ -1,15 +1,17 @@
 //! The dispatcher: sends the outbox's due notifications, each channel in order and no faster
-//! than it takes (`min_interval`), and records every attempt: delivered (with the receiver's
+//! than it takes (`min_interval`), each channel in its own task so a receiver that hangs holds
+//! up only its own channel, and records every attempt: delivered (with the receiver's
 //! answer), due again after a backoff with jitter (at least its `Retry-After`), failed for good
 //! (a 4xx other than 408 and 429, with the answer), or expired (still failing when its time ran
 //! out). A delivery is recorded right after it happens, in small batches: a crash can at most
 //! resend the few sent since the last record, each with its idempotency key.
 
 use super::{Metrics, NotifyPlan};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use upkeep_notify::{Message, Outcome};
 use upkeep_probe::Clock;
@@ -31,28 +33,66 @@ pub struct Dispatcher {
     pub metrics: Metrics,
 }
 
+/// The channels being sent to, each by its own task, and when each last sent.
+#[derive(Default)]
+struct Lanes {
+    running: JoinSet<(String, Option<Instant>)>,
+    busy: HashSet<String>,
+    last_sent: HashMap<String, Instant>,
+}
+
+impl Lanes {
+    fn finished(&mut self, done: Result<(String, Option<Instant>), tokio::task::JoinError>) {
+        match done {
+            Ok((channel, last)) => {
+                if let Some(last) = last {
+                    self.last_sent.insert(channel.clone(), last);
+                }
+                self.busy.remove(&channel);
+            }
+            // A lane that panicked leaves its channel busy until the daemon restarts; the
+            // notifications stay pending in the outbox.
+            Err(e) => tracing::error!("a notification lane ended abnormally: {e}"),
+        }
+    }
+}
+
 impl Dispatcher {
     pub async fn run(self: Arc<Self>, stop: CancellationToken) {
-        let mut last_sent: HashMap<String, Instant> = HashMap::new();
+        let mut lanes = Lanes::default();
         self.metrics.refresh_pending(&self.store).await;
         loop {
-            let sent = self.round(&mut last_sent, &stop).await;
-            if sent > 0 {
+            if self.round(&mut lanes, &stop).await > 0 {
                 continue;
             }
-            let next = self.store.next_notification_due().await.ok().flatten();
-            let wait =
-                next.map(|at| self.clock.now().duration_until(at).unsigned_abs()).unwrap_or(IDLE_POLL).min(IDLE_POLL);
+            // While lanes run, what is due is mostly theirs: wait for one to finish (or for new
+            // notifications) rather than re-reading the outbox in a spin; a retry that falls due
+            // for another channel meanwhile waits at most `IDLE_POLL`.
+            let wait = if lanes.running.is_empty() {
+                let next = self.store.next_notification_due().await.ok().flatten();
+                next.map(|at| self.clock.now().duration_until(at).unsigned_abs()).unwrap_or(IDLE_POLL).min(IDLE_POLL)
+            } else {
+                IDLE_POLL
+            };
             tokio::select! {
-                _ = stop.cancelled() => return,
+                _ = stop.cancelled() => break,
                 _ = self.wake.notified() => {}
+                Some(done) = lanes.running.join_next(), if !lanes.running.is_empty() => {
+                    lanes.finished(done);
+                    self.metrics.refresh_pending(&self.store).await;
+                }
                 _ = self.clock.sleep(wait) => {}
             }
         }
+        // Each lane stops after the attempt in flight and records what it did.
+        while let Some(done) = lanes.running.join_next().await {
+            lanes.finished(done);
+        }
     }
 
-    /// Sends what is due now; returns how many were attempted.
-    async fn round(&self, last_sent: &mut HashMap<String, Instant>, stop: &CancellationToken) -> usize {
+    /// Hands what is due now to a lane per channel not already being sent to; returns how many
+    /// notifications it handed over.
+    async fn round(self: &Arc<Self>, lanes: &mut Lanes, stop: &CancellationToken) -> usize {
         let now = self.clock.now();
         let due = match self.store.due_notifications(now, BATCH).await {
             Ok(due) => due,
@@ -61,28 +101,23 @@ impl Dispatcher {
                 return 0;
             }
         };
-        if due.is_empty() {
-            return 0;
-        }
         let plan = Arc::clone(&self.plan.read().unwrap_or_else(|e| e.into_inner()));
         let mut by_channel: HashMap<String, Vec<Notification>> = HashMap::new();
-        for n in due {
+        for n in due.into_iter().filter(|n| !lanes.busy.contains(&n.channel)) {
             by_channel.entry(n.channel.clone()).or_default().push(n);
         }
         let count = by_channel.values().map(Vec::len).sum();
-        // Channels in parallel, each in order.
-        let lanes = by_channel.into_iter().map(|(channel, list)| {
+        for (channel, list) in by_channel {
             let gap = plan.notifications.channel(&channel).map_or(Duration::ZERO, |c| c.min_gap);
-            let last = last_sent.get(&channel).copied();
-            let plan = Arc::clone(&plan);
-            async move { (channel.clone(), self.lane(&plan, list, gap, last, stop).await) }
-        });
-        for (channel, last) in futures_util::future::join_all(lanes).await {
-            if let Some(last) = last {
-                last_sent.insert(channel, last);
-            }
+            let last = lanes.last_sent.get(&channel).copied();
+            let (me, plan, stop) = (Arc::clone(self), Arc::clone(&plan), stop.clone());
+            lanes.busy.insert(channel.clone());
+            lanes.running.spawn(async move {
+                let last = me.lane(&plan, list, gap, last, &stop).await;
+                me.wake.notify_one();
+                (channel, last)
+            });
         }
-        self.metrics.refresh_pending(&self.store).await;
         count
     }
 
