@@ -1,8 +1,9 @@
 //! Notifications end to end, on the real binary: ten alerts firing together arrive as one signed
 //! webhook message and resolve in one; a receiver that is down, then `kill -9` of Upkeep, then
 //! the receiver up: every notification arrives, one per idempotency key; a permanent 400 is
-//! failed with its answer; `upkeep alert test` reports delivery; the real Alertmanager shows the
-//! alert and its resolve. Rows 000-50, 000-55/56/57, 004-37/38.
+//! failed with its answer; `upkeep alert test` reports delivery; the alerts page's test button
+//! works for an admin and not for a viewer; the real Alertmanager shows the alert and its
+//! resolve. Rows 000-50, 000-55/56/57, 004-37/38.
 
 mod support;
 
@@ -338,4 +339,73 @@ async fn the_real_alertmanager_shows_the_alert_and_its_resolve() {
         (!active).then_some(())
     })
     .await;
+}
+
+/// Signs `user` in; the session's cookie header.
+async fn session(url: &str, user: &str) -> String {
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let form = client.get(format!("{url}/login")).send().await.unwrap();
+    let csrf_cookie = form.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let html = form.text().await.unwrap();
+    let field = html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let signed = client
+        .post(format!("{url}/login"))
+        .header("cookie", csrf_cookie)
+        .form(&[("user", user), ("password", "correct horse battery"), ("csrf", field.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), 303);
+    signed
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap().to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[tokio::test]
+async fn the_alerts_pages_test_button_sends_for_an_admin_and_not_for_a_viewer() {
+    let (hook, got) = receiver(200);
+    let dir = tempfile::tempdir().unwrap();
+    let (hash, _) = support::upkeep(&["user", "hash-password"], "correct horse battery\n");
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[[user]]\nname = \"ada\"\npassword_hash = '{hash}'\nrole = \"admin\"\n\n\
+             [[user]]\nname = \"vic\"\npassword_hash = '{hash}'\nrole = \"viewer\"\n\n\
+             [[channel]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://{hook}/hook\"\n"
+        ),
+    );
+    let daemon = Daemon::start(&config);
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for (user, admin) in [("vic", false), ("ada", true)] {
+        let cookie = session(&daemon.url, user).await;
+        let page = client
+            .get(format!("{}/alerts", daemon.url))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(page.contains("action=\"/alerts/channels/hook/test\""), admin, "{user} sees the button: {admin}");
+        let csrf = page.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+        let pressed = client
+            .post(format!("{}/alerts/channels/hook/test", daemon.url))
+            .header("cookie", &cookie)
+            .form(&[("csrf", csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(pressed.status(), 303, "back to the alerts page");
+    }
+    eventually("the admin's test notification", async || (got.lock().unwrap().len() == 1).then_some(())).await;
+    assert_eq!(bodies(&got)[0]["test"], true);
+    let (listed, _) = support::upkeep(&["-c", config.to_str().unwrap(), "notifications", "list", "--json"], "");
+    let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "the viewer's press queued nothing: {listed}");
 }
