@@ -230,3 +230,23 @@ fn check_alert_counts_point_at_themselves() {
     assert!(found[1].starts_with("upkeep.toml:8:15: `alert_after`"), "{found:#?}");
     assert!(found[2].starts_with("upkeep.toml:14:15: `alert_after` in check \"db\" is 20000"), "{found:#?}");
 }
+
+#[test]
+fn tasks_refer_to_real_windows_and_checks_and_keep_their_own_names() {
+    let text = "[[check]]\nname = \"db\"\nkind = \"memory\"\n\n\
+                [[maintenance]]\nname = \"monthly\"\nschedule = \"0 2 * * SUN#1\"\nduration = \"2h\"\n\n\
+                [[task]]\nname = \"db\"\nkind = \"command\"\ncommand = \"true\"\nschedule = \"0 3 * * *\"\n\n\
+                [[task]]\nname = \"vacuum\"\nkind = \"command\"\ncommand = \"true\"\nschedule = \"0 3 * * *\"\nwindow = \"montly\"\n\n\
+                [maintenance_mode]\nkind = \"file\"\npath = \"down\"\ngate = [\"dbb\"]\n";
+    let errors = errors(text, Env::fixed([]));
+    assert_eq!(
+        errors,
+        [
+            "upkeep.toml:11:8: task `db` has the name of a check",
+            "upkeep.toml:21:10: there is no maintenance window named `montly`",
+            "upkeep.toml:23:1: `gate` names `dbb`, which is not a check",
+        ],
+        "{errors:#?}"
+    );
+    assert!(hints(text).contains(&Some("did you mean `monthly`?".into())));
+}
