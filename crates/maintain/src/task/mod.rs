@@ -221,12 +221,7 @@ fn valid_name(name: &str) -> bool {
 /// it can be quoted and put into a statement safely.
 pub(crate) fn identifier(t: &mut TableReader, d: &mut Diagnostics, key: &'static str) -> Option<String> {
     let value = t.string(d, key)?;
-    let plain = value.get_ref().split('.').all(|part| {
-        let mut chars = part.chars();
-        chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-    });
-    if !plain {
+    if !plain(value.get_ref()) {
         d.error(
             value.span(),
             format!("`{key}` = `{}` is not a plain table or column name", value.get_ref()),
@@ -243,16 +238,22 @@ pub(crate) fn identifiers(t: &mut TableReader, d: &mut Diagnostics, key: &'stati
     values
         .into_iter()
         .filter_map(|v| {
-            let ok = v
-                .get_ref()
-                .split('.')
-                .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+            let ok = plain(v.get_ref());
             if !ok {
                 d.error(v.span(), format!("`{}` is not a plain table or index name", v.get_ref()), None);
             }
             ok.then(|| v.into_inner())
         })
         .collect()
+}
+
+/// `name` or `schema.name`, each part a letter or `_` then letters, digits and `_`.
+fn plain(name: &str) -> bool {
+    name.split('.').all(|part| {
+        let mut chars = part.chars();
+        chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    })
 }
 
 /// Quotes a checked identifier for PostgreSQL and SQLite (`"a"."b"`) or MySQL (`` `a`.`b` ``).
