@@ -76,6 +76,9 @@ pub struct Event {
     /// resolve of a firing nobody was told of).
     #[serde(default)]
     pub muted_by: Vec<String>,
+    /// Its rule sets its own `repeat`, which wins over a route's `repeat_interval`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub own_repeat: bool,
 }
 
 /// A check's latest run, as `when` reads it.
@@ -158,6 +161,7 @@ impl Engine {
                     annotations: gone.annotations,
                     cause: gone.cause,
                     muted_by: Vec::new(),
+                    own_repeat: false,
                 });
             }
             self.changed.push(key);
@@ -497,6 +501,7 @@ fn event(alert: &Alert, step: Step, at: Timestamp, muted_by: Vec<String>) -> Eve
         annotations: alert.annotations.clone(),
         cause: alert.cause.clone(),
         muted_by,
+        own_repeat: alert.rule.timing.repeat.is_some(),
     }
 }
 

@@ -28,7 +28,6 @@ pub struct Watched {
 }
 
 const DEFAULT_SEVERITIES: [&str; 3] = ["critical", "warning", "info"];
-const DEFAULT_REPEAT: Duration = Duration::from_secs(4 * 3600);
 const DEFAULT_EVALUATE_EVERY: Duration = Duration::from_secs(15);
 const DEFAULT_FLAP_CHANGES: u64 = 10;
 const DEFAULT_FLAP_WINDOW: Duration = Duration::from_secs(3600);
@@ -36,7 +35,8 @@ const DEFAULT_FLAP_WINDOW: Duration = Duration::from_secs(3600);
 /// `[alerts]`.
 struct Defaults {
     severities: Vec<String>,
-    repeat: Duration,
+    /// Unset: the notification routes' `repeat_interval` decides.
+    repeat: Option<Duration>,
     evaluate_every: Duration,
     check_down_severity: String,
     flap_changes: u64,
@@ -94,7 +94,7 @@ pub fn read_alerts(
 fn read_defaults(sections: &mut Sections, d: &mut Diagnostics) -> Defaults {
     let mut defaults = Defaults {
         severities: DEFAULT_SEVERITIES.map(String::from).to_vec(),
-        repeat: DEFAULT_REPEAT,
+        repeat: None,
         evaluate_every: DEFAULT_EVALUATE_EVERY,
         check_down_severity: DEFAULT_SEVERITIES[0].to_string(),
         flap_changes: DEFAULT_FLAP_CHANGES,
@@ -120,7 +120,7 @@ fn read_defaults(sections: &mut Sections, d: &mut Diagnostics) -> Defaults {
         defaults.check_down_severity = s;
     }
     if let Some(repeat) = t.duration(d, "repeat", Duration::from_secs(60)) {
-        defaults.repeat = repeat.into_inner();
+        defaults.repeat = Some(repeat.into_inner());
     }
     if let Some(every) = t.duration(d, "evaluate_every", Duration::from_secs(1)) {
         defaults.evaluate_every = every.into_inner();
@@ -184,7 +184,7 @@ fn read_rule(
     let when = t.required_string(d, "when", "'disk.used_percent > 85'");
     let pending = t.duration(d, "for", Duration::from_secs(1)).map_or(Duration::ZERO, Spanned::into_inner);
     let keep = t.duration(d, "keep_firing_for", Duration::from_secs(1)).map_or(Duration::ZERO, Spanned::into_inner);
-    let repeat = t.duration(d, "repeat", Duration::from_secs(60)).map_or(defaults.repeat, Spanned::into_inner);
+    let repeat = t.duration(d, "repeat", Duration::from_secs(60)).map(Spanned::into_inner).or(defaults.repeat);
     let cooldown = t.duration(d, "cooldown", Duration::from_secs(1)).map_or(Duration::ZERO, Spanned::into_inner);
     let severity = match t.string(d, "severity") {
         Some(s) => known_severity(&s, &defaults.severities, d)?,

@@ -30,8 +30,9 @@ pub struct Timing {
     pub pending: Hold,
     /// `keep_firing_for`: before a firing alert whose condition stopped resolves.
     pub keep_firing: Hold,
-    /// `repeat`: between notifications while it fires.
-    pub repeat: Duration,
+    /// `repeat`: between notifications while it fires, when the rule (or `[alerts]`) sets it.
+    /// `None` leaves repeats to the notification route's `repeat_interval`.
+    pub repeat: Option<Duration>,
     /// `cooldown`: the least time between two firing notifications.
     pub cooldown: Duration,
 }
@@ -41,7 +42,7 @@ impl Default for Timing {
         Timing {
             pending: Hold::Time(Duration::ZERO),
             keep_firing: Hold::Time(Duration::ZERO),
-            repeat: Duration::from_secs(4 * 3600),
+            repeat: None,
             cooldown: Duration::ZERO,
         }
     }
@@ -190,7 +191,7 @@ impl Memory {
         let State::Firing { notified, .. } = &mut self.state else { return None };
         let notice = match *notified {
             None if self.last_fired.is_none_or(|at| elapsed(at, now) >= timing.cooldown) => Notice::Firing,
-            Some(at) if elapsed(at, now) >= timing.repeat => Notice::Repeat,
+            Some(at) if timing.repeat.is_some_and(|every| elapsed(at, now) >= every) => Notice::Repeat,
             _ => return None,
         };
         *notified = Some(now);
@@ -214,7 +215,7 @@ impl Memory {
                 };
                 let notify = match notified {
                     None => self.last_fired.and_then(|at| after(at, timing.cooldown)),
-                    Some(at) => after(*at, timing.repeat),
+                    Some(at) => timing.repeat.and_then(|every| after(*at, every)),
                 };
                 [keep, notify].into_iter().flatten().min()
             }
@@ -297,7 +298,7 @@ mod tests {
 
     #[test]
     fn repeats_every_repeat_while_firing() {
-        let timing = Timing { repeat: Duration::from_secs(3600), ..timing(0) };
+        let timing = Timing { repeat: Some(Duration::from_secs(3600)), ..timing(0) };
         let mut m = Memory::default();
         m.advance(true, true, t(0), &timing);
         assert_eq!(m.next_change(&timing), Some(t(3600)));

@@ -2,8 +2,8 @@
 //! `group_by` labels form a group, and a group sends one message listing them all. A new group
 //! waits `group_wait` for more alerts before its first message; after a message it looks again
 //! every `group_interval` and sends what changed (a new alert firing, one resolved); while its
-//! alerts fire and nothing changes, it says so again every `repeat_interval` (sooner when an
-//! alert's own rule `repeat`s sooner). Pure: the caller saves the groups with the messages they
+//! alerts fire and nothing changes, it says so again every `repeat_interval`. An alert whose rule
+//! sets its own `repeat` is repeated on that instead: the rule wins, sooner or later. Pure: the caller saves the groups with the messages they
 //! produce and the events they took in, in one transaction, so a restart resumes each group.
 
 use crate::message::{AlertItem, Message, Status};
@@ -24,6 +24,9 @@ pub struct Member {
     pub since: Timestamp,
     /// Whether a message has said it fires.
     pub told: bool,
+    /// Its rule repeats it (so the route's `repeat_interval` does not).
+    #[serde(default)]
+    pub own_repeat: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -77,16 +80,22 @@ impl Group {
             (Notice::Firing, Some(member)) => {
                 member.event = event.clone();
                 member.firing = true;
+                member.own_repeat = event.own_repeat;
             }
             (Notice::Firing, None) | (Notice::Repeat, None) => {
-                let member = Member { event: event.clone(), firing: true, since: event.at, told: false };
+                let member = Member {
+                    event: event.clone(),
+                    firing: true,
+                    since: event.at,
+                    told: false,
+                    own_repeat: event.own_repeat,
+                };
                 self.members.insert(event.key.clone(), member);
             }
             (Notice::Repeat, Some(member)) => {
                 member.event = event.clone();
-                let asked_early =
-                    self.last_sent.is_some_and(|sent| now.duration_since(sent) >= signed(route.timing.group_interval));
-                self.repeat |= member.told && asked_early;
+                member.own_repeat = event.own_repeat;
+                self.repeat |= member.told;
             }
             // A resolve of a firing nobody was told of is not news.
             (Notice::Resolved, Some(member)) if muted || !member.told => {
@@ -110,9 +119,9 @@ impl Group {
         if self.next.is_none_or(|next| next > now) {
             return None;
         }
-        let firing = self.members.values().filter(|m| m.firing).count();
         let news = self.repeat || self.members.values().any(|m| m.firing != m.told);
-        let repeat_due = firing > 0
+        let route_repeats = self.members.values().any(|m| m.firing && !m.own_repeat);
+        let repeat_due = route_repeats
             && self.last_sent.is_none_or(|sent| now.duration_since(sent) >= signed(route.timing.repeat_interval));
         let send = (news || repeat_due) && !route.is_muted(now);
         let message = send.then(|| self.message(route, now, links));
@@ -146,6 +155,7 @@ impl Group {
             keep_until: now + signed(keep),
             link: links.group(&self.labels),
             test: false,
+            maintenance: None,
         }
     }
 }
@@ -291,7 +301,49 @@ mod tests {
             annotations: BTreeMap::new(),
             cause: None,
             muted_by: Vec::new(),
+            own_repeat: false,
         }
+    }
+
+    /// When (seconds after `from`) a group of one alert firing for `hours` sends, looked at each
+    /// minute; `own`: its rule's own `repeat`, in seconds, with the `Repeat` notices it brings.
+    fn sent_at(own: Option<i64>, from: Timestamp, hours: i64) -> Vec<i64> {
+        let r = route();
+        let mut groups = Groups::default();
+        let mut firing = event("db", Notice::Firing, from);
+        firing.own_repeat = own.is_some();
+        groups.take(&firing, &[&r], from);
+        let mut sent = Vec::new();
+        for s in (0..=hours * 3600).step_by(60) {
+            let now = from + SignedDuration::from_secs(s);
+            if let Some(every) = own
+                && s > 0
+                && s % every == 0
+            {
+                let mut repeat = event("db", Notice::Repeat, now);
+                repeat.own_repeat = true;
+                groups.take(&repeat, &[&r], now);
+            }
+            sent.extend(
+                groups
+                    .flush(|_| Some(route()), now, &NoLinks)
+                    .iter()
+                    .map(|m| m.created_at.duration_since(from).as_secs()),
+            );
+        }
+        sent
+    }
+
+    #[test]
+    fn the_rules_own_repeat_wins_over_the_routes_repeat_interval() {
+        let t0: Timestamp = "2026-12-01T10:00:00Z".parse().unwrap();
+        // The first message at the first look past group_wait (60 s), then a look every 5 min.
+        // 000-55: no `repeat` on the rule: the route's 4 h.
+        assert_eq!(sent_at(None, t0, 13), [60, 60 + 4 * 3600, 60 + 8 * 3600, 60 + 12 * 3600]);
+        // `repeat = "12h"`: later than the route's 4 h, and it wins.
+        assert_eq!(sent_at(Some(12 * 3600), t0, 25), [60, 60 + 12 * 3600, 60 + 24 * 3600]);
+        // `repeat = "1h"`: sooner, sent at the group's next look after each repeat.
+        assert_eq!(sent_at(Some(3600), t0, 4), [60, 60 + 3600, 60 + 2 * 3600, 60 + 3 * 3600]);
     }
 
     #[test]
