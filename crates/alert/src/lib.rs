@@ -22,7 +22,7 @@ mod state;
 pub use engine::{Alert, Cause, Engine, Event, Saved};
 pub use history::{Fetched, HistoryFuture, HistorySource, WindowStats, Windows, fetch};
 pub use labels::{Labels, Words};
-pub use mute::{Inhibit, MaintenanceWindow, Matcher, Mutes, Op, Silence, When};
+pub use mute::{Due, Inhibit, MaintenanceWindow, Matcher, Mutes, Op, Phase, Silence, When};
 pub use rule::{Annotations, Condition, Rule, Rules, key};
 pub use section::{Watched, read_alerts};
 pub use state::{Hold, Memory, Notice, State, Step, Timing};

@@ -9,6 +9,7 @@
 //!                                                                     ├──► check metrics
 //!                                                                     └──► alerts (+ a timer)
 //! alert events ──► notify router (groups) ──► outbox ──► dispatcher ──► channels
+//! maintenance windows ──(notice, start, end)──► outbox, and the app's maintenance mode
 //! housekeeping: compaction every 10 seconds, retention every hour
 //! ```
 //!
@@ -25,6 +26,7 @@ mod missed;
 pub mod notify;
 mod slo_metrics;
 mod stream;
+mod windows;
 mod writer;
 
 pub use alerts::{Alerting, StoreHistory, stored_alerts, stored_silences};
@@ -73,7 +75,9 @@ pub struct Daemon {
     notifying: Arc<notify::Notifying>,
     clock: Clock,
     /// The config in force, replaced whole on reload.
-    plan: RwLock<Arc<Plan>>,
+    plan: Arc<RwLock<Arc<Plan>>>,
+    /// Woken on reload, for the maintenance windows' job.
+    reloaded: Arc<tokio::sync::Notify>,
     scheduler: Mutex<Option<Scheduler>>,
     scheduler_metrics: Arc<SchedulerMetrics>,
     run_now: RunNow,
@@ -146,6 +150,17 @@ impl Daemon {
         let housekeeping =
             tokio::spawn(housekeeping::run(store.clone(), clock.clone(), plan.retention, grace, stop.clone()));
         let alert_timer = tokio::spawn(Arc::clone(&alerting).run_timer(stop.clone()));
+        let plan_in_force = Arc::new(RwLock::new(Arc::new(plan.clone())));
+        let reloaded = Arc::new(tokio::sync::Notify::new());
+        let windows = windows::Windows {
+            store: store.clone(),
+            clock: clock.clone(),
+            plan: Arc::clone(&plan_in_force),
+            notifying: Arc::clone(&notifying),
+            reloaded: Arc::clone(&reloaded),
+        };
+        let mut notify_tasks = notify_tasks;
+        notify_tasks.push(tokio::spawn(Arc::new(windows).run(stop.clone())));
         let daemon = Arc::new(Daemon {
             store,
             live,
@@ -155,7 +170,8 @@ impl Daemon {
             alerting,
             notifying,
             clock,
-            plan: RwLock::new(Arc::new(plan.clone())),
+            plan: plan_in_force,
+            reloaded,
             scheduler: Mutex::new(None),
             scheduler_metrics,
             run_now: RunNow::default(),
@@ -177,6 +193,7 @@ impl Daemon {
         self.schedule(plan).await;
         self.notifying.reload(plan);
         self.alerting.reload(Arc::clone(&plan.alerts)).await;
+        self.reloaded.notify_one();
     }
 
     async fn schedule(&self, plan: &Plan) {

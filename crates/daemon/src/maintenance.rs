@@ -34,8 +34,8 @@ pub async fn tasks(plan: &Plan, store: &Store, now: Timestamp) -> Result<Vec<Val
 
 /// One occurrence of a window, as the API, the CLI and the status page show it.
 pub fn occurrence_view(window: &MaintenanceWindow, start: Timestamp, end: Timestamp, now: Timestamp) -> Value {
-    let notice_at =
-        start.checked_sub(jiff::SignedDuration::try_from(window.notice).unwrap_or_default()).unwrap_or(start);
+    let notice_at = window.notice_at(start);
+    let announce: Vec<&String> = window.announce.iter().map(|c| c.get_ref()).collect();
     json!({
         "name": window.name,
         "description": window.description,
@@ -45,7 +45,21 @@ pub fn occurrence_view(window: &MaintenanceWindow, start: Timestamp, end: Timest
         "active": start <= now && now < end,
         "checks": window.checks,
         "components": window.components,
+        "announce": announce,
+        "mode": window.mode.is_some(),
     })
+}
+
+/// When and to which channels an occurrence (as [`occurrence_view`] shows it) is announced, in
+/// words: `Fri 2026-12-04 02:00 → team`, `in progress → team`, `not announced`.
+pub fn announced(occurrence: &Value, notice_at: &str) -> String {
+    let to: Vec<&str> = occurrence["announce"].as_array().into_iter().flatten().filter_map(|c| c.as_str()).collect();
+    let when = if occurrence["active"] == true { "in progress" } else { notice_at };
+    match to.is_empty() {
+        true if occurrence["active"] == true => "in progress".into(),
+        true => "not announced".into(),
+        false => format!("{when} → {}", to.join(", ")),
+    }
 }
 
 /// Occurrences of every window from `now` to `until`, soonest first.

@@ -173,3 +173,78 @@ async fn a_run_missed_while_the_daemon_was_down_is_reported_and_the_next_run_res
     }
     daemon.shutdown().await;
 }
+
+/// Every announcement in the outbox, oldest first: `(phase, created at)`.
+async fn announced(store: &Store) -> Vec<(String, jiff::Timestamp)> {
+    let filter = upkeep_store::NotificationFilter { limit: 100, ..Default::default() };
+    let mut rows: Vec<(String, jiff::Timestamp)> = store
+        .notifications(&filter)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|n| Some((n.message["maintenance"]["phase"].as_str()?.to_string(), n.created)))
+        .collect();
+    rows.sort_by_key(|(_, at)| *at);
+    rows
+}
+
+/// Waits (at most 30 s of real time) for `want` announcements and the flag file to be `on`.
+async fn settled(store: &Store, want: usize, flag: &std::path::Path, on: bool) -> Vec<(String, jiff::Timestamp)> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let rows = announced(store).await;
+        if rows.len() >= want && flag.exists() == on {
+            return rows;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{rows:?}, flag {}", flag.exists());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_window_is_announced_at_its_notice_start_and_end_and_holds_the_app_in_maintenance_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let flag = dir.path().join("maintenance.flag");
+    let body = format!(
+        "[maintenance_mode]\nkind = \"file\"\npath = \"{}\"\n\n\
+         [[channel]]\nname = \"team\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/hook\"\n\n\
+         [[maintenance]]\nname = \"upgrade\"\nstart = \"2026-12-06 02:00\"\nend = \"2026-12-06 04:00\"\n\
+         notice = \"48h\"\nannounce = [\"team\"]\nmode = true\n",
+        flag.display()
+    );
+    let loaded = load(dir.path(), &body);
+    let store = Store::open(&loaded.server.data_dir).await.unwrap();
+    let clock = Clock::manual(at("2026-12-03T12:00:00Z"));
+    let daemon = Daemon::start(&loaded, store.clone(), clock.clone(), Options::default()).await.unwrap();
+    // 003-55: the notice goes out 48 hours ahead, at Friday 02:00, not before.
+    clock.advance(Duration::from_secs(13 * 3600)); // Friday 01:00
+    clock.advance(Duration::from_secs(3600)); // Friday 02:00
+    let rows = settled(&store, 1, &flag, false).await;
+    assert_eq!(rows, [("scheduled".to_string(), at("2026-12-04T02:00:00Z"))]);
+    // At the start: announced, and the app is in maintenance mode.
+    clock.advance(Duration::from_secs(48 * 3600));
+    let rows = settled(&store, 2, &flag, true).await;
+    assert_eq!(rows[1], ("started".to_string(), at("2026-12-06T02:00:00Z")));
+    // A restart inside the window says nothing again and switches nothing.
+    daemon.shutdown().await;
+    std::fs::remove_file(&flag).unwrap(); // someone lifts it by hand
+    clock.advance(Duration::from_secs(1800));
+    let daemon = Daemon::start(&loaded, store.clone(), clock.clone(), Options::default()).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while store.consumer_cursor("windows").await.unwrap() != Some(at("2026-12-06T02:30:00Z").as_millisecond() as u64) {
+        assert!(tokio::time::Instant::now() < deadline, "no pass after the restart");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(announced(&store).await.len(), 2, "the start is not announced twice");
+    assert!(!flag.exists(), "the mode is not switched on again");
+    std::fs::write(&flag, "").unwrap();
+    // At the end (04:00): announced, and the mode is off (the gate has no failing check).
+    clock.advance(Duration::from_secs(5400));
+    let rows = settled(&store, 3, &flag, false).await;
+    assert_eq!(rows[2], ("ended".to_string(), at("2026-12-06T04:00:00Z")));
+    let audit = store.audit_log(10).await.unwrap();
+    let actions: Vec<(&str, &str)> = audit.iter().map(|e| (e.actor.as_str(), e.action.as_str())).collect();
+    assert_eq!(actions, [("upkeep", "maintenance.off"), ("upkeep", "maintenance.on")], "newest first");
+    assert!(audit[0].detail.contains("maintenance window \"upgrade\" ended"), "{:?}", audit[0]);
+    daemon.shutdown().await;
+}

@@ -23,7 +23,7 @@ mod template;
 pub use channel::{Channel, ChannelConfig, Outcome, Sender};
 pub use group::{Group, Groups, Links, Member};
 pub use interval::TimeInterval;
-pub use message::{AlertItem, Message, Status};
+pub use message::{AlertItem, Announcement, Message, Status};
 pub use retry::{RETRY_CAP, backoff};
 pub use route::{Route, Routes, Timing};
 pub use section::{Notifications, read_notifications};

@@ -46,6 +46,21 @@ pub struct Message {
     /// Sent by `upkeep alert test`.
     #[serde(default)]
     pub test: bool,
+    /// A maintenance window's announcement rather than alerts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintenance: Option<Announcement>,
+}
+
+/// What a maintenance announcement says: which window, which moment of it, and when it lasts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Announcement {
+    pub window: String,
+    /// `scheduled` (its notice), `started` or `ended`.
+    pub phase: String,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub components: Vec<String>,
+    pub description: Option<String>,
 }
 
 /// 32 hex digits of the SHA-256 of `text`: an id that is the same for the same text.
@@ -145,6 +160,70 @@ impl Message {
             keep_until: now + jiff::SignedDuration::from_mins(5),
             link: link.to_string(),
             test: true,
+            maintenance: None,
+        }
+    }
+
+    /// The announcement of one phase of one occurrence of a maintenance window: one `info` item
+    /// (`alertname` `maintenance`) whose summary says it in a sentence, so every channel's
+    /// format shows it; firing until it ends, then resolved. Its key names the window, the
+    /// occurrence and the phase, so the outbox takes it once.
+    pub fn maintenance(a: Announcement, zone: &jiff::tz::TimeZone, now: Timestamp, link: &str) -> Message {
+        let status = if a.phase == "ended" { Status::Resolved } else { Status::Firing };
+        let labels = BTreeMap::from([
+            ("alertname".to_string(), "maintenance".to_string()),
+            ("severity".to_string(), "info".to_string()),
+            ("window".to_string(), a.window.clone()),
+            ("phase".to_string(), a.phase.clone()),
+        ]);
+        let mut annotations = BTreeMap::from([("summary".to_string(), a.sentence(zone))]);
+        if let Some(description) = &a.description {
+            annotations.insert("description".into(), description.clone());
+        }
+        let item = AlertItem {
+            key: format!("maintenance{{window=\"{}\"}}", a.window),
+            alertname: "maintenance".into(),
+            status,
+            severity: "info".into(),
+            value: None,
+            labels: labels.clone(),
+            annotations,
+            starts_at: a.starts_at,
+            ends_at: (status == Status::Resolved).then_some(a.ends_at),
+            link: link.to_string(),
+            runbook: None,
+        };
+        Message {
+            key: format!("maintenance:{}:{}:{}", a.window, a.starts_at.as_millisecond(), a.phase),
+            status,
+            route: "maintenance".into(),
+            group_key: format!("maintenance:{}", a.window),
+            group_labels: BTreeMap::from([("window".to_string(), a.window.clone())]),
+            common_labels: labels,
+            alerts: vec![item],
+            created_at: now,
+            keep_until: a.ends_at,
+            link: link.to_string(),
+            test: false,
+            maintenance: Some(a),
+        }
+    }
+}
+
+impl Announcement {
+    /// `Maintenance "monthly" is scheduled for Sun 2026-12-06 02:00–04:00 UTC (API, Billing)`.
+    pub fn sentence(&self, zone: &jiff::tz::TimeZone) -> String {
+        let (start, end) = (self.starts_at.to_zoned(zone.clone()), self.ends_at.to_zoned(zone.clone()));
+        let end_format = if start.date() == end.date() { "%H:%M %Z" } else { "%a %Y-%m-%d %H:%M %Z" };
+        let span = format!("{}–{}", start.strftime("%a %Y-%m-%d %H:%M"), end.strftime(end_format));
+        let affected =
+            if self.components.is_empty() { String::new() } else { format!(" ({})", self.components.join(", ")) };
+        match self.phase.as_str() {
+            "scheduled" => format!("Maintenance \"{}\" is scheduled for {span}{affected}", self.window),
+            "started" => {
+                format!("Maintenance \"{}\" has started, until {}{affected}", self.window, end.strftime(end_format))
+            }
+            _ => format!("Maintenance \"{}\" has ended{affected}", self.window),
         }
     }
 }

@@ -4,9 +4,10 @@
 //! render fails its notification with the reason.
 //!
 //! A template sees the message (`status`, `alerts`, `group_labels`, `common_labels`, `link`,
-//! `key`, `test`) and, for convenience, `firing` and `resolved` (its alerts by status), `name`
-//! (the group's label values, or its first alert's name), `severity` (the most severe) and
-//! `runbook` (the first one any alert names). Each alert has `alertname`, `status`, `severity`,
+//! `key`, `test`, and `maintenance` for a window's announcement: `window`, `phase`,
+//! `starts_at`, `ends_at`, `components`, `description`) and, for convenience, `firing` and
+//! `resolved` (its alerts by status), `name` (the group's label values, or its first alert's
+//! name), `severity` (the most severe) and `runbook` (the first one any alert names). Each alert has `alertname`, `status`, `severity`,
 //! `value`, `labels`, `annotations` (`summary`, `description`), `starts_at`, `ends_at`, `link`
 //! and `runbook`.
 
@@ -14,15 +15,18 @@ use crate::message::Message;
 use minijinja::Environment;
 
 /// The default title: `[FIRING:2] check_down`, `[RESOLVED] check_down`.
-pub const TITLE: &str = "{% if test %}[TEST] {% endif %}[{{ status|upper }}{% if status == 'firing' %}:{{ firing|length }}{% endif %}] {{ name }}";
+pub const TITLE: &str = "{% if test %}[TEST] {% endif %}{% if maintenance %}[MAINTENANCE {{ maintenance.phase|upper }}] {{ maintenance.window }}{% else %}[{{ status|upper }}{% if status == 'firing' %}:{{ firing|length }}{% endif %}] {{ name }}{% endif %}";
 
 /// The default text: one line per alert, with its value, link and runbook.
 pub const TEXT: &str = "\
-{% for a in firing %}FIRING {{ a.severity }}: {{ a.annotations.summary or a.alertname }}{% if a.value %} (value: {{ a.value }}){% endif %}
+{% if maintenance %}{% for a in alerts %}{{ a.annotations.summary }}{% if a.annotations.description %}
+{{ a.annotations.description }}{% endif %}
+  {{ a.link }}
+{% endfor %}{% else %}{% for a in firing %}FIRING {{ a.severity }}: {{ a.annotations.summary or a.alertname }}{% if a.value %} (value: {{ a.value }}){% endif %}
   {{ a.link }}{% if a.runbook %}
   Runbook: {{ a.runbook }}{% endif %}
 {% endfor %}{% for a in resolved %}RESOLVED: {{ a.annotations.summary or a.alertname }}
-{% endfor %}";
+{% endfor %}{% endif %}";
 
 /// The default HTML part of an email.
 pub const HTML: &str = "\
@@ -105,6 +109,20 @@ mod tests {
         assert_eq!(t.render("title", &m, &[]).unwrap(), "[TEST] [FIRING:1] upkeep_test");
         let text = t.render("text", &m, &[]).unwrap();
         assert!(text.starts_with("FIRING info: A test notification from Upkeep to channel `oncall`"), "{text}");
+        let a = crate::Announcement {
+            window: "monthly".into(),
+            phase: "scheduled".into(),
+            starts_at: "2026-12-06T02:00:00Z".parse().unwrap(),
+            ends_at: "2026-12-06T04:00:00Z".parse().unwrap(),
+            components: vec!["API".into()],
+            description: Some("Database upgrade".into()),
+        };
+        let m = Message::maintenance(a, &jiff::tz::TimeZone::UTC, now, "http://127.0.0.1:8080/tasks");
+        assert_eq!(t.render("title", &m, &[]).unwrap(), "[MAINTENANCE SCHEDULED] monthly");
+        assert_eq!(
+            t.render("text", &m, &[]).unwrap(),
+            "Maintenance \"monthly\" is scheduled for Sun 2026-12-06 02:00–04:00 UTC (API)\nDatabase upgrade\n  http://127.0.0.1:8080/tasks\n"
+        );
         let err = Templates::new(vec![("title".into(), "{{ status ".into())]).unwrap_err();
         assert_eq!(err.0, "title");
         assert!(err.1.contains("syntax error"), "{}", err.1);

@@ -120,6 +120,7 @@ fn message(status: Status) -> Message {
         keep_until: at + jiff::SignedDuration::from_hours(5),
         link: "http://127.0.0.1:8080/alerts?alertname=check_down".into(),
         test: false,
+        maintenance: None,
     }
 }
 

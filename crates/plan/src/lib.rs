@@ -76,6 +76,7 @@ pub fn load_config(source: Source, env: &Env) -> Result<Plan, Diagnostics> {
         check_mode(mode, &checks, &mut d);
     }
     let notifications = Arc::new(upkeep_notify::read_notifications(&mut sections, &mut d, &zone));
+    check_windows(&alerts, &notifications, mode.is_some(), &mut d);
     let warnings = unrouted(&alerts, &notifications, &d);
     if let Some(refusal) = open_to_network(server.listen, &access) {
         let span = sections.span_of("server", "listen").unwrap_or(0..1);
@@ -150,6 +151,49 @@ fn check_mode(mode: &Mode, checks: &[Arc<Check>], d: &mut Diagnostics) {
                 span.clone(),
                 format!("`gate` names `{name}`, which is not a check"),
                 Some("gate = [\"app-health\"] names checks that must pass before `off`".into()),
+            );
+        }
+    }
+}
+
+/// Kinds that page or open incidents: an announcement is not an alert.
+const PAGING: [&str; 3] = ["pagerduty", "opsgenie", "alertmanager"];
+
+/// A window's `announce` names channels that are not for paging, and `mode = true` needs a
+/// `[maintenance_mode]` to switch.
+fn check_windows(alerts: &Rules, notifications: &Notifications, has_mode: bool, d: &mut Diagnostics) {
+    for window in &alerts.mutes.windows {
+        for name in &window.announce {
+            match notifications.channel(name.get_ref()) {
+                Some(channel) if PAGING.contains(&channel.kind) => d.error(
+                    name.span(),
+                    format!(
+                        "channel `{}` is a {} channel: a maintenance announcement would page",
+                        name.get_ref(),
+                        channel.kind
+                    ),
+                    Some("announce to an email, chat or webhook channel".into()),
+                ),
+                Some(_) => {}
+                None => {
+                    let known = notifications.channels.iter().map(|c| c.name.clone());
+                    let hint = upkeep_expr::closest_name(name.get_ref(), known)
+                        .map(|s| format!("did you mean `{s}`?"))
+                        .unwrap_or_else(|| "`announce` names [[channel]]s (by their `name`)".into());
+                    d.error(name.span(), format!("there is no channel named `{}`", name.get_ref()), Some(hint));
+                }
+            }
+        }
+        if let Some(span) = &window.mode
+            && !has_mode
+        {
+            d.error(
+                span.clone(),
+                format!(
+                    "maintenance window \"{}\" switches the app's maintenance mode, but none is configured",
+                    window.name
+                ),
+                Some("add [maintenance_mode] (kind = \"command\", \"file\" or \"env\"), or remove `mode`".into()),
             );
         }
     }

@@ -250,3 +250,22 @@ fn tasks_refer_to_real_windows_and_checks_and_keep_their_own_names() {
     );
     assert!(hints(text).contains(&Some("did you mean `monthly`?".into())));
 }
+
+#[test]
+fn windows_announce_to_channels_that_exist_and_do_not_page_and_switch_a_mode_that_exists() {
+    let text = "[[channel]]\nname = \"team\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/\"\n\n\
+                [[channel]]\nname = \"pager\"\nkind = \"pagerduty\"\nrouting_key = \"k\"\n\n\
+                [[maintenance]]\nname = \"monthly\"\nschedule = \"0 2 * * SUN#1\"\nduration = \"2h\"\n\
+                announce = [\"tem\", \"pager\"]\nmode = true\n";
+    let errors = errors(text, Env::fixed([]));
+    assert_eq!(
+        errors,
+        [
+            "upkeep.toml:15:13: there is no channel named `tem`",
+            "upkeep.toml:15:20: channel `pager` is a pagerduty channel: a maintenance announcement would page",
+            "upkeep.toml:16:8: maintenance window \"monthly\" switches the app's maintenance mode, but none is configured",
+        ],
+        "{errors:#?}"
+    );
+    assert!(hints(text).contains(&Some("did you mean `team`?".into())));
+}

@@ -185,7 +185,9 @@ fn maintenance(doc: &mut Value) {
             "WindowOccurrence": {"type": "object", "required": ["name", "starts_at", "ends_at"], "properties": {
                 "name": {"type": "string"}, "description": {"type": ["string", "null"]}, "starts_at": {"type": "string", "format": "date-time"},
                 "ends_at": {"type": "string", "format": "date-time"}, "notice_at": {"type": "string", "format": "date-time"}, "active": {"type": "boolean"},
-                "checks": {"type": "array", "items": {"type": "string"}}, "components": {"type": "array", "items": {"type": "string"}}}},
+                "checks": {"type": "array", "items": {"type": "string"}}, "components": {"type": "array", "items": {"type": "string"}},
+                "announce": {"type": "array", "items": {"type": "string"}, "description": "channels told at notice_at, the start and the end"},
+                "mode": {"type": "boolean", "description": "the app's maintenance mode is on for its length"}}},
             "AuditEntry": {"type": "object", "required": ["at", "actor", "action"], "properties": {
                 "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"}, "action": {"type": "string"}, "target": {"type": "string"}, "detail": {"type": "string"}}}
     });

@@ -10,7 +10,7 @@ mod window;
 pub use inhibit::Inhibit;
 pub use matcher::{Matcher, Op};
 pub use silence::Silence;
-pub use window::{MaintenanceWindow, When};
+pub use window::{Due, MaintenanceWindow, Phase, When};
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -70,6 +70,12 @@ fn read_window(
     let covered_components = names(&mut t, d, "components", components, "component");
     let notice = t.duration(d, "notice", Duration::ZERO).map_or(DEFAULT_NOTICE, Spanned::into_inner);
     let description = t.string(d, "description").map(Spanned::into_inner);
+    let announce = t.strings(d, "announce").unwrap_or_default();
+    let mode = t.node("mode").map(|n| n.span.clone());
+    let mode = match t.bool(d, "mode") {
+        Some(true) => mode,
+        _ => None,
+    };
     if let Some(exclude) = t.node("exclude_from_slo").cloned()
         && !matches!(exclude.value, upkeep_config::NodeValue::Bool(false))
     {
@@ -90,13 +96,15 @@ fn read_window(
             }
             When::Once { start: from, end: to }
         }
-        (None, None, Some(cron), Some(duration)) => match upkeep_schedule::Cadence::cron(cron.get_ref(), zone) {
-            Ok(schedule) => When::Every { schedule, duration: duration.into_inner() },
-            Err(e) => {
-                d.error(cron.span(), format!("`schedule`: {e}"), Some("e.g. schedule = \"0 2 * * SUN\"".into()));
-                return None;
+        (None, None, Some(cron), Some(duration)) => {
+            match upkeep_schedule::Cadence::cron(cron.get_ref(), zone.clone()) {
+                Ok(schedule) => When::Every { schedule, duration: duration.into_inner() },
+                Err(e) => {
+                    d.error(cron.span(), format!("`schedule`: {e}"), Some("e.g. schedule = \"0 2 * * SUN\"".into()));
+                    return None;
+                }
             }
-        },
+        }
         _ => {
             d.error(
                 span.start..span.start + 1,
@@ -106,7 +114,17 @@ fn read_window(
             return None;
         }
     };
-    Some(MaintenanceWindow { name, when, checks: covered_checks, components: covered_components, notice, description })
+    Some(MaintenanceWindow {
+        name,
+        when,
+        zone,
+        checks: covered_checks,
+        components: covered_components,
+        notice,
+        description,
+        announce,
+        mode,
+    })
 }
 
 /// A time as written in config: RFC 3339 (`2026-12-05T02:00:00Z`), or a date and time in the

@@ -195,6 +195,16 @@ impl Notifying {
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
     }
+
+    /// Writes notifications made elsewhere (a maintenance window's announcements) into the
+    /// outbox, with a consumer's cursor in the same transaction, and wakes the dispatcher.
+    pub async fn enqueue(&self, new: &[NewNotification], cursor: Option<(&str, i64)>) -> Result<(), StoreError> {
+        self.store.save_notify(&[], new, cursor).await?;
+        if !new.is_empty() {
+            self.outbox.notify_one();
+        }
+        Ok(())
+    }
 }
 
 /// Writes a test notification for `channel` into the outbox, due at `due`.

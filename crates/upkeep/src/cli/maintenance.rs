@@ -107,12 +107,13 @@ pub async fn run(path: &Path, command: MaintenanceCommand) -> u8 {
                             w["name"].as_str().unwrap_or("").to_string(),
                             local(&w["starts_at"]),
                             local(&w["ends_at"]),
-                            if w["active"] == true { "now".into() } else { local(&w["notice_at"]) },
+                            upkeep_daemon::maintenance::announced(w, &local(&w["notice_at"])),
                             if covers.is_empty() { "everything".into() } else { covers.join(", ") },
+                            if w["mode"] == true { "on".into() } else { String::new() },
                         ]
                     })
                     .collect();
-                print!("{}", super::table::columns(&["WINDOW", "STARTS", "ENDS", "ANNOUNCED", "COVERS"], &rows));
+                print!("{}", super::table::columns(&["WINDOW", "STARTS", "ENDS", "ANNOUNCED", "COVERS", "APP MODE"], &rows));
             }
             EXIT_OK
         }

@@ -158,8 +158,9 @@ fn windows(plan: &upkeep_plan::Plan, now: jiff::Timestamp) -> String {
                 escape(w["description"].as_str().unwrap_or("")),
                 time(&w["starts_at"]),
                 time(&w["ends_at"]),
-                if w["active"] == true { "in progress".to_string() } else { time(&w["notice_at"]) },
-                escape(&if covers.is_empty() { "everything".to_string() } else { covers.join(", ") }),
+                escape(&upkeep_daemon::maintenance::announced(w, &time(&w["notice_at"]))),
+                escape(&if covers.is_empty() { "everything".to_string() } else { covers.join(", ") })
+                    + if w["mode"] == true { "<br><small>app in maintenance mode</small>" } else { "" },
             )
         })
         .collect();
