@@ -234,6 +234,19 @@ impl TableReader {
         Some(out)
     }
 
+    /// An inline or nested table (`source = { kind = "sqlite", path = "..." }`), read by its own
+    /// reader; call [`TableReader::finish`] on it too.
+    pub fn table(&mut self, d: &mut Diagnostics, key: &'static str, example: &str) -> Option<TableReader> {
+        let node = self.node(key)?.clone();
+        match node.value {
+            NodeValue::Table(table) => Some(TableReader::new(table, format!("`{key}` of {}", self.context))),
+            _ => {
+                self.wrong_type(d, key, &node, "a table", example);
+                None
+            }
+        }
+    }
+
     /// Reports every key no accessor asked for, with the nearest known key as a hint.
     pub fn finish(self, d: &mut Diagnostics) {
         for (key, _) in &self.table.entries {

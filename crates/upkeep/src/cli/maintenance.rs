@@ -113,7 +113,10 @@ pub async fn run(path: &Path, command: MaintenanceCommand) -> u8 {
                         ]
                     })
                     .collect();
-                print!("{}", super::table::columns(&["WINDOW", "STARTS", "ENDS", "ANNOUNCED", "COVERS", "APP MODE"], &rows));
+                print!(
+                    "{}",
+                    super::table::columns(&["WINDOW", "STARTS", "ENDS", "ANNOUNCED", "COVERS", "APP MODE"], &rows)
+                );
             }
             EXIT_OK
         }

@@ -1,0 +1,20 @@
+//! Backups that are proven to restore. A `[[backup]]` names a source — a SQLite database
+//! copied consistently while the app writes, a PostgreSQL or MySQL dump, a directory, any
+//! command's output — and each run puts a consistent copy of it, with each table's row count,
+//! into a restic-compatible repository: encrypted, deduplicated, compressed, and readable by
+//! restic itself.
+//!
+//! ```text
+//! [[backup]] ──► source: stage a copy in a scratch dir ──► repository (rustic_core) ──► snapshot
+//!                (VACUUM INTO, pg_dump --snapshot, ...)   (one module: repository.rs)   + row counts
+//! ```
+
+mod repository;
+mod run;
+mod section;
+mod source;
+
+pub use repository::{Repo, RepoError, Snapshot, snapshot_path};
+pub use run::{open, password, run};
+pub use section::{Backup, DEFAULT_KEEP, Keep, Password, RepositoryConfig, read_backups, read_repository};
+pub use source::{Source, Staged};

@@ -1,0 +1,227 @@
+//! The backup repository: restic's format, through `rustic_core` — the only file that uses it,
+//! since its API changes every few months. Blocking (rustic runs rayon inside): call it from
+//! `tokio::task::spawn_blocking`.
+//!
+//! What rustic leaves to us, and this module does: repository files get restic's modes (keys
+//! 0400, folders 0700); a wrong password is told apart from a broken repository; a snapshot
+//! names its backup in its `label`, its tags (`upkeep`, `backup=NAME`) and its one path
+//! (`/upkeep/NAME`), so restic's default grouping (host and paths) is one group per backup.
+
+use jiff::Timestamp;
+use rustic_backend::BackendOptions;
+use rustic_core::repofile::{SnapshotFile, SnapshotId};
+use rustic_core::{
+    BackupOptions, CheckOptions, ConfigOptions, Credentials, KeyOptions, LocalDestination, LsOptions, OpenStatus,
+    PathList, Repository, RepositoryOptions, RestoreOptions, SnapshotOptions,
+};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    #[error("the backup repository's password is wrong (it was set when {0} was created)")]
+    WrongPassword(String),
+    #[error("{what}: {detail}")]
+    Failed { what: String, detail: String },
+}
+
+fn failed(what: impl Into<String>) -> impl FnOnce(Box<rustic_core::RusticError>) -> RepoError {
+    let what = what.into();
+    move |e| RepoError::Failed { what, detail: e.to_string().lines().next().unwrap_or("").to_string() }
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> RepoError {
+    let what = what.into();
+    move |e| RepoError::Failed { what, detail: e.to_string() }
+}
+
+/// One snapshot, as Upkeep shows it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Snapshot {
+    /// restic's id: 64 hex digits (the first 8 are enough to name it).
+    pub id: String,
+    pub backup: String,
+    pub time: Timestamp,
+    /// Bytes backed up, and of those, new to the repository (before compression).
+    pub size: u64,
+    pub added: u64,
+    pub files: u64,
+    pub duration_ms: u64,
+    /// Where the data sits in the snapshot (`/upkeep/NAME/database.sqlite`).
+    pub path: String,
+    /// What Upkeep recorded at backup time (the source's kind, tables' row counts).
+    pub meta: serde_json::Value,
+}
+
+/// An open repository on a local directory.
+pub struct Repo {
+    repo: Repository<OpenStatus>,
+    path: PathBuf,
+}
+
+impl Repo {
+    /// Opens the repository at `path`, creating it first if there is none.
+    pub fn open_or_init(path: &Path, password: &str) -> Result<Repo, RepoError> {
+        let shown = path.display().to_string();
+        let fresh = !path.join("config").exists();
+        if fresh {
+            std::fs::create_dir_all(path).map_err(io(format!("cannot create {shown}")))?;
+        }
+        let backends = BackendOptions::default()
+            .repository(path.to_string_lossy())
+            .to_backends()
+            .map_err(failed(format!("cannot use {shown}")))?;
+        let options = RepositoryOptions::default().no_cache(true);
+        let credentials = Credentials::password(password);
+        let repo = Repository::new(&options, &backends).map_err(failed(format!("cannot use {shown}")))?;
+        let repo = if fresh {
+            let repo = repo
+                .init(&credentials, &KeyOptions::default(), &ConfigOptions::default())
+                .map_err(failed(format!("cannot create a repository in {shown}")))?;
+            restic_modes(path).map_err(io(format!("cannot set the modes of {shown}")))?;
+            repo
+        } else {
+            repo.open(&credentials).map_err(|e| {
+                if e.is_incorrect_password() {
+                    RepoError::WrongPassword(shown.clone())
+                } else {
+                    failed(format!("cannot open {shown}"))(e)
+                }
+            })?
+        };
+        Ok(Repo { repo, path: path.to_path_buf() })
+    }
+
+    /// Backs up the directory or file `from` as backup `name`'s snapshot, at `time`, with
+    /// `meta`. Saved whole or not at all: rustic writes packs and the index first and the
+    /// snapshot file last. Takes the repository: its index is read for the backup.
+    pub fn backup(
+        self,
+        name: &str,
+        from: &Path,
+        time: Timestamp,
+        meta: &serde_json::Value,
+    ) -> Result<Snapshot, RepoError> {
+        let what = format!("cannot back up {}", from.display());
+        let zoned = rustic_core::jiff::Timestamp::from_millisecond(time.as_millisecond())
+            .map_err(|e| RepoError::Failed { what: what.clone(), detail: e.to_string() })?
+            .to_zoned(rustic_core::jiff::tz::TimeZone::UTC);
+        let snapshot = SnapshotOptions::default()
+            .label(name.to_string())
+            .description(meta.to_string())
+            .time(zoned)
+            .add_tags(&format!("upkeep,backup={name}"))
+            .and_then(|o| o.to_snapshot())
+            .map_err(failed(what.clone()))?;
+        let source = PathList::from_string(&from.to_string_lossy())
+            .map_err(failed(what.clone()))?
+            .sanitize()
+            .map_err(|e| RepoError::Failed { what: what.clone(), detail: e.to_string() })?;
+        let options = BackupOptions::default().as_path(Some(snapshot_path(name, from)));
+        let repo = self.repo.to_indexed_ids().map_err(failed(what.clone()))?;
+        let saved = repo.backup(&options, &source, snapshot).map_err(failed(what))?;
+        let _ = restic_modes(&self.path);
+        Ok(view(&saved))
+    }
+
+    /// Every snapshot Upkeep wrote (tagged `upkeep`), oldest first.
+    pub fn snapshots(&self) -> Result<Vec<Snapshot>, RepoError> {
+        let mut all: Vec<Snapshot> = self
+            .repo
+            .get_all_snapshots()
+            .map_err(failed("cannot list the snapshots"))?
+            .iter()
+            .filter(|s| s.tags.contains("upkeep"))
+            .map(view)
+            .collect();
+        all.sort_by_key(|s| s.time);
+        Ok(all)
+    }
+
+    /// Restores `path` of snapshot `id` (an unambiguous prefix will do) to `to`: a directory's
+    /// contents into the directory `to`, a file as the file `to`. Takes the repository: its
+    /// index is read.
+    pub fn restore(self, id: &str, path: &str, to: &Path) -> Result<(), RepoError> {
+        let what = format!("cannot restore snapshot {id}");
+        let repo = self.repo.to_indexed().map_err(failed(what.clone()))?;
+        let node = repo.node_from_snapshot_path(&format!("{id}:{path}"), |_| true).map_err(failed(what.clone()))?;
+        let ls = repo.ls(&node, &LsOptions::default()).map_err(failed(what.clone()))?;
+        let mut dest = to.to_string_lossy().to_string();
+        if node.is_dir() && !dest.ends_with('/') {
+            dest.push('/');
+        }
+        let dest = LocalDestination::new(&dest, true, !node.is_dir()).map_err(failed(what.clone()))?;
+        let options = RestoreOptions::default();
+        let plan = repo.prepare_restore(&options, ls.clone(), &dest, false).map_err(failed(what.clone()))?;
+        repo.restore(plan, &options, ls, &dest).map_err(failed(what))
+    }
+
+    /// Reads back every blob the snapshots `ids` need, checking each against its hash; the
+    /// problems found, none when all is well.
+    pub fn verify(&self, ids: &[String]) -> Result<Vec<String>, RepoError> {
+        let what = "cannot verify the repository";
+        let snapshots = self.repo.get_snapshots(ids).map_err(failed(what))?;
+        let trees = snapshots.iter().map(|s| s.tree).collect();
+        let options = CheckOptions::default().read_data(true);
+        let results = self.repo.check_with_trees(options, trees).map_err(failed(what))?;
+        Ok(results.0.iter().map(|(level, e)| format!("{level:?}: {e}")).collect())
+    }
+
+    /// Removes snapshots (their data stays until a prune).
+    pub fn forget(&self, ids: &[String]) -> Result<(), RepoError> {
+        let ids: Vec<SnapshotId> =
+            self.repo.get_snapshots(ids).map_err(failed("cannot find the snapshots"))?.iter().map(|s| s.id).collect();
+        self.repo.delete_snapshots(&ids).map_err(failed("cannot remove the snapshots"))
+    }
+}
+
+/// Where a backup's data sits in its snapshots, the same every run (so each run deduplicates
+/// against the last, and restic groups them together): `/upkeep/NAME` for a directory,
+/// `/upkeep/NAME/FILE` for a file.
+pub fn snapshot_path(name: &str, from: &Path) -> PathBuf {
+    let root = PathBuf::from(format!("/upkeep/{name}"));
+    match from.file_name() {
+        Some(file) if from.is_file() => root.join(file),
+        _ => root,
+    }
+}
+
+fn view(s: &SnapshotFile) -> Snapshot {
+    let summary = s.summary.as_ref();
+    Snapshot {
+        id: s.id.to_hex().as_str().to_string(),
+        backup: s.label.clone(),
+        time: Timestamp::from_millisecond(s.time.timestamp().as_millisecond()).unwrap_or_default(),
+        size: summary.map_or(0, |m| m.total_bytes_processed),
+        added: summary.map_or(0, |m| m.data_added),
+        files: summary.map_or(0, |m| m.total_files_processed),
+        duration_ms: summary.map_or(0, |m| (m.backup_duration * 1000.0) as u64),
+        path: s.paths.iter().next().cloned().unwrap_or_default(),
+        meta: s.description.as_deref().and_then(|d| serde_json::from_str(d).ok()).unwrap_or_default(),
+    }
+}
+
+/// restic's modes: directories 0700, files 0400 (keys, packs, snapshots are written once).
+fn restic_modes(root: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o700))?;
+    for entry in walk(root)? {
+        let mode = if entry.is_dir() { 0o700 } else { 0o400 };
+        std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(mode))?;
+    }
+    Ok(())
+}
+
+fn walk(root: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path.clone());
+            }
+            out.push(path);
+        }
+    }
+    Ok(out)
+}

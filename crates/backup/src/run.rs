@@ -1,0 +1,122 @@
+//! One backup run: the source stages a consistent copy in a scratch directory of its own, the
+//! copy goes into the repository as one snapshot with what was recorded of it, and the scratch
+//! directory goes, whatever happened. A run that fails leaves no snapshot.
+
+use crate::repository::{Repo, RepoError, Snapshot};
+use crate::section::{Backup, Password, RepositoryConfig};
+use jiff::Timestamp;
+use std::path::Path;
+
+/// Backs `backup` up into the repository, at `now`; `scratch` is where sources stage their
+/// copies (under `data_dir`).
+pub async fn run(
+    backup: &Backup,
+    repository: &RepositoryConfig,
+    scratch: &Path,
+    now: Timestamp,
+) -> Result<Snapshot, String> {
+    let dir = scratch.join(format!("{}-{}", backup.name, now.as_nanosecond()));
+    clear_leftovers(scratch, &backup.name);
+    create_private_dir(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let result = stage_and_save(backup, repository, &dir, now).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+async fn stage_and_save(
+    backup: &Backup,
+    repository: &RepositoryConfig,
+    dir: &Path,
+    now: Timestamp,
+) -> Result<Snapshot, String> {
+    let staged = tokio::time::timeout(backup.timeout, backup.source.stage(dir))
+        .await
+        .map_err(|_| format!("the source took longer than its timeout ({}s)", backup.timeout.as_secs()))??;
+    let meta = serde_json::json!({
+        "kind": backup.source.kind(),
+        "target": backup.source.target(),
+        "tables": staged.tables,
+        "schema_version": staged.schema_version,
+    });
+    let password = password(&repository.password)?;
+    let (name, path, from) = (backup.name.clone(), repository.path.clone(), staged.path);
+    tokio::task::spawn_blocking(move || {
+        let repo = Repo::open_or_init(&path, &password)?;
+        repo.backup(&name, &from, now, &meta)
+    })
+    .await
+    .map_err(|e| format!("the backup stopped: {e}"))?
+    .map_err(|e: RepoError| e.to_string())
+}
+
+/// Opens the repository (creating it on first use), on a blocking thread.
+pub async fn open(repository: &RepositoryConfig) -> Result<Repo, String> {
+    let password = password(&repository.password)?;
+    let path = repository.path.clone();
+    tokio::task::spawn_blocking(move || Repo::open_or_init(&path, &password))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
+}
+
+/// The repository's password: as given, from its file, or generated into its file on first use.
+pub fn password(password: &Password) -> Result<String, String> {
+    match password {
+        Password::Given(p) => Ok(p.clone()),
+        Password::File(path) => first_line(path),
+        Password::Generated(path) if path.exists() => first_line(path),
+        Password::Generated(path) => {
+            let mut bytes = [0u8; 32];
+            rand::Rng::fill(&mut rand::rng(), &mut bytes);
+            let secret = hex::encode(bytes);
+            write_key(path, &secret).map_err(|e| format!("cannot write the backup key {}: {e}", path.display()))?;
+            tracing::warn!(
+                "made a password for the backup repository in {}: keep a copy somewhere safe, without it no backup can be read",
+                path.display()
+            );
+            Ok(secret)
+        }
+    }
+}
+
+fn first_line(path: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the backup password from {}: {e}", path.display()))?;
+    let line = text.lines().next().unwrap_or("").trim_end().to_string();
+    if line.is_empty() {
+        return Err(format!("{} holds no password", path.display()));
+    }
+    Ok(line)
+}
+
+/// Written whole under a temporary name, mode 0400, then moved into place.
+fn write_key(path: &Path, secret: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let tmp = path.with_extension("tmp");
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o400).open(&tmp)?;
+    file.write_all(format!("{secret}\n").as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
+/// Scratch directories a killed run of this backup left behind.
+fn clear_leftovers(scratch: &Path, name: &str) {
+    let Ok(entries) = std::fs::read_dir(scratch) else { return };
+    let prefix = format!("{name}-");
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().to_string();
+        let rest = file_name.strip_prefix(&prefix);
+        if rest.is_some_and(|r| r.chars().all(|c| c.is_ascii_digit())) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! Where a backup's data comes from: one file per kind, registered in `KINDS` below. A source
+//! writes a consistent copy of its data into a scratch directory (or names a directory to back
+//! up in place) and says what it recorded of it: each table's row count and the schema's
+//! version, kept in the snapshot so a drill can compare. A source that fails — a non-zero exit,
+//! a dump cut short — is an error, and no snapshot is made of what it left.
+
+mod command;
+mod files;
+mod mysql;
+mod postgres;
+mod sqlite;
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use upkeep_config::{Diagnostics, TableReader};
+
+/// What a source staged.
+#[derive(Debug, Default)]
+pub struct Staged {
+    /// What to back up: a file or directory in the scratch directory, or the source's own
+    /// directory (`files`).
+    pub path: PathBuf,
+    /// Each table's row count, in the copy that is backed up.
+    pub tables: BTreeMap<String, u64>,
+    /// The schema's version: the last migration applied (Laravel's `migrations`), else
+    /// SQLite's `user_version`.
+    pub schema_version: Option<String>,
+}
+
+pub type StageFuture<'a> = Pin<Box<dyn Future<Output = Result<Staged, String>> + Send + 'a>>;
+
+pub trait Source: Send + Sync + Debug {
+    fn kind(&self) -> &'static str;
+    /// What it backs up, as shown (a URL without its password, a path).
+    fn target(&self) -> String;
+    /// Writes the copy to back up into `scratch`, an empty directory of its own.
+    fn stage<'a>(&'a self, scratch: &'a Path) -> StageFuture<'a>;
+}
+
+type Build = fn(&mut TableReader, &mut Diagnostics, &Path) -> Option<Box<dyn Source>>;
+
+/// Every kind: its name, and how its table is read (`base`: the config file's folder).
+const KINDS: &[(&str, Build)] = &[
+    ("sqlite", sqlite::build),
+    ("postgres", postgres::build),
+    ("mysql", mysql::build),
+    ("files", files::build),
+    ("command", command::build),
+];
+
+/// `source = { kind = "...", ... }`.
+pub fn read_source(t: &mut TableReader, d: &mut Diagnostics, base: &Path) -> Option<Box<dyn Source>> {
+    let kind = t.required_string(d, "kind", "\"sqlite\"")?;
+    let Some((_, build)) = KINDS.iter().find(|(name, _)| *name == kind.get_ref()) else {
+        let names = KINDS.iter().map(|(name, _)| name.to_string());
+        let hint = upkeep_expr::closest_name(kind.get_ref(), names.clone())
+            .map(|s| format!("did you mean `{s}`?"))
+            .unwrap_or_else(|| format!("kinds: {}", names.collect::<Vec<_>>().join(", ")));
+        d.error(kind.span(), format!("unknown backup source kind `{}`", kind.get_ref()), Some(hint));
+        return None;
+    };
+    build(t, d, base)
+}
+
+/// Runs `program` with `args` (and `env`), its stdout to `out` when given; an error unless it
+/// exits 0, with the end of what it printed on stderr.
+async fn run_tool(program: &str, args: &[String], env: &[(&str, String)], out: Option<&Path>) -> Result<(), String> {
+    let mut command = tokio::process::Command::new(program);
+    command.args(args).kill_on_drop(true).stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    match out {
+        Some(path) => {
+            let file = std::fs::File::create(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            command.stdout(file);
+        }
+        None => {
+            command.stdout(std::process::Stdio::null());
+        }
+    }
+    // Not `output()`: tokio's pipes stdout over whatever was set.
+    let child = command.stderr(std::process::Stdio::piped()).spawn().map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => format!("`{program}` is not installed (or not on PATH)"),
+        _ => format!("cannot run `{program}`: {e}"),
+    })?;
+    let output = child.wait_with_output().await.map_err(|e| format!("`{program}` failed: {e}"))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let tail: Vec<&str> = stderr.lines().rev().take(3).collect::<Vec<_>>().into_iter().rev().collect();
+    let status = output.status.code().map_or("was killed".to_string(), |c| format!("exited {c}"));
+    Err(format!("`{program}` {status}: {}", tail.join(" / ")))
+}
+
+/// A path from config, relative to the config file's folder.
+fn path(t: &mut TableReader, d: &mut Diagnostics, key: &'static str, base: &Path, example: &str) -> Option<PathBuf> {
+    let value = t.required_string(d, key, example)?;
+    Some(base.join(value.get_ref()))
+}

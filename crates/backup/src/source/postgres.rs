@@ -1,0 +1,95 @@
+//! `postgres`: `pg_dump -Fc` (custom format: compressed, restorable table by table with
+//! `pg_restore`). The row counts come from the very snapshot the dump reads: a repeatable-read
+//! transaction exports its snapshot, `pg_dump --snapshot` dumps from it, and the counts are
+//! taken inside it, so they match the dump exactly while the app keeps writing.
+
+use super::{Source, StageFuture, Staged};
+use sqlx::postgres::PgConnection;
+use sqlx::{Connection, Row};
+use std::collections::BTreeMap;
+use std::path::Path;
+use upkeep_config::{Diagnostics, TableReader};
+
+#[derive(Debug)]
+struct Postgres {
+    url: String,
+}
+
+pub fn build(t: &mut TableReader, d: &mut Diagnostics, _base: &Path) -> Option<Box<dyn Source>> {
+    let url = t.required_string(d, "url", "\"postgres://backup:${PGPASSWORD}@127.0.0.1/app\"")?;
+    Some(Box::new(Postgres { url: url.into_inner() }))
+}
+
+impl Source for Postgres {
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn target(&self) -> String {
+        upkeep_config::redact_url(&self.url, &[])
+    }
+
+    fn stage<'a>(&'a self, scratch: &'a Path) -> StageFuture<'a> {
+        Box::pin(async move {
+            let shown = self.target();
+            let mut conn =
+                PgConnection::connect(&self.url).await.map_err(|e| format!("cannot connect to {shown}: {e}"))?;
+            let mut tx = conn.begin().await.map_err(|e| e.to_string())?;
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| e.to_string())?;
+            let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| e.to_string())?;
+            let dump = scratch.join("database.dump");
+            let args = vec![
+                "--format=custom".to_string(),
+                format!("--snapshot={snapshot}"),
+                format!("--file={}", dump.display()),
+                format!("--dbname={}", self.url),
+            ];
+            super::run_tool("pg_dump", &args, &[], None).await?;
+            let tables = counts(&mut tx).await?;
+            let schema_version = last_migration(&mut tx, &tables).await;
+            let _ = tx.commit().await;
+            Ok(Staged { path: dump, tables, schema_version })
+        })
+    }
+}
+
+/// Each user table's row count, as `table` (in `public`) or `schema.table`.
+pub(crate) async fn counts(conn: &mut PgConnection) -> Result<BTreeMap<String, u64>, String> {
+    let rows = sqlx::query(
+        "SELECT table_schema, table_name FROM information_schema.tables \
+         WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema') \
+         ORDER BY 1, 2",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| e.to_string())?;
+    let mut out = BTreeMap::new();
+    for row in rows {
+        let (schema, table): (String, String) = (row.get(0), row.get(1));
+        let quoted = format!("\"{}\".\"{}\"", schema.replace('"', "\"\""), table.replace('"', "\"\""));
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {quoted}")))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| format!("cannot count {schema}.{table}: {e}"))?;
+        let name = if schema == "public" { table } else { format!("{schema}.{table}") };
+        out.insert(name, n as u64);
+    }
+    Ok(out)
+}
+
+async fn last_migration(conn: &mut PgConnection, tables: &BTreeMap<String, u64>) -> Option<String> {
+    if !tables.contains_key("migrations") {
+        return None;
+    }
+    sqlx::query_scalar("SELECT migration FROM migrations ORDER BY id DESC LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await
+        .ok()
+        .flatten()
+}
