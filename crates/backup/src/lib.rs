@@ -9,12 +9,14 @@
 //!                (VACUUM INTO, pg_dump --snapshot, ...)   (one module: repository.rs)   + row counts
 //! ```
 
+mod check;
 mod repository;
 mod run;
 mod section;
 mod source;
 
-pub use repository::{Repo, RepoError, Snapshot, snapshot_path};
+pub use check::{BACKUP_KIND, Places, backup_check, bytes, rows, run_recorded, schema, summary};
+pub use repository::{Decision, Repo, RepoError, Snapshot, snapshot_path};
 pub use run::{open, password, run};
 pub use section::{Backup, DEFAULT_KEEP, Keep, Password, RepositoryConfig, read_backups, read_repository};
 pub use source::{Source, Staged};

@@ -7,12 +7,13 @@
 //! names its backup in its `label`, its tags (`upkeep`, `backup=NAME`) and its one path
 //! (`/upkeep/NAME`), so restic's default grouping (host and paths) is one group per backup.
 
+use crate::section::Keep;
 use jiff::Timestamp;
 use rustic_backend::BackendOptions;
 use rustic_core::repofile::{SnapshotFile, SnapshotId};
 use rustic_core::{
-    BackupOptions, CheckOptions, ConfigOptions, Credentials, KeyOptions, LocalDestination, LsOptions, OpenStatus,
-    PathList, Repository, RepositoryOptions, RestoreOptions, SnapshotOptions,
+    BackupOptions, CheckOptions, ConfigOptions, Credentials, KeepOptions, KeyOptions, LocalDestination, LsOptions,
+    OpenStatus, PathList, PruneOptions, Repository, RepositoryOptions, RestoreOptions, SnapshotOptions,
 };
 use std::path::{Path, PathBuf};
 
@@ -102,9 +103,7 @@ impl Repo {
         meta: &serde_json::Value,
     ) -> Result<Snapshot, RepoError> {
         let what = format!("cannot back up {}", from.display());
-        let zoned = rustic_core::jiff::Timestamp::from_millisecond(time.as_millisecond())
-            .map_err(|e| RepoError::Failed { what: what.clone(), detail: e.to_string() })?
-            .to_zoned(rustic_core::jiff::tz::TimeZone::UTC);
+        let zoned = zoned(time).map_err(|detail| RepoError::Failed { what: what.clone(), detail })?;
         let snapshot = SnapshotOptions::default()
             .label(name.to_string())
             .description(meta.to_string())
@@ -137,22 +136,28 @@ impl Repo {
         Ok(all)
     }
 
-    /// Restores `path` of snapshot `id` (an unambiguous prefix will do) to `to`: a directory's
-    /// contents into the directory `to`, a file as the file `to`. Takes the repository: its
+    /// Restores `path` of snapshot `id` (an unambiguous prefix will do) into the directory `to`:
+    /// a directory's contents, or the one file under its own name. Takes the repository: its
     /// index is read.
-    pub fn restore(self, id: &str, path: &str, to: &Path) -> Result<(), RepoError> {
+    pub fn restore(self, id: &str, path: &str, to: &Path) -> Result<PathBuf, RepoError> {
         let what = format!("cannot restore snapshot {id}");
         let repo = self.repo.to_indexed().map_err(failed(what.clone()))?;
         let node = repo.node_from_snapshot_path(&format!("{id}:{path}"), |_| true).map_err(failed(what.clone()))?;
         let ls = repo.ls(&node, &LsOptions::default()).map_err(failed(what.clone()))?;
-        let mut dest = to.to_string_lossy().to_string();
+        let target = match Path::new(path).file_name() {
+            Some(name) if !node.is_dir() => to.join(name),
+            _ => to.to_path_buf(),
+        };
+        std::fs::create_dir_all(to).map_err(io(format!("cannot create {}", to.display())))?;
+        let mut dest = target.to_string_lossy().to_string();
         if node.is_dir() && !dest.ends_with('/') {
             dest.push('/');
         }
         let dest = LocalDestination::new(&dest, true, !node.is_dir()).map_err(failed(what.clone()))?;
         let options = RestoreOptions::default();
         let plan = repo.prepare_restore(&options, ls.clone(), &dest, false).map_err(failed(what.clone()))?;
-        repo.restore(plan, &options, ls, &dest).map_err(failed(what))
+        repo.restore(plan, &options, ls, &dest).map_err(failed(what))?;
+        Ok(target)
     }
 
     /// Reads back every blob the snapshots `ids` need, checking each against its hash; the
@@ -166,12 +171,65 @@ impl Repo {
         Ok(results.0.iter().map(|(level, e)| format!("{level:?}: {e}")).collect())
     }
 
+    /// What `keep` keeps of backup `name`'s snapshots at `now`, newest first, with restic's
+    /// reasons ("daily", "weekly", "last"...): restic's `forget` policy, applied to this one
+    /// backup's snapshots (the group restic's default grouping makes of them).
+    pub fn retention(&self, name: &str, keep: &Keep, now: Timestamp) -> Result<Vec<Decision>, RepoError> {
+        let what = "cannot apply the retention policy";
+        let snapshots: Vec<SnapshotFile> = self
+            .repo
+            .get_all_snapshots()
+            .map_err(failed(what))?
+            .into_iter()
+            .filter(|s| s.tags.contains("upkeep") && s.label == name)
+            .collect();
+        let count = |n: Option<u32>| n.map(|n| n as i32);
+        let mut options = KeepOptions::default()
+            .keep_last(count(keep.last))
+            .keep_hourly(count(keep.hourly))
+            .keep_daily(count(keep.daily))
+            .keep_weekly(count(keep.weekly))
+            .keep_monthly(count(keep.monthly))
+            .keep_yearly(count(keep.yearly));
+        if let Some(within) = keep.within {
+            options = options.keep_within(rustic_core::jiff::Span::new().seconds(within.as_secs() as i64));
+        }
+        let now = zoned(now).map_err(|detail| RepoError::Failed { what: what.into(), detail })?;
+        let decided = options.apply(snapshots, &now).map_err(failed(what))?;
+        Ok(decided
+            .into_iter()
+            .map(|d| Decision { snapshot: view(&d.snapshot), keep: d.keep, reasons: d.reasons })
+            .collect())
+    }
+
+    /// Removes the data no snapshot refers to any more, at once (rustic's default waits 23 h).
+    pub fn prune(&self) -> Result<(), RepoError> {
+        let options = PruneOptions::default().instant_delete(true);
+        let plan = self.repo.prune_plan(&options).map_err(failed("cannot plan the prune"))?;
+        self.repo.prune(&options, plan).map_err(failed("cannot prune the repository"))
+    }
+
     /// Removes snapshots (their data stays until a prune).
     pub fn forget(&self, ids: &[String]) -> Result<(), RepoError> {
         let ids: Vec<SnapshotId> =
             self.repo.get_snapshots(ids).map_err(failed("cannot find the snapshots"))?.iter().map(|s| s.id).collect();
         self.repo.delete_snapshots(&ids).map_err(failed("cannot remove the snapshots"))
     }
+}
+
+/// One snapshot's fate under a retention policy.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Decision {
+    pub snapshot: Snapshot,
+    pub keep: bool,
+    /// Why it is kept (`daily`, `weekly`, `last`, ...); empty when it goes.
+    pub reasons: Vec<String>,
+}
+
+fn zoned(t: Timestamp) -> Result<rustic_core::jiff::Zoned, String> {
+    rustic_core::jiff::Timestamp::from_millisecond(t.as_millisecond())
+        .map(|t| t.to_zoned(rustic_core::jiff::tz::TimeZone::UTC))
+        .map_err(|e| e.to_string())
 }
 
 /// Where a backup's data sits in its snapshots, the same every run (so each run deduplicates

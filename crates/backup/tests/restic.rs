@@ -296,3 +296,98 @@ async fn mysql_is_dumped_in_one_transaction_with_routines_and_its_row_counts() {
     assert!(sql.contains("-- Dump completed on"), "the dump is whole");
     sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {table}"))).execute(&pool).await.unwrap();
 }
+
+/// A backup made at each of `times`, of a file that changes each time.
+async fn snapshots_at(dir: &Path, backup: &Backup, repo: &RepositoryConfig, times: &[jiff::Timestamp]) -> Vec<String> {
+    let mut ids = Vec::new();
+    for (i, at) in times.iter().enumerate() {
+        std::fs::write(dir.join("export/data.txt"), format!("version {i}\n")).unwrap();
+        ids.push(upkeep_backup::run(backup, repo, &dir.join("scratch"), *at).await.unwrap().id);
+    }
+    ids
+}
+
+#[tokio::test]
+async fn retention_keeps_what_restic_forget_keeps_and_prune_frees_the_rest() {
+    if !restic_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("export")).unwrap();
+    let (backups, repo) = load(
+        dir.path(),
+        &format!(
+            "[[backup]]\nname = \"export\"\nsource = {{ kind = \"files\", path = \"{}\" }}\n\
+             keep = {{ last = 2, daily = 3, weekly = 2, monthly = 2 }}\n",
+            dir.path().join("export").display()
+        ),
+    );
+    // 002-61: every 3 days from 1 October, at 02:00, plus a second one on the last day.
+    let start: jiff::Timestamp = "2026-10-01T02:00:00Z".parse().unwrap();
+    let mut times: Vec<jiff::Timestamp> = (0..20).map(|i| start + jiff::SignedDuration::from_hours(72 * i)).collect();
+    times.push(*times.last().unwrap() + jiff::SignedDuration::from_hours(6));
+    let ids = snapshots_at(dir.path(), &backups[0], &repo, &times).await;
+    let now: jiff::Timestamp = "2026-12-01T12:00:00Z".parse().unwrap();
+    let opened = upkeep_backup::open(&repo).await.unwrap();
+    let decisions = opened.retention("export", &backups[0].keep, now).unwrap();
+    let ours: Vec<(String, bool)> = decisions.iter().map(|d| (d.snapshot.id.clone(), d.keep)).collect();
+    assert_eq!(ours.len(), ids.len());
+    // restic's own forget, with the same policy over the same repository, agrees exactly.
+    let restic_json = restic(
+        &repo,
+        &[
+            "forget",
+            "--dry-run",
+            "--json",
+            "--keep-last",
+            "2",
+            "--keep-daily",
+            "3",
+            "--keep-weekly",
+            "2",
+            "--keep-monthly",
+            "2",
+        ],
+    );
+    let groups: serde_json::Value = serde_json::from_str(&restic_json).unwrap();
+    assert_eq!(groups.as_array().unwrap().len(), 1, "one group: one backup");
+    let ids_of = |key: &str| -> Vec<String> {
+        let mut v: Vec<String> = groups[0][key]
+            .as_array()
+            .map_or(Vec::new(), |a| a.iter().map(|s| s["id"].as_str().unwrap().to_string()).collect());
+        v.sort();
+        v
+    };
+    let mut kept: Vec<String> = ours.iter().filter(|(_, k)| *k).map(|(id, _)| id.clone()).collect();
+    let mut removed: Vec<String> = ours.iter().filter(|(_, k)| !*k).map(|(id, _)| id.clone()).collect();
+    kept.sort();
+    removed.sort();
+    assert_eq!(kept, ids_of("keep"));
+    assert_eq!(removed, ids_of("remove"));
+    // The expected set, worked out by hand: the last 2, the last of each of 3 days, of 2 weeks,
+    // of 2 months.
+    let kept_times: Vec<String> = decisions.iter().filter(|d| d.keep).map(|d| d.snapshot.time.to_string()).collect();
+    assert_eq!(
+        kept_times,
+        [
+            "2026-11-27T08:00:00Z", // last, daily, weekly, monthly
+            "2026-11-27T02:00:00Z", // last
+            "2026-11-24T02:00:00Z", // daily
+            "2026-11-21T02:00:00Z", // daily, weekly
+            "2026-10-31T02:00:00Z", // monthly
+        ]
+    );
+    // Forget and prune: the removed snapshots and their data go; restic checks the rest.
+    let size_before = du(&repo.path);
+    let gone: Vec<String> = decisions.iter().filter(|d| !d.keep).map(|d| d.snapshot.id.clone()).collect();
+    opened.forget(&gone).unwrap();
+    opened.prune().unwrap();
+    restic(&repo, &["check", "--read-data"]);
+    let left: serde_json::Value = serde_json::from_str(&restic(&repo, &["snapshots", "--json"])).unwrap();
+    assert_eq!(left.as_array().unwrap().len(), 5);
+    assert!(du(&repo.path) <= size_before);
+}
+
+fn du(root: &Path) -> u64 {
+    walk(root).iter().filter(|p| p.is_file()).map(|p| std::fs::metadata(p).unwrap().len()).sum()
+}

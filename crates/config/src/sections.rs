@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 /// Sections the design names that this version does not read yet: refused with a clear
 /// message rather than silently ignored.
-const LATER_SECTIONS: &[&str] = &["silence", "incident", "oncall", "backup", "status_page", "report"];
+const LATER_SECTIONS: &[&str] = &["silence", "incident", "oncall", "status_page", "report"];
 
 /// The parsed file, not yet read.
 #[derive(Debug)]

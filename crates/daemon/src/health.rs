@@ -67,13 +67,10 @@ impl Health {
 /// The verdict on `checks` as `live` has them now. Checks that have not run yet count for
 /// nothing.
 pub fn health(checks: &[Arc<Check>], live: &Live) -> Health {
-    // Maintenance tasks are not the app's health: a failed weekly VACUUM alerts, and shows on
-    // the tasks panel, without making `/health` degraded.
-    let checks: Vec<(Arc<Check>, Option<LiveCheck>)> = checks
-        .iter()
-        .filter(|c| c.kind != upkeep_maintain::TASK_KIND)
-        .map(|c| (Arc::clone(c), live.get(&c.name)))
-        .collect();
+    // Tasks and backups are not the app's health: a failed weekly VACUUM or nightly backup
+    // alerts, and shows on its panel, without making `/health` degraded.
+    let checks: Vec<(Arc<Check>, Option<LiveCheck>)> =
+        checks.iter().filter(|c| c.is_probe()).map(|c| (Arc::clone(c), live.get(&c.name))).collect();
     let failing = |critical: bool| {
         checks.iter().any(|(c, l)| c.critical == critical && CheckState::of(l.as_ref()) == CheckState::Failing)
     };

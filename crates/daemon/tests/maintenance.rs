@@ -248,3 +248,42 @@ async fn a_window_is_announced_at_its_notice_start_and_end_and_holds_the_app_in_
     assert!(audit[0].detail.contains("maintenance window \"upgrade\" ended"), "{:?}", audit[0]);
     daemon.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_backup_runs_on_its_schedule_and_its_result_is_a_check_result() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("export.txt"), "rows\n").unwrap();
+    let loaded = load(
+        dir.path(),
+        &format!(
+            "[[backup]]\nname = \"export\"\nsource = {{ kind = \"files\", path = \"{}\" }}\nschedule = \"0 2 * * *\"\n",
+            dir.path().display()
+        ),
+    );
+    assert_eq!(loaded.checks.iter().filter(|c| c.kind == upkeep_backup::BACKUP_KIND).count(), 1);
+    let store = Store::open(&loaded.server.data_dir).await.unwrap();
+    let clock = Clock::manual(at("2026-12-02T01:59:00Z"));
+    let daemon = Daemon::start(&loaded, store.clone(), clock.clone(), Options::default()).await.unwrap();
+    clock.advance(Duration::from_secs(60));
+    let history = runs(&store, "export", 1).await;
+    assert!(history[0].run.ok, "{history:?}");
+    assert_eq!(history[0].run.started, at("2026-12-02T02:00:00Z"));
+    assert!(history[0].run.summary.starts_with("snapshot "), "{}", history[0].run.summary);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while daemon.live().get("export").is_none() {
+        assert!(tokio::time::Instant::now() < deadline, "no check result for the backup");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let result = daemon.live().get("export").unwrap().result;
+    assert!(result.is_ok());
+    let Some(upkeep_expr::Value::String(snapshot)) = result.observations.get("snapshot").cloned() else {
+        panic!("no snapshot id in {:?}", result.observations)
+    };
+    let repo = upkeep_backup::open(&loaded.repository).await.unwrap();
+    let listed = tokio::task::spawn_blocking(move || repo.snapshots()).await.unwrap().unwrap();
+    assert_eq!(listed.iter().map(|s| s.id.clone()).collect::<Vec<_>>(), [snapshot]);
+    assert_eq!(listed[0].time, at("2026-12-02T02:00:00Z"), "the snapshot is dated by the controllable clock");
+    let health = upkeep_daemon::health(&daemon.plan().checks, daemon.live());
+    assert!(health.checks.is_empty(), "a backup is not the app's health");
+    daemon.shutdown().await;
+}

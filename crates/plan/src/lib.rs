@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use upkeep_access::Access;
 use upkeep_alert::{Rules, Watched};
+use upkeep_backup::{Backup, RepositoryConfig};
 use upkeep_config::{Diagnostics, Env, Retention, Server, Source};
 use upkeep_maintain::{Mode, Task};
 use upkeep_notify::Notifications;
@@ -24,10 +25,14 @@ pub struct Plan {
     pub server: Server,
     pub access: Access,
     pub retention: Retention,
-    /// Every check: the configured probes, then one per maintenance task (kind `task`).
+    /// Every check: the configured probes, then one per maintenance task (kind `task`) and one
+    /// per scheduled backup (kind `backup`).
     pub checks: Vec<Arc<Check>>,
     /// The maintenance tasks, whose runs are the results of their checks.
     pub tasks: Vec<Arc<Task>>,
+    /// Where backups go, and every `[[backup]]`.
+    pub repository: Arc<RepositoryConfig>,
+    pub backups: Vec<Arc<Backup>>,
     /// The app's own maintenance mode, when configured.
     pub mode: Option<Arc<Mode>>,
     pub slos: Vec<Arc<Slo>>,
@@ -67,11 +72,18 @@ pub fn load_config(source: Source, env: &Env) -> Result<Plan, Diagnostics> {
     let tasks: Vec<Arc<Task>> =
         upkeep_maintain::read_tasks(&mut sections, &mut d, &zone).into_iter().map(Arc::new).collect();
     let mode = upkeep_maintain::read_mode(&mut sections, &mut d).map(Arc::new);
+    let repository = Arc::new(upkeep_backup::read_repository(&mut sections, &mut d, &server.data_dir));
+    let backups: Vec<Arc<Backup>> =
+        upkeep_backup::read_backups(&mut sections, &mut d, &zone).into_iter().map(Arc::new).collect();
     let mut schemas = std::collections::HashMap::new();
     let mut watched: Vec<Watched> = checks.iter().map(|c| watched(c, &mut schemas)).collect();
-    watched.extend(tasks.iter().map(|t| watched_task(t)));
+    watched.extend(tasks.iter().map(|t| watched_job(&t.name, t.component.clone(), upkeep_maintain::schema())));
+    watched.extend(
+        backups.iter().filter(|b| b.cadence.is_some()).map(|b| watched_job(&b.name, None, upkeep_backup::schema())),
+    );
     let alerts = Arc::new(upkeep_alert::read_alerts(&mut sections, &mut d, &watched, &slos, &zone));
     add_task_checks(&mut checks, &tasks, &alerts, &server, &mut d);
+    add_backup_checks(&mut checks, &backups, &repository, &server, &mut d);
     if let Some(mode) = &mode {
         check_mode(mode, &checks, &mut d);
     }
@@ -83,15 +95,28 @@ pub fn load_config(source: Source, env: &Env) -> Result<Plan, Diagnostics> {
         d.error(span, refusal, Some("add a [[user]] (see `upkeep user hash-password`), or listen on 127.0.0.1".into()));
     }
     sections.finish(&mut d);
-    d.into_result(Plan { server, access, retention, checks, tasks, mode, slos, alerts, notifications, warnings })
+    d.into_result(Plan {
+        server,
+        access,
+        retention,
+        checks,
+        tasks,
+        repository,
+        backups,
+        mode,
+        slos,
+        alerts,
+        notifications,
+        warnings,
+    })
 }
 
-/// What the alert engine knows of a task: it alerts at its first failed run.
-fn watched_task(task: &Task) -> Watched {
+/// What the alert engine knows of a task or a backup: it alerts at its first failed run.
+fn watched_job(name: &str, component: Option<String>, schema: upkeep_expr::Schema) -> Watched {
     Watched {
-        name: task.name.clone(),
-        schema: Arc::new(upkeep_maintain::schema()),
-        component: task.component.clone(),
+        name: name.to_string(),
+        schema: Arc::new(schema),
+        component,
         alert_after: 1,
         recover_after: 1,
         depends_on: Vec::new(),
@@ -139,6 +164,31 @@ fn add_task_checks(
             },
         };
         checks.push(Arc::new(upkeep_maintain::task_check(Arc::clone(task), locks.clone(), window)));
+    }
+}
+
+/// One check per scheduled backup, after the tasks'; a backup may not share a check's or a
+/// task's name.
+fn add_backup_checks(
+    checks: &mut Vec<Arc<Check>>,
+    backups: &[Arc<Backup>],
+    repository: &Arc<RepositoryConfig>,
+    server: &Server,
+    d: &mut Diagnostics,
+) {
+    let places = upkeep_backup::Places::under(&server.data_dir);
+    for backup in backups {
+        if let Some(other) = checks.iter().find(|c| c.name == backup.name) {
+            let what = if other.kind == upkeep_maintain::TASK_KIND { "a task" } else { "a check" };
+            d.error(
+                backup.name_span.clone(),
+                format!("backup `{}` has the name of {what}", backup.name),
+                Some("give the backup its own name".into()),
+            );
+            continue;
+        }
+        let check = upkeep_backup::backup_check(Arc::clone(backup), Arc::clone(repository), places.clone());
+        checks.extend(check.map(Arc::new));
     }
 }
 

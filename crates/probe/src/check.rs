@@ -129,6 +129,12 @@ impl Check {
         }
     }
 
+    /// Whether it probes the app, as opposed to doing work on a schedule (a maintenance task, a
+    /// backup): only probes count towards `/health` and run in `upkeep check`.
+    pub fn is_probe(&self) -> bool {
+        !matches!(self.probe, Probe::Custom(_))
+    }
+
     /// The fields its runs observe.
     pub fn schema(&self) -> upkeep_expr::Schema {
         match &self.probe {

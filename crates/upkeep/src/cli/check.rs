@@ -68,14 +68,18 @@ fn json(result: &upkeep_probe::CheckResult, kind: &str) -> serde_json::Value {
 
 /// The named checks, in the order given; all checks when no names are given.
 fn select(checks: &[Arc<Check>], names: &[String]) -> Result<Vec<Arc<Check>>, String> {
-    // Maintenance tasks are checks too, but running one is `upkeep task run`, not a smoke test.
+    // Tasks and backups are checks too, but running one is `upkeep task run` or `upkeep backup
+    // run`, not a smoke test.
     if names.is_empty() {
-        return Ok(checks.iter().filter(|c| c.kind != upkeep_maintain::TASK_KIND).cloned().collect());
+        return Ok(checks.iter().filter(|c| c.is_probe()).cloned().collect());
     }
-    if let Some(task) =
-        names.iter().find(|n| checks.iter().any(|c| &c.name == *n && c.kind == upkeep_maintain::TASK_KIND))
-    {
-        return Err(format!("`{task}` is a maintenance task: run it with `upkeep task run {task}`"));
+    if let Some(job) = names.iter().find_map(|n| checks.iter().find(|c| &c.name == n && !c.is_probe())) {
+        let (what, command) = if job.kind == upkeep_maintain::TASK_KIND {
+            ("a maintenance task", "task")
+        } else {
+            ("a backup", "backup")
+        };
+        return Err(format!("`{}` is {what}: run it with `upkeep {command} run {}`", job.name, job.name));
     }
     names
         .iter()

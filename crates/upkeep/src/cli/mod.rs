@@ -3,6 +3,7 @@
 
 mod access;
 mod alert;
+mod backup;
 mod check;
 mod config;
 mod maintenance;
@@ -59,6 +60,9 @@ pub enum Command {
     /// The app's maintenance mode, and the maintenance windows coming up.
     #[command(subcommand)]
     Maintenance(maintenance::MaintenanceCommand),
+    /// Backups: run one now, list the snapshots, restore one.
+    #[command(subcommand)]
+    Backup(backup::BackupCommand),
     /// Dashboard users.
     #[command(subcommand)]
     User(access::UserCommand),
@@ -87,6 +91,7 @@ pub async fn run(args: Args) -> u8 {
         Command::Notifications(command) => notifications::run(&args.config, command).await,
         Command::Task(command) => task::run(&args.config, command).await,
         Command::Maintenance(command) => maintenance::run(&args.config, command).await,
+        Command::Backup(command) => backup::run(&args.config, command).await,
         Command::User(command) => access::user(command),
         Command::Token(command) => access::token(command),
         Command::Demo { dir, port } => match crate::demo::run(&dir, port).await {

@@ -94,7 +94,7 @@ pub async fn overview(State(state): State<AppState>, Extension(principal): Exten
     let now = daemon.clock().now();
     let plan = daemon.plan();
     // Tasks have their own page.
-    let checks: Vec<_> = plan.checks.iter().filter(|c| c.kind != upkeep_daemon::TASK_KIND).collect();
+    let checks: Vec<_> = plan.checks.iter().filter(|c| c.is_probe()).collect();
     let failing = upkeep_daemon::health(&plan.checks, daemon.live()).failing();
     let mut rows = String::new();
     for check in checks.iter() {

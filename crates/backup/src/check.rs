@@ -1,0 +1,168 @@
+//! A backup as a check: each scheduled run takes the backup's run lock (the one `upkeep backup
+//! run` takes), is recorded in its history, and ends in a check result under the backup's name,
+//! so a failed backup shows and alerts like a failing check.
+
+use crate::repository::Snapshot;
+use crate::section::{Backup, RepositoryConfig};
+use jiff::Timestamp;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use upkeep_expr::{Field, Observations, Schema, Type, Value};
+use upkeep_probe::{Check, Custom, CustomCheck, ProbeError, ProbeState, RunRecord};
+
+/// The kind of a backup's check.
+pub const BACKUP_KIND: &str = "backup";
+
+/// Beyond the backup's own timeout, so a run that timed out is still recorded.
+const RECORD_MARGIN: Duration = Duration::from_secs(60);
+
+/// Where backups keep their run locks and scratch copies, under `data_dir`.
+#[derive(Clone, Debug)]
+pub struct Places {
+    pub locks: PathBuf,
+    pub scratch: PathBuf,
+}
+
+impl Places {
+    pub fn under(data_dir: &Path) -> Places {
+        Places { locks: data_dir.join("locks"), scratch: data_dir.join("backup-scratch") }
+    }
+}
+
+/// The check that runs `backup` on its schedule, or `None` for a backup run only by hand.
+pub fn backup_check(backup: Arc<Backup>, repository: Arc<RepositoryConfig>, places: Places) -> Option<Check> {
+    let cadence = backup.cadence.clone()?;
+    Some(Check::custom(CustomCheck {
+        name: backup.name.clone(),
+        kind: BACKUP_KIND,
+        schedule: backup.schedule.clone().unwrap_or_default(),
+        cadence,
+        timeout: backup.timeout + RECORD_MARGIN,
+        component: None,
+        work: Arc::new(BackupWork { backup, repository, places }),
+    }))
+}
+
+struct BackupWork {
+    backup: Arc<Backup>,
+    repository: Arc<RepositoryConfig>,
+    places: Places,
+}
+
+impl std::fmt::Debug for BackupWork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackupWork").field("backup", &self.backup.name).finish()
+    }
+}
+
+/// The fields of a backup's check result.
+pub fn schema() -> Schema {
+    Schema::new(&[
+        Field::new("latency", Type::Duration, "how long the run took"),
+        Field::new("summary", Type::String, "what the run did"),
+        Field::new("snapshot", Type::String, "the id of the snapshot it made"),
+        Field::new("size", Type::Size, "bytes backed up"),
+        Field::new("added", Type::Size, "of those, bytes new to the repository"),
+        Field::new("files", Type::Number, "files backed up"),
+        Field::new("rows", Type::Number, "rows in the database's tables, at backup time"),
+    ])
+}
+
+impl Custom for BackupWork {
+    fn target(&self) -> String {
+        self.backup.source.target()
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    fn observe<'a>(
+        &'a self,
+        run: &'a upkeep_probe::Run<'a>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Observations, ProbeError>> + Send + 'a>> {
+        Box::pin(async move {
+            let now = run.ctx.clock.now();
+            let state = run.ctx.state.as_deref();
+            match run_recorded(&self.backup, &self.repository, &self.places, state, "schedule", now).await {
+                Ok((snapshot, record)) => Ok(observations(&snapshot, &record)),
+                Err(message) => Err(ProbeError::new(message)),
+            }
+        })
+    }
+}
+
+/// One run of `backup` under its lock, recorded in `state` (when there is one) as started by
+/// `trigger`. `Err` says why it failed or did not start.
+pub async fn run_recorded(
+    backup: &Backup,
+    repository: &RepositoryConfig,
+    places: &Places,
+    state: Option<&dyn ProbeState>,
+    trigger: &str,
+    now: Timestamp,
+) -> Result<(Snapshot, RunRecord), String> {
+    let lock_name = format!("backup-{}", backup.name);
+    let _lock =
+        upkeep_maintain::task::RunLock::acquire(&places.locks, &lock_name, now).map_err(|busy| busy.to_string())?;
+    let started = Instant::now();
+    let result = crate::run(backup, repository, &places.scratch, now).await;
+    let duration = started.elapsed();
+    let (ok, summary, changes) = match &result {
+        Ok(s) => {
+            (true, summary(s), serde_json::json!({"size_bytes": s.size, "added_bytes": s.added, "files": s.files}))
+        }
+        Err(message) => (false, message.clone(), serde_json::json!({})),
+    };
+    let record =
+        RunRecord { started: now, duration, ok, trigger: trigger.to_string(), summary, output: String::new(), changes };
+    if let Some(state) = state
+        && let Err(e) = state.record_run(&backup.name, &record).await
+    {
+        tracing::warn!(backup = %backup.name, error = %e, "cannot record the backup's run");
+    }
+    result.map(|snapshot| (snapshot, record))
+}
+
+/// `snapshot 4cf08786: 12.4 MB (1.2 MB new), 3 files`.
+pub fn summary(s: &Snapshot) -> String {
+    let rows = rows(s);
+    let rows = if rows > 0 { format!(", {rows} rows") } else { String::new() };
+    format!(
+        "snapshot {}: {} ({} new), {} files{rows}",
+        &s.id[..8.min(s.id.len())],
+        bytes(s.size),
+        bytes(s.added),
+        s.files
+    )
+}
+
+/// Rows in every table the snapshot recorded.
+pub fn rows(s: &Snapshot) -> u64 {
+    s.meta["tables"].as_object().map_or(0, |t| t.values().filter_map(|v| v.as_u64()).sum())
+}
+
+/// `12.4 MB`, in powers of 1000.
+pub fn bytes(n: u64) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < units.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{n} B") } else { format!("{value:.1} {}", units[unit]) }
+}
+
+fn observations(s: &Snapshot, record: &RunRecord) -> Observations {
+    let mut obs = Observations::new();
+    obs.insert("latency", Value::duration(record.duration));
+    obs.insert("summary", Value::String(record.summary.clone()));
+    obs.insert("snapshot", Value::String(s.id.clone()));
+    obs.insert("size", Value::Size(s.size as f64));
+    obs.insert("added", Value::Size(s.added as f64));
+    obs.insert("files", Value::Number(s.files as f64));
+    obs.insert("rows", Value::Number(rows(s) as f64));
+    obs
+}

@@ -1,0 +1,204 @@
+//! `upkeep backup run [NAME] | list | restore ID [--to PATH]`: back up now (under the lock the
+//! daemon takes, recorded in the backup's history), the snapshots in the repository, and a
+//! snapshot's data put back where it came from or elsewhere.
+
+use super::{EXIT_BAD_INPUT, EXIT_OK, EXIT_UNHEALTHY};
+use clap::Subcommand;
+use std::path::{Path, PathBuf};
+use upkeep_backup::Snapshot;
+
+#[derive(Subcommand, Debug)]
+pub enum BackupCommand {
+    /// Back up now: one backup by name, or every one. Exit 1 when one fails.
+    Run {
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The snapshots in the repository, oldest first.
+    List {
+        /// Only this backup's.
+        #[arg(long)]
+        backup: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Restore a snapshot (its id, or the first 8 digits of it) into a directory.
+    Restore {
+        id: String,
+        /// Where to put it; it must not exist yet, or be empty.
+        #[arg(long)]
+        to: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(path: &Path, command: BackupCommand) -> u8 {
+    let json = matches!(
+        command,
+        BackupCommand::Run { json: true, .. }
+            | BackupCommand::List { json: true, .. }
+            | BackupCommand::Restore { json: true, .. }
+    );
+    let (plan, store) = match super::plan_and_store(path, json).await {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    match command {
+        BackupCommand::Run { name, json } => run_backups(&plan, &store, name.as_deref(), json).await,
+        BackupCommand::List { backup, json } => list(&plan, backup.as_deref(), json).await,
+        BackupCommand::Restore { id, to, json } => restore(&plan, &id, &to, json).await,
+    }
+}
+
+async fn run_backups(plan: &upkeep_plan::Plan, store: &upkeep_store::Store, name: Option<&str>, json: bool) -> u8 {
+    let chosen: Vec<_> = plan.backups.iter().filter(|b| name.is_none_or(|n| b.name == n)).collect();
+    if chosen.is_empty() {
+        match name {
+            Some(name) => {
+                let hint = upkeep_expr::closest_name(name, plan.backups.iter().map(|b| b.name.clone()))
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_else(|| "; `upkeep backup list` shows the snapshots".into());
+                eprintln!("error: there is no backup named `{name}`{hint}");
+            }
+            None => eprintln!("error: no [[backup]] is configured (see the README's Backups section)"),
+        }
+        return EXIT_BAD_INPUT;
+    }
+    let places = upkeep_backup::Places::under(&plan.server.data_dir);
+    let trigger = format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
+    let mut failed = false;
+    let mut out = Vec::new();
+    for backup in chosen {
+        let spinner = super::spinner(&format!("backing up {} ({})", backup.name, backup.source.target()));
+        let now = jiff::Timestamp::now();
+        let result = upkeep_backup::run_recorded(backup, &plan.repository, &places, Some(store), &trigger, now).await;
+        spinner.finish_and_clear();
+        match result {
+            Ok((snapshot, record)) => {
+                if !json {
+                    println!(
+                        "{}: {} in {:.1}s",
+                        backup.name,
+                        upkeep_backup::summary(&snapshot),
+                        record.duration.as_secs_f64()
+                    );
+                }
+                out.push(serde_json::json!({"backup": backup.name, "ok": true, "snapshot": snapshot}));
+            }
+            Err(message) => {
+                failed = true;
+                if !json {
+                    eprintln!("{}: FAILED: {message}", backup.name);
+                }
+                out.push(serde_json::json!({"backup": backup.name, "ok": false, "error": message}));
+            }
+        }
+    }
+    if json {
+        println!("{}", serde_json::Value::Array(out));
+    }
+    if failed { EXIT_UNHEALTHY } else { EXIT_OK }
+}
+
+async fn list(plan: &upkeep_plan::Plan, backup: Option<&str>, json: bool) -> u8 {
+    let snapshots: Vec<Snapshot> = match snapshots(plan).await {
+        Ok(all) => all.into_iter().filter(|s| backup.is_none_or(|b| s.backup == b)).collect(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_value(&snapshots).unwrap_or_default());
+        return EXIT_OK;
+    }
+    if snapshots.is_empty() {
+        println!("no snapshots yet: `upkeep backup run` makes one");
+        return EXIT_OK;
+    }
+    let rows: Vec<Vec<String>> = snapshots
+        .iter()
+        .map(|s| {
+            let rows = upkeep_backup::rows(s);
+            vec![
+                s.id[..8.min(s.id.len())].to_string(),
+                s.backup.clone(),
+                s.time.to_zoned(jiff::tz::TimeZone::system()).strftime("%Y-%m-%d %H:%M").to_string(),
+                upkeep_backup::bytes(s.size),
+                upkeep_backup::bytes(s.added),
+                if rows > 0 { rows.to_string() } else { String::new() },
+                s.path.clone(),
+            ]
+        })
+        .collect();
+    print!("{}", super::table::columns(&["ID", "BACKUP", "TIME", "SIZE", "ADDED", "ROWS", "PATH"], &rows));
+    EXIT_OK
+}
+
+async fn snapshots(plan: &upkeep_plan::Plan) -> Result<Vec<Snapshot>, String> {
+    if !plan.repository.path.join("config").exists() {
+        return Ok(Vec::new());
+    }
+    let repo = upkeep_backup::open(&plan.repository).await?;
+    tokio::task::spawn_blocking(move || repo.snapshots()).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())
+}
+
+async fn restore(plan: &upkeep_plan::Plan, id: &str, to: &Path, json: bool) -> u8 {
+    if to.exists() && std::fs::read_dir(to).is_ok_and(|mut d| d.next().is_some()) {
+        eprintln!("error: {} is not empty: restore into a new directory, then move what you need", to.display());
+        return EXIT_BAD_INPUT;
+    }
+    let found = match snapshots(plan).await {
+        Ok(all) => all.into_iter().filter(|s| s.id.starts_with(id)).collect::<Vec<_>>(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let snapshot = match found.as_slice() {
+        [one] => one.clone(),
+        [] => {
+            eprintln!("error: no snapshot {id}: `upkeep backup list` shows them");
+            return EXIT_BAD_INPUT;
+        }
+        _ => {
+            eprintln!("error: {id} names {} snapshots: give more of its id", found.len());
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let spinner =
+        super::spinner(&format!("restoring {} of {} into {}", &snapshot.id[..8], snapshot.backup, to.display()));
+    let result = match upkeep_backup::open(&plan.repository).await {
+        Ok(repo) => {
+            let (id, path, to) = (snapshot.id.clone(), snapshot.path.clone(), to.to_path_buf());
+            tokio::task::spawn_blocking(move || repo.restore(&id, &path, &to))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()))
+        }
+        Err(e) => Err(e),
+    };
+    spinner.finish_and_clear();
+    match result {
+        Ok(restored) => {
+            if json {
+                println!("{}", serde_json::json!({"ok": true, "snapshot": snapshot.id, "restored": restored}));
+            } else {
+                println!(
+                    "restored {} ({}, {}) as {}",
+                    &snapshot.id[..8],
+                    snapshot.backup,
+                    snapshot.path,
+                    restored.display()
+                );
+            }
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_UNHEALTHY
+        }
+    }
+}
