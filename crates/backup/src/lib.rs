@@ -10,13 +10,15 @@
 //! ```
 
 mod check;
+mod drill;
 mod repository;
 mod run;
 mod section;
 mod source;
 
 pub use check::{BACKUP_KIND, Places, backup_check, bytes, rows, run_recorded, schema, summary};
+pub use drill::{DrillReport, drill};
 pub use repository::{Decision, Repo, RepoError, Snapshot, snapshot_path};
 pub use run::{open, password, run};
 pub use section::{Backup, DEFAULT_KEEP, Keep, Password, RepositoryConfig, read_backups, read_repository};
-pub use source::{Source, Staged};
+pub use source::{Recorded, Source, Staged};

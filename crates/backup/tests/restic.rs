@@ -110,6 +110,11 @@ async fn sqlite_is_copied_consistently_while_the_app_writes_and_restic_restores_
     assert_eq!(check, "ok");
     let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders").fetch_one(&copy).await.unwrap();
     assert_eq!(rows as u64, recorded, "the restored copy has exactly the rows recorded in the snapshot");
+    // Upkeep's own drill says the same.
+    let report = upkeep_backup::drill(&backups[0], &repo, &scratch, &snapshot).await;
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.checks[1], "integrity_check: ok");
+    assert_eq!(report.checks[2], format!("1 tables, {recorded} rows, as recorded"));
 }
 
 #[tokio::test]
@@ -144,6 +149,8 @@ async fn a_directory_keeps_its_bytes_symlinks_modes_and_odd_names() {
     let key = std::fs::read_dir(repo.path.join("keys")).unwrap().next().unwrap().unwrap().path();
     assert_eq!(std::fs::metadata(key).unwrap().permissions().mode() & 0o777, 0o400);
     assert_eq!(std::fs::metadata(repo.path.join("data")).unwrap().permissions().mode() & 0o777, 0o700);
+    let report = upkeep_backup::drill(&backups[0], &repo, &dir.path().join("scratch"), &snapshot).await;
+    assert_eq!(report.checks.get(1).map(String::as_str), Some("4 files, 200016 bytes, as backed up"), "{report:?}");
 }
 
 #[tokio::test]
@@ -256,6 +263,10 @@ async fn postgres_is_dumped_from_the_snapshot_its_row_counts_come_from_and_pg_re
         .unwrap();
     assert_eq!(rows, 2500);
     restored.close().await;
+    let report = upkeep_backup::drill(&backups[0], &repo, &dir.path().join("scratch"), &snapshot).await;
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.checks[1], "pg_restore into a scratch database: ok");
+    assert!(report.checks[2].ends_with("rows, as recorded"), "{report:?}");
     sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {scratch_db}"))).execute(&pool).await.unwrap();
     sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {table}"))).execute(&pool).await.unwrap();
 }
@@ -294,6 +305,9 @@ async fn mysql_is_dumped_in_one_transaction_with_routines_and_its_row_counts() {
     let sql = std::fs::read_to_string(dump).unwrap();
     assert!(sql.contains(&format!("CREATE TABLE `{table}`")), "the dump holds the table");
     assert!(sql.contains("-- Dump completed on"), "the dump is whole");
+    let report = upkeep_backup::drill(&backups[0], &repo, &dir.path().join("scratch"), &snapshot).await;
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.checks[1], "loaded into a scratch database: ok");
     sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {table}"))).execute(&pool).await.unwrap();
 }
 
@@ -390,4 +404,34 @@ async fn retention_keeps_what_restic_forget_keeps_and_prune_frees_the_rest() {
 
 fn du(root: &Path) -> u64 {
     walk(root).iter().filter(|p| p.is_file()).map(|p| std::fs::metadata(p).unwrap().len()).sum()
+}
+
+#[tokio::test]
+async fn a_drill_finds_a_damaged_pack_and_a_good_one_passes() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (backups, repo) = load(
+        dir.path(),
+        "[[backup]]\nname = \"export\"\nsource = { kind = \"command\", command = \"seq 1 50000\", filename = \"export.txt\" }\n",
+    );
+    let scratch = dir.path().join("scratch");
+    let snapshot = upkeep_backup::run(&backups[0], &repo, &scratch, NOW.parse().unwrap()).await.unwrap();
+    let good = upkeep_backup::drill(&backups[0], &repo, &scratch, &snapshot).await;
+    assert!(good.ok, "{good:?}");
+    assert_eq!(good.checks[1], format!("{} bytes, as backed up", snapshot.size));
+    // Flip bytes in the middle of every data pack.
+    for pack in walk(&repo.path.join("data")).into_iter().filter(|p| p.is_file()) {
+        std::fs::set_permissions(&pack, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let mut bytes = std::fs::read(&pack).unwrap();
+        let middle = bytes.len() / 2;
+        for b in &mut bytes[middle..middle + 16] {
+            *b ^= 0xff;
+        }
+        std::fs::write(&pack, bytes).unwrap();
+    }
+    let bad = upkeep_backup::drill(&backups[0], &repo, &scratch, &snapshot).await;
+    assert!(!bad.ok);
+    let error = bad.error.unwrap();
+    assert!(error.starts_with("the repository is damaged"), "{error}");
+    assert!(std::fs::read_dir(&scratch).unwrap().next().is_none(), "the drill's scratch copy is gone");
 }

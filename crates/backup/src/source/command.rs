@@ -2,7 +2,7 @@
 //! no snapshot (rustic would save a streamed snapshot before the exit status is known) and the
 //! file in the snapshot has its real size (`restic restore` writes streamed nodes empty).
 
-use super::{Source, StageFuture, Staged};
+use super::{DrillFuture, Recorded, Source, StageFuture, Staged};
 use std::path::Path;
 use upkeep_config::{Diagnostics, TableReader};
 
@@ -47,5 +47,9 @@ impl Source for Command {
                 .map_err(|e| e.replacen("`sh`", &format!("`{}`", self.command), 1))?;
             Ok(Staged { path: out, ..Staged::default() })
         })
+    }
+
+    fn drill<'a>(&'a self, restored: &'a Path, recorded: &'a Recorded) -> DrillFuture<'a> {
+        Box::pin(async move { super::same_size(restored, recorded) })
     }
 }

@@ -32,12 +32,56 @@ pub struct Staged {
 
 pub type StageFuture<'a> = Pin<Box<dyn Future<Output = Result<Staged, String>> + Send + 'a>>;
 
+/// What a snapshot recorded at backup time, for a drill to compare with.
+#[derive(Debug, Default)]
+pub struct Recorded {
+    pub tables: BTreeMap<String, u64>,
+    /// Bytes and files backed up.
+    pub size: u64,
+    pub files: u64,
+}
+
+/// A drill's checks that passed, in words; or the first that failed.
+pub type DrillFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<String>, String>> + Send + 'a>>;
+
 pub trait Source: Send + Sync + Debug {
     fn kind(&self) -> &'static str;
     /// What it backs up, as shown (a URL without its password, a path).
     fn target(&self) -> String;
     /// Writes the copy to back up into `scratch`, an empty directory of its own.
     fn stage<'a>(&'a self, scratch: &'a Path) -> StageFuture<'a>;
+    /// Proves a restored copy (`restored`: the file or directory as it was backed up) usable:
+    /// opens or loads it the way the app would, somewhere scratch, and compares what is in it
+    /// with what was recorded.
+    fn drill<'a>(&'a self, restored: &'a Path, recorded: &'a Recorded) -> DrillFuture<'a>;
+}
+
+/// Compares each table's rows in a restored copy with those recorded at backup time.
+fn same_rows(found: &BTreeMap<String, u64>, recorded: &BTreeMap<String, u64>) -> Result<String, String> {
+    for (table, want) in recorded {
+        match found.get(table) {
+            Some(got) if got == want => {}
+            Some(got) => return Err(format!("table {table} has {got} rows, {want} were backed up")),
+            None => return Err(format!("table {table} is missing from the restored copy")),
+        }
+    }
+    let rows: u64 = recorded.values().sum();
+    Ok(format!("{} tables, {rows} rows, as recorded", recorded.len()))
+}
+
+/// A file restored with the size it was backed up with.
+fn same_size(restored: &Path, recorded: &Recorded) -> Result<Vec<String>, String> {
+    let size = std::fs::metadata(restored).map_err(|e| format!("cannot read {}: {e}", restored.display()))?.len();
+    if size != recorded.size {
+        return Err(format!("{} has {size} bytes, {} were backed up", restored.display(), recorded.size));
+    }
+    Ok(vec![format!("{size} bytes, as backed up")])
+}
+
+/// A scratch database's name for a drill: unique, and plain enough to need no quoting.
+fn scratch_database() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    format!("upkeep_drill_{}_{nanos}", std::process::id())
 }
 
 type Build = fn(&mut TableReader, &mut Diagnostics, &Path) -> Option<Box<dyn Source>>;
@@ -68,8 +112,25 @@ pub fn read_source(t: &mut TableReader, d: &mut Diagnostics, base: &Path) -> Opt
 /// Runs `program` with `args` (and `env`), its stdout to `out` when given; an error unless it
 /// exits 0, with the end of what it printed on stderr.
 async fn run_tool(program: &str, args: &[String], env: &[(&str, String)], out: Option<&Path>) -> Result<(), String> {
+    run_tool_with_input(program, args, env, None, out).await
+}
+
+/// [`run_tool`], with `input` (a file) on its stdin.
+async fn run_tool_with_input(
+    program: &str,
+    args: &[String],
+    env: &[(&str, String)],
+    input: Option<&Path>,
+    out: Option<&Path>,
+) -> Result<(), String> {
     let mut command = tokio::process::Command::new(program);
-    command.args(args).kill_on_drop(true).stdin(std::process::Stdio::null());
+    command.args(args).kill_on_drop(true);
+    match input {
+        Some(path) => {
+            command.stdin(std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?)
+        }
+        None => command.stdin(std::process::Stdio::null()),
+    };
     for (k, v) in env {
         command.env(k, v);
     }

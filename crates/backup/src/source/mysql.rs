@@ -4,7 +4,7 @@
 //! taken in a consistent-snapshot transaction begun just before the dump: under concurrent
 //! writes they may differ from the dump by what committed in between.
 
-use super::{Source, StageFuture, Staged};
+use super::{DrillFuture, Recorded, Source, StageFuture, Staged};
 use sqlx::mysql::MySqlConnection;
 use sqlx::{Connection, Row};
 use std::collections::BTreeMap;
@@ -58,26 +58,66 @@ impl Source for Mysql {
             let tables = counts(&mut conn, &database).await?;
             let _ = sqlx::query("COMMIT").execute(&mut conn).await;
             let dump = scratch.join("database.sql");
-            let mut args = vec![
+            let (mut args, env) = self.tool_args();
+            args.extend([
                 "--single-transaction".to_string(),
                 "--routines".into(),
                 "--triggers".into(),
                 "--events".into(),
-                format!("--host={}", self.url.host_str().unwrap_or("127.0.0.1")),
-                format!("--port={}", self.url.port().unwrap_or(3306)),
                 format!("--result-file={}", dump.display()),
-            ];
-            if !self.url.username().is_empty() {
-                args.push(format!("--user={}", self.url.username()));
-            }
-            args.push(database);
-            let password =
-                self.url.password().map(|p| percent_encoding::percent_decode_str(p).decode_utf8_lossy().to_string());
-            let env: Vec<(&str, String)> = password.into_iter().map(|p| ("MYSQL_PWD", p)).collect();
+                database,
+            ]);
             let tool = if which("mariadb-dump") { "mariadb-dump" } else { "mysqldump" };
             super::run_tool(tool, &args, &env, None).await?;
             Ok(Staged { path: dump, tables, schema_version: None })
         })
+    }
+
+    /// The dump loaded into a scratch database on the same server, rows counted, dropped.
+    fn drill<'a>(&'a self, restored: &'a Path, recorded: &'a Recorded) -> DrillFuture<'a> {
+        Box::pin(async move {
+            let mut admin = MySqlConnection::connect(&self.raw).await.map_err(|e| format!("cannot connect: {e}"))?;
+            let scratch = super::scratch_database();
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {scratch}")))
+                .execute(&mut admin)
+                .await
+                .map_err(|e| format!("cannot create a scratch database: {e}"))?;
+            let result = self.load_and_count(&scratch, restored, recorded).await;
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {scratch}")))
+                .execute(&mut admin)
+                .await;
+            result
+        })
+    }
+}
+
+impl Mysql {
+    /// The connection arguments of the command-line tools, and the password for their
+    /// environment.
+    fn tool_args(&self) -> (Vec<String>, Vec<(&'static str, String)>) {
+        let mut args = vec![
+            format!("--host={}", self.url.host_str().unwrap_or("127.0.0.1")),
+            format!("--port={}", self.url.port().unwrap_or(3306)),
+        ];
+        if !self.url.username().is_empty() {
+            args.push(format!("--user={}", self.url.username()));
+        }
+        let password =
+            self.url.password().map(|p| percent_encoding::percent_decode_str(p).decode_utf8_lossy().to_string());
+        (args, password.into_iter().map(|p| ("MYSQL_PWD", p)).collect())
+    }
+
+    async fn load_and_count(&self, scratch: &str, dump: &Path, recorded: &Recorded) -> Result<Vec<String>, String> {
+        let (mut args, env) = self.tool_args();
+        args.push(scratch.to_string());
+        let client = if which("mariadb") { "mariadb" } else { "mysql" };
+        super::run_tool_with_input(client, &args, &env, Some(dump), None).await?;
+        let mut target = self.url.clone();
+        target.set_path(&format!("/{scratch}"));
+        let mut conn = MySqlConnection::connect(target.as_str()).await.map_err(|e| e.to_string())?;
+        let tables = counts(&mut conn, scratch).await?;
+        let _ = conn.close().await;
+        Ok(vec!["loaded into a scratch database: ok".into(), super::same_rows(&tables, &recorded.tables)?])
     }
 }
 

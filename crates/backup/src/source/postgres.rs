@@ -3,7 +3,7 @@
 //! transaction exports its snapshot, `pg_dump --snapshot` dumps from it, and the counts are
 //! taken inside it, so they match the dump exactly while the app keeps writing.
 
-use super::{Source, StageFuture, Staged};
+use super::{DrillFuture, Recorded, Source, StageFuture, Staged};
 use sqlx::postgres::PgConnection;
 use sqlx::{Connection, Row};
 use std::collections::BTreeMap;
@@ -57,6 +57,40 @@ impl Source for Postgres {
             Ok(Staged { path: dump, tables, schema_version })
         })
     }
+
+    /// `pg_restore` into a scratch database on the same server, rows counted, database dropped.
+    fn drill<'a>(&'a self, restored: &'a Path, recorded: &'a Recorded) -> DrillFuture<'a> {
+        Box::pin(async move {
+            let mut admin = PgConnection::connect(&self.url).await.map_err(|e| format!("cannot connect: {e}"))?;
+            let scratch = super::scratch_database();
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {scratch}")))
+                .execute(&mut admin)
+                .await
+                .map_err(|e| format!("cannot create a scratch database: {e}"))?;
+            let result = restore_and_count(&self.url, &scratch, restored, recorded).await;
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {scratch} WITH (FORCE)")))
+                .execute(&mut admin)
+                .await;
+            result
+        })
+    }
+}
+
+async fn restore_and_count(url: &str, scratch: &str, dump: &Path, recorded: &Recorded) -> Result<Vec<String>, String> {
+    let mut target = url::Url::parse(url).map_err(|e| e.to_string())?;
+    target.set_path(&format!("/{scratch}"));
+    let args = vec![
+        "--no-owner".to_string(),
+        "--no-privileges".into(),
+        "--exit-on-error".into(),
+        format!("--dbname={target}"),
+        dump.display().to_string(),
+    ];
+    super::run_tool("pg_restore", &args, &[], None).await?;
+    let mut conn = PgConnection::connect(target.as_str()).await.map_err(|e| e.to_string())?;
+    let tables = counts(&mut conn).await?;
+    let _ = conn.close().await;
+    Ok(vec!["pg_restore into a scratch database: ok".into(), super::same_rows(&tables, &recorded.tables)?])
 }
 
 /// Each user table's row count, as `table` (in `public`) or `schema.table`.

@@ -2,7 +2,7 @@
 //! while the app keeps writing (in WAL mode, without blocking it). Seed 000's `cp` of the live
 //! file can copy a page half-written, or miss what is still in the `-wal` file.
 
-use super::{Source, StageFuture, Staged};
+use super::{DrillFuture, Recorded, Source, StageFuture, Staged};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{ConnectOptions, Connection, Row};
 use std::path::{Path, PathBuf};
@@ -45,6 +45,20 @@ impl Source for Sqlite {
             let (tables, schema_version) = describe(&mut copied).await?;
             let _ = copied.close().await;
             Ok(Staged { path: copy, tables, schema_version })
+        })
+    }
+
+    fn drill<'a>(&'a self, restored: &'a Path, recorded: &'a Recorded) -> DrillFuture<'a> {
+        Box::pin(async move {
+            let mut conn = open(restored, true).await?;
+            let check: String =
+                sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&mut conn).await.map_err(|e| e.to_string())?;
+            if check != "ok" {
+                return Err(format!("integrity_check: {check}"));
+            }
+            let (tables, _) = describe(&mut conn).await?;
+            let _ = conn.close().await;
+            Ok(vec!["integrity_check: ok".into(), super::same_rows(&tables, &recorded.tables)?])
         })
     }
 }

@@ -1,6 +1,6 @@
-//! `upkeep backup run [NAME] | list | restore ID [--to PATH]`: back up now (under the lock the
-//! daemon takes, recorded in the backup's history), the snapshots in the repository, and a
-//! snapshot's data put back where it came from or elsewhere.
+//! `upkeep backup run [NAME] | list | restore ID --to DIR | prune [--dry-run]`: back up now
+//! (under the lock the daemon takes, recorded in the backup's history), the snapshots in the
+//! repository, a snapshot's data put back, and each backup's `keep` policy applied.
 
 use super::{EXIT_BAD_INPUT, EXIT_OK, EXIT_UNHEALTHY};
 use clap::Subcommand;
@@ -32,6 +32,15 @@ pub enum BackupCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Apply each backup's `keep`: show what goes and why, then remove it and the data no
+    /// snapshot needs any more.
+    Prune {
+        /// Show what would go; remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub async fn run(path: &Path, command: BackupCommand) -> u8 {
@@ -49,6 +58,7 @@ pub async fn run(path: &Path, command: BackupCommand) -> u8 {
         BackupCommand::Run { name, json } => run_backups(&plan, &store, name.as_deref(), json).await,
         BackupCommand::List { backup, json } => list(&plan, backup.as_deref(), json).await,
         BackupCommand::Restore { id, to, json } => restore(&plan, &id, &to, json).await,
+        BackupCommand::Prune { dry_run, json } => prune(&plan, dry_run, json).await,
     }
 }
 
@@ -201,4 +211,77 @@ async fn restore(plan: &upkeep_plan::Plan, id: &str, to: &Path, json: bool) -> u
             EXIT_UNHEALTHY
         }
     }
+}
+
+async fn prune(plan: &upkeep_plan::Plan, dry_run: bool, json: bool) -> u8 {
+    if !plan.repository.path.join("config").exists() {
+        println!("{}", if json { "[]".to_string() } else { "no repository yet: nothing to prune".into() });
+        return EXIT_OK;
+    }
+    let repo = match upkeep_backup::open(&plan.repository).await {
+        Ok(repo) => repo,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let backups: Vec<(String, upkeep_backup::Keep)> =
+        plan.backups.iter().map(|b| (b.name.clone(), b.keep.clone())).collect();
+    let now = jiff::Timestamp::now();
+    let spinner = super::spinner(if dry_run { "working out what would go" } else { "pruning" });
+    let result = tokio::task::spawn_blocking(move || -> Result<Vec<upkeep_backup::Decision>, String> {
+        let mut all = Vec::new();
+        for (name, keep) in &backups {
+            all.extend(repo.retention(name, keep, now).map_err(|e| e.to_string())?);
+        }
+        if !dry_run {
+            let gone: Vec<String> = all.iter().filter(|d| !d.keep).map(|d| d.snapshot.id.clone()).collect();
+            if !gone.is_empty() {
+                repo.forget(&gone).map_err(|e| e.to_string())?;
+                repo.prune().map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(all)
+    })
+    .await
+    .map_err(|e| e.to_string())
+    .and_then(|r| r);
+    spinner.finish_and_clear();
+    let decisions = match result {
+        Ok(decisions) => decisions,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_UNHEALTHY;
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_value(&decisions).unwrap_or_default());
+        return EXIT_OK;
+    }
+    let rows: Vec<Vec<String>> = decisions
+        .iter()
+        .map(|d| {
+            vec![
+                d.snapshot.id[..8.min(d.snapshot.id.len())].to_string(),
+                d.snapshot.backup.clone(),
+                d.snapshot.time.to_zoned(jiff::tz::TimeZone::system()).strftime("%Y-%m-%d %H:%M").to_string(),
+                if d.keep {
+                    "keep".into()
+                } else if dry_run {
+                    "would remove".into()
+                } else {
+                    "removed".into()
+                },
+                d.reasons.join(", "),
+            ]
+        })
+        .collect();
+    print!("{}", super::table::columns(&["ID", "BACKUP", "TIME", "", "WHY KEPT"], &rows));
+    let gone = decisions.iter().filter(|d| !d.keep).count();
+    println!(
+        "{gone} of {} snapshots {}",
+        decisions.len(),
+        if dry_run { "would go" } else { "removed, and the data only they needed" }
+    );
+    EXIT_OK
 }
