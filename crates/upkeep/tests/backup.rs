@@ -70,6 +70,17 @@ async fn a_deleted_database_comes_back_with_every_row() {
     let check: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&restored).await.unwrap();
     assert_eq!(check, "ok");
 
+    // A drill proves it (the database itself is gone: the drill needs only the repository).
+    let (code, out, err) = upkeep(&config, &["backup", "verify", "--drill", "--json"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let drills = json(&out);
+    assert_eq!(drills[0]["ok"], true, "{drills}");
+    assert_eq!(drills[0]["snapshot"], id.as_str());
+    assert_eq!(drills[0]["checks"][2], "1 tables, 1234 rows, as recorded");
+    let (code, out, _) = upkeep(&config, &["backup", "verify", &id[..8]]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("every blob read back and its hash checked"), "{out}");
+
     // Restoring over something is refused.
     let (code, _, err) = upkeep(&config, &["backup", "restore", &id[..8], "--to", restore_dir.to_str().unwrap()]);
     assert_eq!(code, Some(2));

@@ -1,6 +1,7 @@
-//! `upkeep backup run [NAME] | list | restore ID --to DIR | prune [--dry-run]`: back up now
-//! (under the lock the daemon takes, recorded in the backup's history), the snapshots in the
-//! repository, a snapshot's data put back, and each backup's `keep` policy applied.
+//! `upkeep backup run [NAME] | list | restore ID --to DIR | verify [ID] [--drill] | prune
+//! [--dry-run]`: back up now (under the lock the daemon takes, recorded in the backup's
+//! history), the snapshots in the repository, a snapshot's data put back, proven, and each
+//! backup's `keep` policy applied.
 
 use super::{EXIT_BAD_INPUT, EXIT_OK, EXIT_UNHEALTHY};
 use clap::Subcommand;
@@ -32,6 +33,16 @@ pub enum BackupCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Read back every blob of a snapshot (the newest of each backup when no ID is given); with
+    /// `--drill`, also restore it into a scratch place and check it as the app would use it.
+    /// Exit 1 when one fails.
+    Verify {
+        id: Option<String>,
+        #[arg(long)]
+        drill: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Apply each backup's `keep`: show what goes and why, then remove it and the data no
     /// snapshot needs any more.
     Prune {
@@ -59,6 +70,7 @@ pub async fn run(path: &Path, command: BackupCommand) -> u8 {
         BackupCommand::List { backup, json } => list(&plan, backup.as_deref(), json).await,
         BackupCommand::Restore { id, to, json } => restore(&plan, &id, &to, json).await,
         BackupCommand::Prune { dry_run, json } => prune(&plan, dry_run, json).await,
+        BackupCommand::Verify { id, drill, json } => verify(&plan, &store, id.as_deref(), drill, json).await,
     }
 }
 
@@ -276,7 +288,7 @@ async fn prune(plan: &upkeep_plan::Plan, dry_run: bool, json: bool) -> u8 {
             ]
         })
         .collect();
-    print!("{}", super::table::columns(&["ID", "BACKUP", "TIME", "", "WHY KEPT"], &rows));
+    print!("{}", super::table::columns(&["ID", "BACKUP", "TIME", "ACTION", "WHY KEPT"], &rows));
     let gone = decisions.iter().filter(|d| !d.keep).count();
     println!(
         "{gone} of {} snapshots {}",
@@ -284,4 +296,140 @@ async fn prune(plan: &upkeep_plan::Plan, dry_run: bool, json: bool) -> u8 {
         if dry_run { "would go" } else { "removed, and the data only they needed" }
     );
     EXIT_OK
+}
+
+/// The snapshots `verify` looks at: the one named, or the newest of each backup.
+fn chosen(all: Vec<Snapshot>, id: Option<&str>) -> Result<Vec<Snapshot>, String> {
+    match id {
+        Some(id) => {
+            let found: Vec<Snapshot> = all.into_iter().filter(|s| s.id.starts_with(id)).collect();
+            match found.len() {
+                0 => Err(format!("no snapshot {id}: `upkeep backup list` shows them")),
+                1 => Ok(found),
+                n => Err(format!("{id} names {n} snapshots: give more of its id")),
+            }
+        }
+        None => {
+            let mut newest: std::collections::BTreeMap<String, Snapshot> = std::collections::BTreeMap::new();
+            for s in all {
+                newest.insert(s.backup.clone(), s);
+            }
+            Ok(newest.into_values().collect())
+        }
+    }
+}
+
+async fn verify(
+    plan: &upkeep_plan::Plan,
+    store: &upkeep_store::Store,
+    id: Option<&str>,
+    drill: bool,
+    json: bool,
+) -> u8 {
+    let snapshots = match snapshots(plan).await.and_then(|all| chosen(all, id)) {
+        Ok(found) if found.is_empty() => {
+            eprintln!("error: no snapshots yet: `upkeep backup run` makes one");
+            return EXIT_BAD_INPUT;
+        }
+        Ok(found) => found,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let places = upkeep_backup::Places::under(&plan.server.data_dir);
+    let trigger = format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
+    let mut reports = Vec::new();
+    for snapshot in &snapshots {
+        let Some(backup) = plan.backups.iter().find(|b| b.name == snapshot.backup) else {
+            eprintln!("{}: skipped: its backup `{}` is no longer configured", &snapshot.id[..8], snapshot.backup);
+            continue;
+        };
+        let what = if drill { "drilling" } else { "verifying" };
+        let spinner = super::spinner(&format!("{what} {} of {}", &snapshot.id[..8], backup.name));
+        let now = jiff::Timestamp::now();
+        let report = if drill {
+            let report = upkeep_backup::drill(backup, &plan.repository, &places.scratch, snapshot).await;
+            record_drill(store, &report, &trigger, now).await;
+            report
+        } else {
+            read_back(plan, backup, snapshot).await
+        };
+        spinner.finish_and_clear();
+        if !json {
+            match &report.error {
+                None => println!(
+                    "{} {}: ok in {:.1}s: {}",
+                    backup.name,
+                    &snapshot.id[..8],
+                    report.duration_ms as f64 / 1000.0,
+                    report.checks.join("; ")
+                ),
+                Some(e) => eprintln!("{} {}: FAILED: {e}", backup.name, &snapshot.id[..8]),
+            }
+        }
+        reports.push(report);
+    }
+    if json {
+        println!("{}", serde_json::to_value(&reports).unwrap_or_default());
+    }
+    if reports.iter().all(|r| r.ok) { EXIT_OK } else { EXIT_UNHEALTHY }
+}
+
+/// Every blob of the snapshot read back and checked, without restoring it.
+async fn read_back(
+    plan: &upkeep_plan::Plan,
+    backup: &upkeep_backup::Backup,
+    snapshot: &Snapshot,
+) -> upkeep_backup::DrillReport {
+    let started = std::time::Instant::now();
+    let id = snapshot.id.clone();
+    let result = match upkeep_backup::open(&plan.repository).await {
+        Ok(repo) => tokio::task::spawn_blocking(move || repo.verify(&[id]).map_err(|e| e.to_string()))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r),
+        Err(e) => Err(e),
+    };
+    let (ok, checks, error) = match result {
+        Ok(problems) if problems.is_empty() => {
+            (true, vec!["every blob read back and its hash checked".to_string()], None)
+        }
+        Ok(problems) => (false, Vec::new(), Some(format!("the repository is damaged: {}", problems.join("; ")))),
+        Err(e) => (false, Vec::new(), Some(e)),
+    };
+    upkeep_backup::DrillReport {
+        backup: backup.name.clone(),
+        snapshot: snapshot.id.clone(),
+        ok,
+        duration_ms: started.elapsed().as_millis() as u64,
+        checks,
+        error,
+    }
+}
+
+/// A drill goes into the history as a run of `drill:NAME`, its summary naming the snapshot.
+async fn record_drill(
+    store: &upkeep_store::Store,
+    report: &upkeep_backup::DrillReport,
+    trigger: &str,
+    now: jiff::Timestamp,
+) {
+    let record = upkeep_probe::RunRecord {
+        started: now,
+        duration: std::time::Duration::from_millis(report.duration_ms),
+        ok: report.ok,
+        trigger: trigger.to_string(),
+        summary: format!(
+            "snapshot {}: {}",
+            &report.snapshot[..8.min(report.snapshot.len())],
+            report.error.clone().unwrap_or_else(|| report.checks.join("; "))
+        ),
+        output: String::new(),
+        changes: serde_json::json!({}),
+    };
+    let state: &dyn upkeep_probe::ProbeState = store;
+    if let Err(e) = state.record_run(&format!("drill:{}", report.backup), &record).await {
+        eprintln!("warning: cannot record the drill: {e}");
+    }
 }
