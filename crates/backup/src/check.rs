@@ -1,6 +1,7 @@
 //! A backup as a check: each scheduled run takes the backup's run lock (the one `upkeep backup
 //! run` takes), is recorded in its history, and ends in a check result under the backup's name,
-//! so a failed backup shows and alerts like a failing check.
+//! so a failed backup shows and alerts like a failing check. Its restore drill is a second
+//! check, `NAME-drill`, on the `drill` schedule: it drills the newest snapshot.
 
 use crate::repository::Snapshot;
 use crate::section::{Backup, RepositoryConfig};
@@ -11,8 +12,14 @@ use std::time::{Duration, Instant};
 use upkeep_expr::{Field, Observations, Schema, Type, Value};
 use upkeep_probe::{Check, Custom, CustomCheck, ProbeError, ProbeState, RunRecord};
 
-/// The kind of a backup's check.
+/// The kind of a backup's check, and of its drill's.
 pub const BACKUP_KIND: &str = "backup";
+pub const DRILL_KIND: &str = "drill";
+
+/// The name of a backup's drill check and of its drills in the history.
+pub fn drill_name(backup: &str) -> String {
+    format!("{backup}-drill")
+}
 
 /// Beyond the backup's own timeout, so a run that timed out is still recorded.
 const RECORD_MARGIN: Duration = Duration::from_secs(60);
@@ -42,6 +49,125 @@ pub fn backup_check(backup: Arc<Backup>, repository: Arc<RepositoryConfig>, plac
         component: None,
         work: Arc::new(BackupWork { backup, repository, places }),
     }))
+}
+
+/// The check that drills `backup`'s newest snapshot on its `drill` schedule, if it has one.
+pub fn drill_check(backup: Arc<Backup>, repository: Arc<RepositoryConfig>, places: Places) -> Option<Check> {
+    let cadence = backup.drill.clone()?;
+    Some(Check::custom(CustomCheck {
+        name: drill_name(&backup.name),
+        kind: DRILL_KIND,
+        schedule: backup.drill_schedule.clone().unwrap_or_default(),
+        cadence,
+        timeout: backup.timeout + RECORD_MARGIN,
+        component: None,
+        work: Arc::new(DrillWork { backup, repository, places }),
+    }))
+}
+
+struct DrillWork {
+    backup: Arc<Backup>,
+    repository: Arc<RepositoryConfig>,
+    places: Places,
+}
+
+impl std::fmt::Debug for DrillWork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DrillWork").field("backup", &self.backup.name).finish()
+    }
+}
+
+/// The fields of a drill's check result.
+pub fn drill_schema() -> Schema {
+    Schema::new(&[
+        Field::new("latency", Type::Duration, "how long the drill took: the restore time it measured (RTO)"),
+        Field::new("summary", Type::String, "what the drill checked"),
+        Field::new("snapshot", Type::String, "the id of the snapshot it proved"),
+    ])
+}
+
+impl Custom for DrillWork {
+    fn target(&self) -> String {
+        self.backup.source.target()
+    }
+
+    fn schema(&self) -> Schema {
+        drill_schema()
+    }
+
+    fn observe<'a>(
+        &'a self,
+        run: &'a upkeep_probe::Run<'a>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Observations, ProbeError>> + Send + 'a>> {
+        Box::pin(async move {
+            let now = run.ctx.clock.now();
+            let report =
+                drill_newest(&self.backup, &self.repository, &self.places, run.ctx.state.as_deref(), "schedule", now)
+                    .await
+                    .map_err(ProbeError::new)?;
+            if let Some(error) = report.error {
+                return Err(ProbeError::new(format!("snapshot {}: {error}", short(&report.snapshot))));
+            }
+            let mut obs = Observations::new();
+            obs.insert("latency", Value::duration(Duration::from_millis(report.duration_ms)));
+            obs.insert("summary", Value::String(report.checks.join("; ")));
+            obs.insert("snapshot", Value::String(report.snapshot));
+            Ok(obs)
+        })
+    }
+}
+
+/// Drills the newest snapshot of `backup` under its drill lock and records the drill in the
+/// history as a run of `NAME-drill`. `Err`: there was nothing to drill, or it could not start.
+pub async fn drill_newest(
+    backup: &Backup,
+    repository: &RepositoryConfig,
+    places: &Places,
+    state: Option<&dyn ProbeState>,
+    trigger: &str,
+    now: Timestamp,
+) -> Result<crate::DrillReport, String> {
+    let name = drill_name(&backup.name);
+    let _lock = upkeep_maintain::task::RunLock::acquire(&places.locks, &name, now).map_err(|busy| busy.to_string())?;
+    let repo = crate::open(repository).await?;
+    let all = tokio::task::spawn_blocking(move || repo.snapshots())
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let Some(newest) = all.into_iter().rfind(|s| s.backup == backup.name) else {
+        return Err(format!("there is no snapshot of {} to drill yet", backup.name));
+    };
+    let report = crate::drill(backup, repository, &places.scratch, &newest).await;
+    record_drill(state, &name, &report, trigger, now).await;
+    Ok(report)
+}
+
+/// A drill in the history: its summary names the snapshot it proved.
+pub async fn record_drill(
+    state: Option<&dyn ProbeState>,
+    name: &str,
+    report: &crate::DrillReport,
+    trigger: &str,
+    now: Timestamp,
+) {
+    let Some(state) = state else { return };
+    let what = report.error.clone().unwrap_or_else(|| report.checks.join("; "));
+    let record = RunRecord {
+        started: now,
+        duration: Duration::from_millis(report.duration_ms),
+        ok: report.ok,
+        trigger: trigger.to_string(),
+        summary: format!("snapshot {}: {what}", short(&report.snapshot)),
+        output: String::new(),
+        changes: serde_json::json!({}),
+    };
+    if let Err(e) = state.record_run(name, &record).await {
+        tracing::warn!(drill = %name, error = %e, "cannot record the drill");
+    }
+}
+
+fn short(id: &str) -> &str {
+    &id[..8.min(id.len())]
 }
 
 struct BackupWork {

@@ -16,7 +16,10 @@ mod run;
 mod section;
 mod source;
 
-pub use check::{BACKUP_KIND, Places, backup_check, bytes, rows, run_recorded, schema, summary};
+pub use check::{
+    BACKUP_KIND, DRILL_KIND, Places, backup_check, bytes, drill_check, drill_name, drill_newest, drill_schema,
+    record_drill, rows, run_recorded, schema, summary,
+};
 pub use drill::{DrillReport, drill};
 pub use repository::{Decision, Repo, RepoError, Snapshot, snapshot_path};
 pub use run::{open, password, run};

@@ -33,7 +33,8 @@ pub struct Backup {
     pub schedule: Option<String>,
     pub cadence: Option<Cadence>,
     pub keep: Keep,
-    /// When its restore drill runs.
+    /// When its restore drill runs: the cron expression as written, and what it means.
+    pub drill_schedule: Option<String>,
     pub drill: Option<Cadence>,
     /// The newest good backup must be younger than this (the RPO target).
     pub max_age: Option<Duration>,
@@ -138,7 +139,8 @@ fn read_backup(t: &mut TableReader, d: &mut Diagnostics, zone: &jiff::tz::TimeZo
     };
     let schedule = t.string(d, "schedule");
     let cadence = schedule.as_ref().and_then(|s| cron(s, &zone, d));
-    let drill = t.string(d, "drill").and_then(|s| cron(&s, &zone, d));
+    let drill_schedule = t.string(d, "drill");
+    let drill = drill_schedule.as_ref().and_then(|s| cron(s, &zone, d));
     let keep = match t.table(d, "keep", "{ daily = 7, weekly = 4, monthly = 12 }") {
         Some(mut k) => {
             let keep = read_keep(&mut k, d);
@@ -157,6 +159,7 @@ fn read_backup(t: &mut TableReader, d: &mut Diagnostics, zone: &jiff::tz::TimeZo
         schedule: schedule.map(Spanned::into_inner),
         cadence,
         keep,
+        drill_schedule: drill_schedule.map(Spanned::into_inner),
         drill,
         max_age,
         timeout,

@@ -256,7 +256,8 @@ async fn a_backup_runs_on_its_schedule_and_its_result_is_a_check_result() {
     let loaded = load(
         dir.path(),
         &format!(
-            "[[backup]]\nname = \"export\"\nsource = {{ kind = \"files\", path = \"{}\" }}\nschedule = \"0 2 * * *\"\n",
+            "[[backup]]\nname = \"export\"\nsource = {{ kind = \"files\", path = \"{}\" }}\nschedule = \"0 2 * * *\"\n\
+             drill = \"0 3 * * *\"\n",
             dir.path().display()
         ),
     );
@@ -283,6 +284,21 @@ async fn a_backup_runs_on_its_schedule_and_its_result_is_a_check_result() {
     let listed = tokio::task::spawn_blocking(move || repo.snapshots()).await.unwrap().unwrap();
     assert_eq!(listed.iter().map(|s| s.id.clone()).collect::<Vec<_>>(), [snapshot]);
     assert_eq!(listed[0].time, at("2026-12-02T02:00:00Z"), "the snapshot is dated by the controllable clock");
+    // 002-62: the drill at 03:00 restores the newest snapshot and proves it.
+    clock.advance(Duration::from_secs(3600));
+    let drills = runs(&store, "export-drill", 1).await;
+    assert!(drills[0].run.ok, "{drills:?}");
+    assert_eq!(drills[0].run.started, at("2026-12-02T03:00:00Z"));
+    assert!(
+        drills[0].run.summary.starts_with(&format!("snapshot {}: every blob read back", &listed[0].id[..8])),
+        "{drills:?}"
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while daemon.live().get("export-drill").is_none() {
+        assert!(tokio::time::Instant::now() < deadline, "no check result for the drill");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(daemon.live().get("export-drill").unwrap().result.is_ok());
     let health = upkeep_daemon::health(&daemon.plan().checks, daemon.live());
     assert!(health.checks.is_empty(), "a backup is not the app's health");
     daemon.shutdown().await;

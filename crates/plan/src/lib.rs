@@ -167,8 +167,8 @@ fn add_task_checks(
     }
 }
 
-/// One check per scheduled backup, after the tasks'; a backup may not share a check's or a
-/// task's name.
+/// One check per scheduled backup and one per scheduled drill (`NAME-drill`), after the
+/// tasks'; neither may share a check's or a task's name.
 fn add_backup_checks(
     checks: &mut Vec<Arc<Check>>,
     backups: &[Arc<Backup>],
@@ -187,8 +187,19 @@ fn add_backup_checks(
             );
             continue;
         }
+        let drill = upkeep_backup::drill_name(&backup.name);
+        if backup.drill.is_some() && checks.iter().any(|c| c.name == drill) {
+            d.error(
+                backup.name_span.clone(),
+                format!("backup `{}` has a drill, whose check `{drill}` has the name of another check", backup.name),
+                Some("rename the other check, or the backup".into()),
+            );
+            continue;
+        }
         let check = upkeep_backup::backup_check(Arc::clone(backup), Arc::clone(repository), places.clone());
         checks.extend(check.map(Arc::new));
+        let drill = upkeep_backup::drill_check(Arc::clone(backup), Arc::clone(repository), places.clone());
+        checks.extend(drill.map(Arc::new));
     }
 }
 

@@ -350,7 +350,8 @@ async fn verify(
         let now = jiff::Timestamp::now();
         let report = if drill {
             let report = upkeep_backup::drill(backup, &plan.repository, &places.scratch, snapshot).await;
-            record_drill(store, &report, &trigger, now).await;
+            let name = upkeep_backup::drill_name(&backup.name);
+            upkeep_backup::record_drill(Some(store), &name, &report, &trigger, now).await;
             report
         } else {
             read_back(plan, backup, snapshot).await
@@ -405,31 +406,5 @@ async fn read_back(
         duration_ms: started.elapsed().as_millis() as u64,
         checks,
         error,
-    }
-}
-
-/// A drill goes into the history as a run of `drill:NAME`, its summary naming the snapshot.
-async fn record_drill(
-    store: &upkeep_store::Store,
-    report: &upkeep_backup::DrillReport,
-    trigger: &str,
-    now: jiff::Timestamp,
-) {
-    let record = upkeep_probe::RunRecord {
-        started: now,
-        duration: std::time::Duration::from_millis(report.duration_ms),
-        ok: report.ok,
-        trigger: trigger.to_string(),
-        summary: format!(
-            "snapshot {}: {}",
-            &report.snapshot[..8.min(report.snapshot.len())],
-            report.error.clone().unwrap_or_else(|| report.checks.join("; "))
-        ),
-        output: String::new(),
-        changes: serde_json::json!({}),
-    };
-    let state: &dyn upkeep_probe::ProbeState = store;
-    if let Err(e) = state.record_run(&format!("drill:{}", report.backup), &record).await {
-        eprintln!("warning: cannot record the drill: {e}");
     }
 }

@@ -74,12 +74,12 @@ fn select(checks: &[Arc<Check>], names: &[String]) -> Result<Vec<Arc<Check>>, St
         return Ok(checks.iter().filter(|c| c.is_probe()).cloned().collect());
     }
     if let Some(job) = names.iter().find_map(|n| checks.iter().find(|c| &c.name == n && !c.is_probe())) {
-        let (what, command) = if job.kind == upkeep_maintain::TASK_KIND {
-            ("a maintenance task", "task")
-        } else {
-            ("a backup", "backup")
+        let how = match job.kind {
+            upkeep_maintain::TASK_KIND => format!("a maintenance task: run it with `upkeep task run {}`", job.name),
+            upkeep_backup::DRILL_KIND => "a backup's restore drill: run it with `upkeep backup verify --drill`".into(),
+            _ => format!("a backup: run it with `upkeep backup run {}`", job.name),
         };
-        return Err(format!("`{}` is {what}: run it with `upkeep {command} run {}`", job.name, job.name));
+        return Err(format!("`{}` is {how}", job.name));
     }
     names
         .iter()
