@@ -47,7 +47,7 @@ pub fn backup_check(backup: Arc<Backup>, repository: Arc<RepositoryConfig>, plac
         cadence,
         timeout: backup.timeout + RECORD_MARGIN,
         component: None,
-        work: Arc::new(BackupWork { backup, repository, places }),
+        work: Arc::new(Work { job: Job::Backup, backup, repository, places }),
     }))
 }
 
@@ -61,20 +61,8 @@ pub fn drill_check(backup: Arc<Backup>, repository: Arc<RepositoryConfig>, place
         cadence,
         timeout: backup.timeout + RECORD_MARGIN,
         component: None,
-        work: Arc::new(DrillWork { backup, repository, places }),
+        work: Arc::new(Work { job: Job::Drill, backup, repository, places }),
     }))
-}
-
-struct DrillWork {
-    backup: Arc<Backup>,
-    repository: Arc<RepositoryConfig>,
-    places: Places,
-}
-
-impl std::fmt::Debug for DrillWork {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DrillWork").field("backup", &self.backup.name).finish()
-    }
 }
 
 /// The fields of a drill's check result.
@@ -84,37 +72,6 @@ pub fn drill_schema() -> Schema {
         Field::new("summary", Type::String, "what the drill checked"),
         Field::new("snapshot", Type::String, "the id of the snapshot it proved"),
     ])
-}
-
-impl Custom for DrillWork {
-    fn target(&self) -> String {
-        self.backup.source.target()
-    }
-
-    fn schema(&self) -> Schema {
-        drill_schema()
-    }
-
-    fn observe<'a>(
-        &'a self,
-        run: &'a upkeep_probe::Run<'a>,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Observations, ProbeError>> + Send + 'a>> {
-        Box::pin(async move {
-            let now = run.ctx.clock.now();
-            let report =
-                drill_newest(&self.backup, &self.repository, &self.places, run.ctx.state.as_deref(), "schedule", now)
-                    .await
-                    .map_err(ProbeError::new)?;
-            if let Some(error) = report.error {
-                return Err(ProbeError::new(format!("snapshot {}: {error}", short(&report.snapshot))));
-            }
-            let mut obs = Observations::new();
-            obs.insert("latency", Value::duration(Duration::from_millis(report.duration_ms)));
-            obs.insert("summary", Value::String(report.checks.join("; ")));
-            obs.insert("snapshot", Value::String(report.snapshot));
-            Ok(obs)
-        })
-    }
 }
 
 /// Drills the newest snapshot of `backup` under its drill lock and records the drill in the
@@ -170,15 +127,23 @@ fn short(id: &str) -> &str {
     &id[..8.min(id.len())]
 }
 
-struct BackupWork {
+/// A backup's scheduled work: the backup itself, or its drill.
+struct Work {
+    job: Job,
     backup: Arc<Backup>,
     repository: Arc<RepositoryConfig>,
     places: Places,
 }
 
-impl std::fmt::Debug for BackupWork {
+#[derive(Clone, Copy, Debug)]
+enum Job {
+    Backup,
+    Drill,
+}
+
+impl std::fmt::Debug for Work {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BackupWork").field("backup", &self.backup.name).finish()
+        f.debug_struct("Work").field("job", &self.job).field("backup", &self.backup.name).finish()
     }
 }
 
@@ -195,13 +160,16 @@ pub fn schema() -> Schema {
     ])
 }
 
-impl Custom for BackupWork {
+impl Custom for Work {
     fn target(&self) -> String {
         self.backup.source.target()
     }
 
     fn schema(&self) -> Schema {
-        schema()
+        match self.job {
+            Job::Backup => schema(),
+            Job::Drill => drill_schema(),
+        }
     }
 
     fn observe<'a>(
@@ -211,9 +179,27 @@ impl Custom for BackupWork {
         Box::pin(async move {
             let now = run.ctx.clock.now();
             let state = run.ctx.state.as_deref();
-            match run_recorded(&self.backup, &self.repository, &self.places, state, "schedule", now).await {
-                Ok((snapshot, record)) => Ok(observations(&snapshot, &record)),
-                Err(message) => Err(ProbeError::new(message)),
+            let (backup, repository, places) = (&self.backup, &self.repository, &self.places);
+            match self.job {
+                Job::Backup => {
+                    let (snapshot, record) = run_recorded(backup, repository, places, state, "schedule", now)
+                        .await
+                        .map_err(ProbeError::new)?;
+                    Ok(observations(&snapshot, &record))
+                }
+                Job::Drill => {
+                    let report = drill_newest(backup, repository, places, state, "schedule", now)
+                        .await
+                        .map_err(ProbeError::new)?;
+                    if let Some(error) = report.error {
+                        return Err(ProbeError::new(format!("snapshot {}: {error}", short(&report.snapshot))));
+                    }
+                    let mut obs = Observations::new();
+                    obs.insert("latency", Value::duration(Duration::from_millis(report.duration_ms)));
+                    obs.insert("summary", Value::String(report.checks.join("; ")));
+                    obs.insert("snapshot", Value::String(report.snapshot));
+                    Ok(obs)
+                }
             }
         })
     }

@@ -20,7 +20,7 @@ pub use check::{
     BACKUP_KIND, DRILL_KIND, Places, backup_check, bytes, drill_check, drill_name, drill_newest, drill_schema,
     record_drill, rows, run_recorded, schema, summary,
 };
-pub use drill::{DrillReport, drill};
+pub use drill::{DrillReport, drill, verify};
 pub use repository::{Decision, Repo, RepoError, Snapshot, snapshot_path};
 pub use run::{open, password, run};
 pub use section::{Backup, DEFAULT_KEEP, Keep, Password, RepositoryConfig, read_backups, read_repository};

@@ -354,7 +354,7 @@ async fn verify(
             upkeep_backup::record_drill(Some(store), &name, &report, &trigger, now).await;
             report
         } else {
-            read_back(plan, backup, snapshot).await
+            upkeep_backup::verify(backup, &plan.repository, snapshot).await
         };
         spinner.finish_and_clear();
         if !json {
@@ -375,36 +375,4 @@ async fn verify(
         println!("{}", serde_json::to_value(&reports).unwrap_or_default());
     }
     if reports.iter().all(|r| r.ok) { EXIT_OK } else { EXIT_UNHEALTHY }
-}
-
-/// Every blob of the snapshot read back and checked, without restoring it.
-async fn read_back(
-    plan: &upkeep_plan::Plan,
-    backup: &upkeep_backup::Backup,
-    snapshot: &Snapshot,
-) -> upkeep_backup::DrillReport {
-    let started = std::time::Instant::now();
-    let id = snapshot.id.clone();
-    let result = match upkeep_backup::open(&plan.repository).await {
-        Ok(repo) => tokio::task::spawn_blocking(move || repo.verify(&[id]).map_err(|e| e.to_string()))
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| r),
-        Err(e) => Err(e),
-    };
-    let (ok, checks, error) = match result {
-        Ok(problems) if problems.is_empty() => {
-            (true, vec!["every blob read back and its hash checked".to_string()], None)
-        }
-        Ok(problems) => (false, Vec::new(), Some(format!("the repository is damaged: {}", problems.join("; ")))),
-        Err(e) => (false, Vec::new(), Some(e)),
-    };
-    upkeep_backup::DrillReport {
-        backup: backup.name.clone(),
-        snapshot: snapshot.id.clone(),
-        ok,
-        duration_ms: started.elapsed().as_millis() as u64,
-        checks,
-        error,
-    }
 }
