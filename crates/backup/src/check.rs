@@ -29,11 +29,17 @@ const RECORD_MARGIN: Duration = Duration::from_secs(60);
 pub struct Places {
     pub locks: PathBuf,
     pub scratch: PathBuf,
+    /// Where a restore keeps its safety copy of the data it overwrites.
+    pub safety: PathBuf,
 }
 
 impl Places {
     pub fn under(data_dir: &Path) -> Places {
-        Places { locks: data_dir.join("locks"), scratch: data_dir.join("backup-scratch") }
+        Places {
+            locks: data_dir.join("locks"),
+            scratch: data_dir.join("backup-scratch"),
+            safety: data_dir.join("safety-copies"),
+        }
     }
 }
 
@@ -63,6 +69,24 @@ pub fn drill_check(backup: Arc<Backup>, repository: Arc<RepositoryConfig>, place
         component: None,
         work: Arc::new(Work { job: Job::Drill, backup, repository, places }),
     }))
+}
+
+/// The check that watches `backup`'s `max_age` and `rto`, when it has either.
+pub fn targets_check(backup: Arc<Backup>, repository: Arc<RepositoryConfig>, places: Places) -> Option<Check> {
+    if backup.max_age.is_none() && backup.rto.is_none() {
+        return None;
+    }
+    let mut check = Check::custom(CustomCheck {
+        name: crate::targets::targets_name(&backup.name),
+        kind: crate::targets::TARGETS_KIND,
+        schedule: format!("every {}s", crate::targets::TARGETS_EVERY.as_secs()),
+        cadence: upkeep_schedule::Cadence::Every(crate::targets::TARGETS_EVERY),
+        timeout: Duration::from_secs(30),
+        component: None,
+        work: Arc::new(Work { job: Job::Targets, backup, repository, places }),
+    });
+    check.every = crate::targets::TARGETS_EVERY;
+    Some(check)
 }
 
 /// The fields of a drill's check result.
@@ -116,7 +140,7 @@ pub async fn record_drill(
         trigger: trigger.to_string(),
         summary: format!("snapshot {}: {what}", short(&report.snapshot)),
         output: String::new(),
-        changes: serde_json::json!({}),
+        changes: crate::status::drilled(&report.snapshot, report.snapshot_time),
     };
     if let Err(e) = state.record_run(name, &record).await {
         tracing::warn!(drill = %name, error = %e, "cannot record the drill");
@@ -139,6 +163,7 @@ struct Work {
 enum Job {
     Backup,
     Drill,
+    Targets,
 }
 
 impl std::fmt::Debug for Work {
@@ -169,6 +194,7 @@ impl Custom for Work {
         match self.job {
             Job::Backup => schema(),
             Job::Drill => drill_schema(),
+            Job::Targets => crate::targets::targets_schema(),
         }
     }
 
@@ -200,6 +226,7 @@ impl Custom for Work {
                     obs.insert("snapshot", Value::String(report.snapshot));
                     Ok(obs)
                 }
+                Job::Targets => crate::targets::observe(backup, state, now).await,
             }
         })
     }
@@ -222,9 +249,7 @@ pub async fn run_recorded(
     let result = crate::run(backup, repository, &places.scratch, now).await;
     let duration = started.elapsed();
     let (ok, summary, changes) = match &result {
-        Ok(s) => {
-            (true, summary(s), serde_json::json!({"size_bytes": s.size, "added_bytes": s.added, "files": s.files}))
-        }
+        Ok(s) => (true, summary(s), crate::status::made(s)),
         Err(message) => (false, message.clone(), serde_json::json!({})),
     };
     let record =

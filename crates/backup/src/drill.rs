@@ -16,6 +16,8 @@ use std::time::Instant;
 pub struct DrillReport {
     pub backup: String,
     pub snapshot: String,
+    /// When the snapshot was taken.
+    pub snapshot_time: jiff::Timestamp,
     pub ok: bool,
     /// How long the restore and its checks took: the RTO this drill measured.
     pub duration_ms: u64,
@@ -64,6 +66,7 @@ fn report(backup: &Backup, snapshot: &Snapshot, started: Instant, result: Result
     DrillReport {
         backup: backup.name.clone(),
         snapshot: snapshot.id.clone(),
+        snapshot_time: snapshot.time,
         ok,
         duration_ms: started.elapsed().as_millis() as u64,
         checks,

@@ -12,16 +12,22 @@
 mod check;
 mod drill;
 mod repository;
+mod restore;
 mod run;
 mod section;
 mod source;
+mod status;
+mod targets;
 
 pub use check::{
     BACKUP_KIND, DRILL_KIND, Places, backup_check, bytes, drill_check, drill_name, drill_newest, drill_schema,
-    record_drill, rows, run_recorded, schema, summary,
+    record_drill, rows, run_recorded, schema, summary, targets_check,
 };
 pub use drill::{DrillReport, drill, verify};
-pub use repository::{Decision, Repo, RepoError, Snapshot, snapshot_path};
+pub use repository::{Decision, Repo, RepoError, Show, Snapshot, show_progress, snapshot_path};
+pub use restore::{PutBack, put_back};
 pub use run::{open, password, run};
 pub use section::{Backup, DEFAULT_KEEP, Keep, Password, RepositoryConfig, read_backups, read_repository};
 pub use source::{Recorded, Source, Staged};
+pub use status::{HISTORY, Proved, Run, Status, status};
+pub use targets::{TARGETS_KIND, read_status, targets_name, targets_schema};

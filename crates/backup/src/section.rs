@@ -36,9 +36,13 @@ pub struct Backup {
     /// When its restore drill runs: the cron expression as written, and what it means.
     pub drill_schedule: Option<String>,
     pub drill: Option<Cadence>,
-    /// The newest good backup must be younger than this (the RPO target).
+    /// The newest backup must be younger than this (the RPO target).
     pub max_age: Option<Duration>,
+    /// A drill (the restore it measures) must take no longer than this (the RTO target).
+    pub rto: Option<Duration>,
     pub timeout: Duration,
+    /// Whether a restore switches the app's `[maintenance_mode]` on around itself.
+    pub maintenance_mode: bool,
 }
 
 /// `keep`: restic's `forget --keep-*` policy.
@@ -150,7 +154,18 @@ fn read_backup(t: &mut TableReader, d: &mut Diagnostics, zone: &jiff::tz::TimeZo
         None => DEFAULT_KEEP,
     };
     let max_age = t.duration(d, "max_age", Duration::from_secs(60)).map(Spanned::into_inner);
+    let rto = t.duration(d, "rto", Duration::from_secs(1));
+    if let Some(rto) = &rto
+        && drill.is_none()
+    {
+        d.error(
+            rto.span(),
+            "`rto` is measured by restore drills, and this backup has no `drill` schedule",
+            Some("drill = \"0 5 * * 0\" (every Sunday at 05:00)".into()),
+        );
+    }
     let timeout = t.duration(d, "timeout", Duration::from_secs(1)).map_or(DEFAULT_TIMEOUT, Spanned::into_inner);
+    let maintenance_mode = t.bool(d, "maintenance_mode").unwrap_or(true);
     let name = name?;
     Some(Backup {
         name_span: name.span(),
@@ -162,7 +177,9 @@ fn read_backup(t: &mut TableReader, d: &mut Diagnostics, zone: &jiff::tz::TimeZo
         drill_schedule: drill_schedule.map(Spanned::into_inner),
         drill,
         max_age,
+        rto: rto.map(Spanned::into_inner),
         timeout,
+        maintenance_mode,
     })
 }
 

@@ -17,6 +17,7 @@
 //! sees half of one config and half of another.
 
 mod alerts;
+pub mod backups;
 mod health;
 mod housekeeping;
 mod live;
@@ -71,6 +72,7 @@ pub struct Daemon {
     metrics: Metrics,
     check_metrics: Arc<CheckMetrics>,
     slo_metrics: slo_metrics::SloMetrics,
+    backup_metrics: backups::BackupMetrics,
     alerting: Arc<Alerting>,
     notifying: Arc<notify::Notifying>,
     clock: Clock,
@@ -111,6 +113,7 @@ impl Daemon {
         }
         let scheduler_metrics = SchedulerMetrics::register(&mut registry);
         let slo_metrics = slo_metrics::SloMetrics::register(&mut registry);
+        let backup_metrics = backups::BackupMetrics::register(&mut registry);
         let writer_metrics = writer::WriterMetrics::register(&mut registry);
         let latest = plan.checks.iter().filter_map(|c| live.get(&c.name).map(|l| l.result.clone())).collect();
         // Before the engine starts: the events it saves at start (resolves of removed rules) notify.
@@ -167,6 +170,7 @@ impl Daemon {
             metrics: Metrics::new(registry),
             check_metrics,
             slo_metrics,
+            backup_metrics,
             alerting,
             notifying,
             clock,
@@ -291,6 +295,14 @@ impl Daemon {
     /// Brings the SLO metrics up to date, for a scrape of `/metrics`.
     pub async fn refresh_slo_metrics(&self) -> Result<(), String> {
         self.slo_metrics.set(&self.slo_reports().await?);
+        Ok(())
+    }
+
+    /// Brings the backup metrics up to date, for a scrape of `/metrics`.
+    pub async fn refresh_backup_metrics(&self) -> Result<(), String> {
+        let plan = self.plan();
+        let statuses = backups::statuses(&plan, &self.store, self.clock.now()).await.map_err(|e| e.to_string())?;
+        self.backup_metrics.set(&statuses);
         Ok(())
     }
 

@@ -78,9 +78,7 @@ pub fn load_config(source: Source, env: &Env) -> Result<Plan, Diagnostics> {
     let mut schemas = std::collections::HashMap::new();
     let mut watched: Vec<Watched> = checks.iter().map(|c| watched(c, &mut schemas)).collect();
     watched.extend(tasks.iter().map(|t| watched_job(&t.name, t.component.clone(), upkeep_maintain::schema())));
-    watched.extend(
-        backups.iter().filter(|b| b.cadence.is_some()).map(|b| watched_job(&b.name, None, upkeep_backup::schema())),
-    );
+    watched.extend(backups.iter().flat_map(|b| backup_watched(b)));
     let alerts = Arc::new(upkeep_alert::read_alerts(&mut sections, &mut d, &watched, &slos, &zone));
     add_task_checks(&mut checks, &tasks, &alerts, &server, &mut d);
     add_backup_checks(&mut checks, &backups, &repository, &server, &mut d);
@@ -121,6 +119,22 @@ fn watched_job(name: &str, component: Option<String>, schema: upkeep_expr::Schem
         recover_after: 1,
         depends_on: Vec::new(),
     }
+}
+
+/// A backup's checks, as the alert engine knows them: the backup on its schedule, its drill,
+/// its targets.
+fn backup_watched(b: &Backup) -> Vec<Watched> {
+    let mut watched = Vec::new();
+    if b.cadence.is_some() {
+        watched.push(watched_job(&b.name, None, upkeep_backup::schema()));
+    }
+    if b.drill.is_some() {
+        watched.push(watched_job(&upkeep_backup::drill_name(&b.name), None, upkeep_backup::drill_schema()));
+    }
+    if b.max_age.is_some() || b.rto.is_some() {
+        watched.push(watched_job(&upkeep_backup::targets_name(&b.name), None, upkeep_backup::targets_schema()));
+    }
+    watched
 }
 
 /// One check per task, after the configured ones. A task may not share a check's name (their
@@ -167,8 +181,8 @@ fn add_task_checks(
     }
 }
 
-/// One check per scheduled backup and one per scheduled drill (`NAME-drill`), after the
-/// tasks'; neither may share a check's or a task's name.
+/// One check per scheduled backup, one per scheduled drill (`NAME-drill`) and one per backup
+/// with targets (`NAME-targets`), after the tasks'; none may share a check's or a task's name.
 fn add_backup_checks(
     checks: &mut Vec<Arc<Check>>,
     backups: &[Arc<Backup>],
@@ -178,28 +192,22 @@ fn add_backup_checks(
 ) {
     let places = upkeep_backup::Places::under(&server.data_dir);
     for backup in backups {
-        if let Some(other) = checks.iter().find(|c| c.name == backup.name) {
-            let what = if other.kind == upkeep_maintain::TASK_KIND { "a task" } else { "a check" };
+        let own: Vec<Check> = [upkeep_backup::backup_check, upkeep_backup::drill_check, upkeep_backup::targets_check]
+            .iter()
+            .filter_map(|make| make(Arc::clone(backup), Arc::clone(repository), places.clone()))
+            .collect();
+        let taken = |name: &str| checks.iter().find(|c| c.name == name).map(|c| c.kind);
+        if let Some((check, kind)) = own.iter().find_map(|c| taken(&c.name).map(|kind| (c, kind))) {
+            let what = if kind == upkeep_maintain::TASK_KIND { "a task" } else { "a check" };
+            let whose = if check.name == backup.name { String::new() } else { format!("'s check `{}`", check.name) };
             d.error(
                 backup.name_span.clone(),
-                format!("backup `{}` has the name of {what}", backup.name),
-                Some("give the backup its own name".into()),
+                format!("backup `{}`{whose} has the name of {what}", backup.name),
+                Some("give the backup, or the other, its own name".into()),
             );
             continue;
         }
-        let drill = upkeep_backup::drill_name(&backup.name);
-        if backup.drill.is_some() && checks.iter().any(|c| c.name == drill) {
-            d.error(
-                backup.name_span.clone(),
-                format!("backup `{}` has a drill, whose check `{drill}` has the name of another check", backup.name),
-                Some("rename the other check, or the backup".into()),
-            );
-            continue;
-        }
-        let check = upkeep_backup::backup_check(Arc::clone(backup), Arc::clone(repository), places.clone());
-        checks.extend(check.map(Arc::new));
-        let drill = upkeep_backup::drill_check(Arc::clone(backup), Arc::clone(repository), places.clone());
-        checks.extend(drill.map(Arc::new));
+        checks.extend(own.into_iter().map(Arc::new));
     }
 }
 

@@ -57,4 +57,7 @@ pub trait ProbeState: Send + Sync + std::fmt::Debug {
 
     /// Keeps a run of custom work in its history.
     fn record_run<'a>(&'a self, check: &'a str, run: &'a RunRecord) -> StateFuture<'a, ()>;
+
+    /// The latest `limit` runs of `check`'s custom work, newest first.
+    fn runs<'a>(&'a self, check: &'a str, limit: u32) -> StateFuture<'a, Vec<RunRecord>>;
 }

@@ -26,4 +26,11 @@ impl ProbeState for Store {
     fn record_run<'a>(&'a self, check: &'a str, run: &'a RunRecord) -> StateFuture<'a, ()> {
         Box::pin(async move { self.record_task_run(check, run).await.map(|_| ()).map_err(|e| e.to_string()) })
     }
+
+    fn runs<'a>(&'a self, check: &'a str, limit: u32) -> StateFuture<'a, Vec<RunRecord>> {
+        Box::pin(async move {
+            let runs = self.task_runs(Some(check), limit).await.map_err(|e| e.to_string())?;
+            Ok(runs.into_iter().map(|r| r.run).collect())
+        })
+    }
 }

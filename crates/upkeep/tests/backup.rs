@@ -90,3 +90,110 @@ async fn a_deleted_database_comes_back_with_every_row() {
     assert_eq!(code, Some(2));
     assert!(err.contains("`db` is a backup: run it with `upkeep backup run db`"), "{err}");
 }
+
+async fn count(pool: &sqlx::SqlitePool, sql: &str) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(pool).await.unwrap()
+}
+
+/// Restore in place while the app keeps its connection open (WAL): a safety copy of the live
+/// data first, the app in maintenance mode around it, the whole database or one table put back
+/// in one transaction the app's connection sees at once; drills mark snapshots good, and the
+/// status shows RPO and RTO against the targets.
+#[tokio::test]
+async fn restore_in_place_keeps_a_safety_copy_and_the_app_in_maintenance_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("database.sqlite");
+    let url = format!("sqlite://{}?mode=rwc", db.display());
+    let app = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect(&url).await.unwrap();
+    sqlx::query("PRAGMA journal_mode = WAL").execute(&app).await.unwrap();
+    sqlx::query("CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, email TEXT UNIQUE)")
+        .execute(&app)
+        .await
+        .unwrap();
+    sqlx::query("CREATE INDEX users_email ON users (email)").execute(&app).await.unwrap();
+    sqlx::query("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1234) INSERT INTO users (email) SELECT 'u' || i || '@example.com' FROM n")
+        .execute(&app)
+        .await
+        .unwrap();
+    let at = |name: &str| dir.path().join(name).display().to_string();
+    let (db_path, on_count, off_count) = (at("database.sqlite"), at("count-at-on"), at("count-at-off"));
+    let config = dir.path().join("upkeep.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\ndata_dir = \"data\"\n\n[maintenance_mode]\nkind = \"command\"\n\
+             on = \"sqlite3 {db_path} 'SELECT COUNT(*) FROM users' > {on_count}\"\n\
+             off = \"sqlite3 {db_path} 'SELECT COUNT(*) FROM users' > {off_count}\"\n\n\
+             [[backup]]\nname = \"db\"\nsource = {{ kind = \"sqlite\", path = \"database.sqlite\" }}\n\
+             schedule = \"0 2 * * *\"\ndrill = \"0 5 * * 0\"\nmax_age = \"26h\"\nrto = \"1h\"\n"
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = upkeep(&config, &["backup", "run", "db", "--json"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let id = json(&out)[0]["snapshot"]["id"].as_str().unwrap().to_string();
+
+    // Not good until a drill passes on it; then listed good, and the status has an RPO and RTO.
+    let (_, out, _) = upkeep(&config, &["backup", "list", "--json"]);
+    assert_eq!(json(&out)[0]["good"], false);
+    let (code, out, err) = upkeep(&config, &["backup", "verify", "--drill"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (_, out, _) = upkeep(&config, &["backup", "list", "--json"]);
+    assert_eq!(json(&out)[0]["good"], true, "{out}");
+    let (code, out, _) = upkeep(&config, &["backup", "status", "--json"]);
+    assert_eq!(code, Some(0), "{out}");
+    let status = &json(&out)[0];
+    assert_eq!(status["targets_met"], true, "{status}");
+    assert_eq!(status["status"]["newest_good"]["snapshot"], id.as_str());
+    assert!(status["status"]["rpo"].as_u64().unwrap() < 60_000, "{status}");
+    assert!(status["status"]["rto"].as_u64().is_some(), "{status}");
+    let (_, out, _) = upkeep(&config, &["backup", "inspect", &id[..8], "--json"]);
+    let inspected = json(&out);
+    assert_eq!((inspected["good"].clone(), inspected["meta"]["tables"]["users"].clone()), (true.into(), 1234.into()));
+
+    // The app loses rows and gains a table; the whole database comes back, in place.
+    sqlx::query("DELETE FROM users WHERE id > 1000").execute(&app).await.unwrap();
+    sqlx::query("CREATE TABLE junk (x)").execute(&app).await.unwrap();
+    let (code, out, err) = upkeep(&config, &["backup", "restore", &id[..8], "--json"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let restored = json(&out);
+    assert_eq!(restored["restored"]["maintenance_mode"].as_array().unwrap().len(), 2, "{restored}");
+    assert_eq!(std::fs::read_to_string(&on_count).unwrap().trim(), "1000", "the mode went on before the restore");
+    assert_eq!(std::fs::read_to_string(&off_count).unwrap().trim(), "1234", "and off after it");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM users").await, 1234, "the app's open connection sees it");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'junk'").await, 0);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'users_email'").await, 1);
+    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&app).await.unwrap();
+    assert_eq!(integrity, "ok");
+    let safety = restored["restored"]["safety_copy"].as_str().unwrap();
+    let copy = sqlx::sqlite::SqlitePoolOptions::new().connect(&format!("sqlite://{safety}?mode=ro")).await.unwrap();
+    assert_eq!(count(&copy, "SELECT COUNT(*) FROM users").await, 1000, "the safety copy holds the data it replaced");
+    copy.close().await;
+
+    // One table: the others keep what was written since the backup.
+    sqlx::query("CREATE TABLE posts (id INTEGER PRIMARY KEY)").execute(&app).await.unwrap();
+    sqlx::query("INSERT INTO posts VALUES (1), (2)").execute(&app).await.unwrap();
+    sqlx::query("DELETE FROM users").execute(&app).await.unwrap();
+    let (code, out, err) = upkeep(&config, &["backup", "restore", &id[..8], "--only", "users"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("table users: 1234 rows put back in one transaction"), "{out}");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM users").await, 1234);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM posts").await, 2);
+    let (code, _, err) = upkeep(&config, &["backup", "restore", &id[..8], "--only", "nope"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("the snapshot has no table `nope` (nothing was changed)"), "{err}");
+
+    // No safety copy can be taken: nothing changes unless forced.
+    let safety_dir = dir.path().join("data/safety-copies");
+    std::fs::remove_dir_all(&safety_dir).unwrap();
+    std::fs::write(&safety_dir, "in the way").unwrap();
+    sqlx::query("DELETE FROM users").execute(&app).await.unwrap();
+    let (code, _, err) = upkeep(&config, &["backup", "restore", &id[..8]]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("cannot take a safety copy") && err.contains("--force"), "{err}");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM users").await, 0, "nothing was changed");
+    let (code, out, err) = upkeep(&config, &["backup", "restore", &id[..8], "--force"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM users").await, 1234);
+    app.close().await;
+}

@@ -9,6 +9,7 @@
 
 mod api;
 mod auth;
+mod backups;
 mod dashboard;
 mod headers;
 mod health;
@@ -62,6 +63,10 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/api/v1/tasks/{name}/run", axum::routing::post(maintenance::run))
         .route("/api/v1/maintenance", get(maintenance::status).post(maintenance::switch))
         .route("/api/v1/audit", get(maintenance::audit))
+        .route("/api/v1/backups", get(backups::list))
+        .route("/api/v1/backups/{name}/runs", get(backups::runs))
+        .route("/api/v1/backups/{name}/run", axum::routing::post(backups::run))
+        .route("/api/v1/backups/{name}/drill", axum::routing::post(backups::drill))
         .route_layer(from_fn_with_state(state.clone(), auth::api))
         .route_layer(from_fn_with_state(state.daemon.plan().server.request_timeout, server::bounded));
     let dashboard = Router::new()
@@ -70,6 +75,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/alerts", get(dashboard::alerts::page))
         .route("/slos", get(dashboard::slos::page))
         .route("/tasks", get(dashboard::tasks::page))
+        .route("/backups", get(dashboard::backups::page))
         .route("/alerts/silences", axum::routing::post(dashboard::alerts::add_silence))
         .route("/alerts/silences/{id}/expire", axum::routing::post(dashboard::alerts::expire_silence))
         .route("/alerts/channels/{name}/test", axum::routing::post(dashboard::alerts::test_channel))
@@ -109,6 +115,9 @@ async fn metrics(
     // of the metrics still go out.
     if let Err(e) = state.daemon.refresh_slo_metrics().await {
         tracing::warn!("cannot compute the SLO metrics: {e}");
+    }
+    if let Err(e) = state.daemon.refresh_backup_metrics().await {
+        tracing::warn!("cannot compute the backup metrics: {e}");
     }
     let wants_openmetrics = headers
         .get(header::ACCEPT)

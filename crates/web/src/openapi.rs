@@ -10,6 +10,7 @@ pub async fn document() -> Json<Value> {
 fn spec() -> Value {
     let mut doc = paths_and_schemas();
     maintenance(&mut doc);
+    backups(&mut doc);
     doc["components"]["securitySchemes"] = json!({
         "token": {"type": "http", "scheme": "bearer", "description": "a [[token]] of upkeep.toml (`upkeep token new`)"},
         "session": {"type": "apiKey", "in": "cookie", "name": crate::auth::SESSION_COOKIE, "description": "a dashboard sign-in"}
@@ -181,7 +182,7 @@ fn maintenance(doc: &mut Value) {
             "TaskRun": {"type": "object", "required": ["id", "task", "started", "duration", "ok"], "properties": {
                 "id": {"type": "integer"}, "task": {"type": "string"}, "started": {"type": "string", "format": "date-time"},
                 "duration": {"type": "integer", "description": "milliseconds"}, "ok": {"type": "boolean"}, "trigger": {"type": "string"},
-                "summary": {"type": "string"}, "output": {"type": "string"}, "changes": {"type": "object", "additionalProperties": {"type": "number"}}}},
+                "summary": {"type": "string"}, "output": {"type": "string"}, "changes": {"type": "object", "description": "what changed, by name; a backup's run also names its snapshot"}}},
             "WindowOccurrence": {"type": "object", "required": ["name", "starts_at", "ends_at"], "properties": {
                 "name": {"type": "string"}, "description": {"type": ["string", "null"]}, "starts_at": {"type": "string", "format": "date-time"},
                 "ends_at": {"type": "string", "format": "date-time"}, "notice_at": {"type": "string", "format": "date-time"}, "active": {"type": "boolean"},
@@ -190,6 +191,39 @@ fn maintenance(doc: &mut Value) {
                 "mode": {"type": "boolean", "description": "the app's maintenance mode is on for its length"}}},
             "AuditEntry": {"type": "object", "required": ["at", "actor", "action"], "properties": {
                 "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"}, "action": {"type": "string"}, "target": {"type": "string"}, "detail": {"type": "string"}}}
+    });
+    merge(&mut doc["paths"], paths);
+    merge(&mut doc["components"]["schemas"], schemas);
+}
+
+/// Backups: each with its standing, its runs and drills, and queuing a run or a drill.
+fn backups(doc: &mut Value) {
+    let name = json!({"name": "name", "in": "path", "required": true, "schema": {"type": "string"}});
+    let error = json!({"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    let runs = json!({"type": "array", "items": {"$ref": "#/components/schemas/TaskRun"}});
+    let queued = json!({"202": {"description": "queued", "content": {"application/json": {"schema": {"type": "object", "properties": {"backup": {"type": "string"}, "check": {"type": "string"}, "state": {"type": "string"}}}}}}, "403": error, "404": error, "409": error});
+    let paths = json!({
+        "/api/v1/backups": {"get": {"summary": "Every backup with its schedule, targets and standing: last run, last success, last drill, RPO, RTO", "responses": {"200": {"description": "backups", "content": {"application/json": {"schema": {"type": "object", "properties": {"backups": {"type": "array", "items": {"$ref": "#/components/schemas/Backup"}}}}}}}, "503": error}}},
+        "/api/v1/backups/{name}/runs": {"get": {"summary": "A backup's runs and its restore drills, newest first", "parameters": [name, {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}}], "responses": {"200": {"description": "runs", "content": {"application/json": {"schema": {"type": "object", "properties": {"backup": {"type": "string"}, "runs": runs, "drills": runs}}}}}, "400": error, "404": error, "503": error}}},
+        "/api/v1/backups/{name}/run": {"post": {"summary": "Queue a run of a scheduled backup now (admin)", "parameters": [name], "responses": queued}},
+        "/api/v1/backups/{name}/drill": {"post": {"summary": "Queue a restore drill of a backup's newest snapshot now (admin); the backup needs a `drill` schedule", "parameters": [name], "responses": queued}}
+    });
+    let run = json!({"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/BackupRun"}]});
+    let ms = json!({"type": ["integer", "null"], "description": "milliseconds"});
+    let schemas = json!({
+        "Backup": {"type": "object", "required": ["name", "kind", "status"], "properties": {
+            "name": {"type": "string"}, "kind": {"type": "string"}, "target": {"type": "string"},
+            "schedule": {"type": ["string", "null"]}, "next_run": {"type": ["string", "null"], "format": "date-time"},
+            "drill": {"type": ["string", "null"]}, "next_drill": {"type": ["string", "null"], "format": "date-time"},
+            "max_age_ms": ms, "rto_target_ms": ms, "targets_met": {"type": ["boolean", "null"]},
+            "status": {"type": "object", "properties": {
+                "last_run": run, "last_success": run, "last_drill": run, "last_passed_drill": run,
+                "newest_good": {"oneOf": [{"type": "null"}, {"type": "object", "properties": {"snapshot": {"type": "string"}, "taken": {"type": "string", "format": "date-time"}}}]},
+                "good": {"type": "array", "items": {"type": "string"}, "description": "snapshots a drill proved"},
+                "rpo": ms, "rto": ms, "age": ms, "dedup_ratio": {"type": ["number", "null"]}}}}},
+        "BackupRun": {"type": "object", "properties": {
+            "at": {"type": "string", "format": "date-time"}, "ok": {"type": "boolean"}, "duration": {"type": "integer", "description": "milliseconds"},
+            "summary": {"type": "string"}, "snapshot": {"type": ["string", "null"]}, "size": {"type": ["integer", "null"]}}}
     });
     merge(&mut doc["paths"], paths);
     merge(&mut doc["components"]["schemas"], schemas);

@@ -2,7 +2,7 @@
 //! no snapshot (rustic would save a streamed snapshot before the exit status is known) and the
 //! file in the snapshot has its real size (`restic restore` writes streamed nodes empty).
 
-use super::{DrillFuture, Recorded, Source, StageFuture, Staged};
+use super::{DrillFuture, PutBackFuture, Recorded, Source, StageFuture, Staged};
 use std::path::Path;
 use upkeep_config::{Diagnostics, TableReader};
 
@@ -51,5 +51,14 @@ impl Source for Command {
 
     fn drill<'a>(&'a self, restored: &'a Path, recorded: &'a Recorded) -> DrillFuture<'a> {
         Box::pin(async move { super::same_size(restored, recorded) })
+    }
+
+    fn can_put_back(&self, _only: Option<&str>) -> Result<(), String> {
+        Err("a command's output has no place to go back to: restore it with --to DIR and load it as the app does"
+            .into())
+    }
+
+    fn put_back<'a>(&'a self, _restored: &'a Path, only: Option<&'a str>) -> PutBackFuture<'a> {
+        Box::pin(async move { self.can_put_back(only).map(|()| Vec::new()) })
     }
 }

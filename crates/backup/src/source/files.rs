@@ -1,7 +1,7 @@
 //! `files`: a directory, backed up in place (files, symlinks, modes and times kept), less what
 //! `exclude` globs name.
 
-use super::{DrillFuture, Recorded, Source, StageFuture, Staged};
+use super::{DrillFuture, PutBackFuture, Recorded, SafetyFuture, Source, StageFuture, Staged};
 use std::path::{Path, PathBuf};
 use upkeep_config::{Diagnostics, TableReader};
 
@@ -45,6 +45,56 @@ impl Source for Files {
                 ));
             }
             Ok(vec![format!("{files} files, {bytes} bytes, as backed up")])
+        })
+    }
+
+    fn part(&self, path: &str, only: Option<&str>) -> String {
+        match only {
+            Some(rel) => format!("{}/{}", path.trim_end_matches('/'), rel.trim_start_matches('/')),
+            None => path.to_string(),
+        }
+    }
+
+    fn can_put_back(&self, only: Option<&str>) -> Result<(), String> {
+        match only {
+            Some(rel) if rel.is_empty() || Path::new(rel).is_absolute() || rel.split('/').any(|part| part == "..") => {
+                Err(format!("`{rel}` must be a path inside {}, such as `avatars/1.png`", self.path.display()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The directory (or the one file) copied as it is now; none when it is gone.
+    fn safety_copy<'a>(&'a self, dir: &'a Path, only: Option<&'a str>) -> SafetyFuture<'a> {
+        Box::pin(async move {
+            let live = only.map_or_else(|| self.path.clone(), |rel| self.path.join(rel));
+            if std::fs::symlink_metadata(&live).is_err() {
+                return Ok(None);
+            }
+            let copy = dir.join(live.file_name().unwrap_or_else(|| "data".as_ref()));
+            super::copy_tree(&live, &copy).map_err(|e| format!("cannot copy {}: {e}", live.display()))?;
+            Ok(Some(copy))
+        })
+    }
+
+    /// Copied beside the live directory (or file), then swapped in by renames.
+    fn put_back<'a>(&'a self, restored: &'a Path, only: Option<&'a str>) -> PutBackFuture<'a> {
+        Box::pin(async move {
+            let live = only.map_or_else(|| self.path.clone(), |rel| self.path.join(rel));
+            if let Some(parent) = live.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+            }
+            let staging = super::beside(&live, "restoring");
+            let _ = std::fs::remove_dir_all(&staging).or_else(|_| std::fs::remove_file(&staging));
+            super::copy_tree(restored, &staging).map_err(|e| format!("cannot copy the restored data: {e}"))?;
+            let old = super::beside(&live, "before");
+            let had = std::fs::rename(&live, &old).is_ok();
+            std::fs::rename(&staging, &live).map_err(|e| format!("cannot put {} back: {e}", live.display()))?;
+            if had {
+                let _ = std::fs::remove_dir_all(&old).or_else(|_| std::fs::remove_file(&old));
+            }
+            let (files, bytes) = count(&live).unwrap_or((1, 0));
+            Ok(vec![format!("{}: {files} files, {bytes} bytes put back", live.display())])
         })
     }
 }

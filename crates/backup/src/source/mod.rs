@@ -44,6 +44,12 @@ pub struct Recorded {
 /// A drill's checks that passed, in words; or the first that failed.
 pub type DrillFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<String>, String>> + Send + 'a>>;
 
+/// A safety copy of the live data (`None`: there is none to copy), or why it cannot be taken.
+pub type SafetyFuture<'a> = Pin<Box<dyn Future<Output = Result<Option<PathBuf>, String>> + Send + 'a>>;
+
+/// What putting a restored copy back did, in words.
+pub type PutBackFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<String>, String>> + Send + 'a>>;
+
 pub trait Source: Send + Sync + Debug {
     fn kind(&self) -> &'static str;
     /// What it backs up, as shown (a URL without its password, a path).
@@ -54,6 +60,26 @@ pub trait Source: Send + Sync + Debug {
     /// opens or loads it the way the app would, somewhere scratch, and compares what is in it
     /// with what was recorded.
     fn drill<'a>(&'a self, restored: &'a Path, recorded: &'a Recorded) -> DrillFuture<'a>;
+
+    /// Whether a restore can put its data back in place (all of it, or the one table or file
+    /// `only` names); `Err` says why not, and what to do instead.
+    fn can_put_back(&self, only: Option<&str>) -> Result<(), String>;
+
+    /// Copies the live data (all of it, or what `only` names) into `dir` before a restore
+    /// overwrites it: by default as a backup stages it (a consistent copy, or a dump).
+    fn safety_copy<'a>(&'a self, dir: &'a Path, _only: Option<&'a str>) -> SafetyFuture<'a> {
+        Box::pin(async move { self.stage(dir).await.map(|staged| Some(staged.path)) })
+    }
+
+    /// What of a snapshot's `path` a restore of `only` needs: all of it, except where `only`
+    /// names a file inside it.
+    fn part(&self, path: &str, _only: Option<&str>) -> String {
+        path.to_string()
+    }
+
+    /// Puts `restored` (the file or directory as it was backed up) back in place of the live
+    /// data: all of it, or the one table or file `only` names.
+    fn put_back<'a>(&'a self, restored: &'a Path, only: Option<&'a str>) -> PutBackFuture<'a>;
 }
 
 /// Compares each table's rows in a restored copy with those recorded at backup time.
@@ -76,6 +102,44 @@ fn same_size(restored: &Path, recorded: &Recorded) -> Result<Vec<String>, String
         return Err(format!("{} has {size} bytes, {} were backed up", restored.display(), recorded.size));
     }
     Ok(vec![format!("{size} bytes, as backed up")])
+}
+
+/// Copies `from` to `to` whole or not at all: written beside it under a temporary name, synced,
+/// then renamed over it.
+fn put_file(from: &Path, to: &Path) -> Result<(), String> {
+    let tmp = beside(to, "restoring");
+    let copied = std::fs::copy(from, &tmp)
+        .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, to));
+    copied.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("cannot put {} back: {e}", to.display())
+    })
+}
+
+/// `to`'s sibling `.NAME.upkeep-WHAT-PID`: on the same file system, so a rename is atomic.
+fn beside(to: &Path, what: &str) -> PathBuf {
+    let name = to.file_name().map_or("data".into(), |n| n.to_string_lossy().to_string());
+    to.with_file_name(format!(".{name}.upkeep-{what}-{}", std::process::id()))
+}
+
+/// Copies the tree at `from` to `to` (which must not exist): files with their modes, symlinks
+/// as symlinks.
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    let meta = std::fs::symlink_metadata(from)?;
+    if meta.file_type().is_symlink() {
+        return std::os::unix::fs::symlink(std::fs::read_link(from)?, to);
+    }
+    if meta.is_file() {
+        std::fs::copy(from, to)?;
+        return Ok(());
+    }
+    std::fs::create_dir(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        copy_tree(&entry.path(), &to.join(entry.file_name()))?;
+    }
+    std::fs::set_permissions(to, meta.permissions())
 }
 
 /// A scratch database's name for a drill: unique, and plain enough to need no quoting.

@@ -4,7 +4,7 @@
 //! taken in a consistent-snapshot transaction begun just before the dump: under concurrent
 //! writes they may differ from the dump by what committed in between.
 
-use super::{DrillFuture, Recorded, Source, StageFuture, Staged};
+use super::{DrillFuture, PutBackFuture, Recorded, Source, StageFuture, Staged};
 use sqlx::mysql::MySqlConnection;
 use sqlx::{Connection, Row};
 use std::collections::BTreeMap;
@@ -89,6 +89,37 @@ impl Source for Mysql {
             result
         })
     }
+
+    fn can_put_back(&self, _only: Option<&str>) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// All of it: the dump loaded into the live database (table by table: MySQL's DDL is not
+    /// transactional, which is why the app goes into maintenance mode around a restore). One
+    /// table: loaded into a scratch database, then swapped in by one atomic `RENAME TABLE`.
+    fn put_back<'a>(&'a self, restored: &'a Path, only: Option<&'a str>) -> PutBackFuture<'a> {
+        Box::pin(async move {
+            let database = self.url.path().trim_start_matches('/').to_string();
+            let client = if which("mariadb") { "mariadb" } else { "mysql" };
+            let Some(table) = only else {
+                let (mut args, env) = self.tool_args();
+                args.push(database.clone());
+                super::run_tool_with_input(client, &args, &env, Some(restored), None).await?;
+                return Ok(vec![format!("the dump loaded into {database}: ok")]);
+            };
+            let mut admin = MySqlConnection::connect(&self.raw).await.map_err(|e| format!("cannot connect: {e}"))?;
+            let scratch = super::scratch_database();
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {scratch}")))
+                .execute(&mut admin)
+                .await
+                .map_err(|e| format!("cannot create a scratch database: {e}"))?;
+            let result = self.swap_table(&mut admin, client, &scratch, &database, table, restored).await;
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {scratch}")))
+                .execute(&mut admin)
+                .await;
+            result
+        })
+    }
 }
 
 impl Mysql {
@@ -105,6 +136,39 @@ impl Mysql {
         let password =
             self.url.password().map(|p| percent_encoding::percent_decode_str(p).decode_utf8_lossy().to_string());
         (args, password.into_iter().map(|p| ("MYSQL_PWD", p)).collect())
+    }
+
+    async fn swap_table(
+        &self,
+        admin: &mut MySqlConnection,
+        client: &str,
+        scratch: &str,
+        database: &str,
+        table: &str,
+        dump: &Path,
+    ) -> Result<Vec<String>, String> {
+        let (mut args, env) = self.tool_args();
+        args.push(scratch.to_string());
+        super::run_tool_with_input(client, &args, &env, Some(dump), None).await?;
+        let loaded = counts(admin, scratch).await?;
+        let Some(rows) = loaded.get(table) else { return Err(format!("the snapshot has no table `{table}`")) };
+        let q = |name: &str| format!("`{}`", name.replace('`', "``"));
+        let live = counts(admin, database).await?;
+        let swap = if live.contains_key(table) {
+            format!(
+                "RENAME TABLE {db}.{t} TO {scratch}.{old}, {scratch}.{t} TO {db}.{t}",
+                db = q(database),
+                t = q(table),
+                old = q(&format!("{table}_before_restore"))
+            )
+        } else {
+            format!("RENAME TABLE {scratch}.{t} TO {db}.{t}", db = q(database), t = q(table))
+        };
+        sqlx::query(sqlx::AssertSqlSafe(swap))
+            .execute(&mut *admin)
+            .await
+            .map_err(|e| format!("cannot swap {table} in: {e}"))?;
+        Ok(vec![format!("table {table}: {rows} rows swapped in by one RENAME TABLE")])
     }
 
     async fn load_and_count(&self, scratch: &str, dump: &Path, recorded: &Recorded) -> Result<Vec<String>, String> {

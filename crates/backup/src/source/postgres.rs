@@ -3,7 +3,7 @@
 //! transaction exports its snapshot, `pg_dump --snapshot` dumps from it, and the counts are
 //! taken inside it, so they match the dump exactly while the app keeps writing.
 
-use super::{DrillFuture, Recorded, Source, StageFuture, Staged};
+use super::{DrillFuture, PutBackFuture, Recorded, Source, StageFuture, Staged};
 use sqlx::postgres::PgConnection;
 use sqlx::{Connection, Row};
 use std::collections::BTreeMap;
@@ -72,6 +72,54 @@ impl Source for Postgres {
                 .execute(&mut admin)
                 .await;
             result
+        })
+    }
+
+    fn can_put_back(&self, _only: Option<&str>) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// All of it with `pg_restore --clean --single-transaction`: the app sees the old database
+    /// or the restored one. One table: its rows from the dump, after a `TRUNCATE`, in one
+    /// transaction.
+    fn put_back<'a>(&'a self, restored: &'a Path, only: Option<&'a str>) -> PutBackFuture<'a> {
+        Box::pin(async move {
+            let Some(table) = only else {
+                let args = vec![
+                    "--clean".to_string(),
+                    "--if-exists".into(),
+                    "--no-owner".into(),
+                    "--no-privileges".into(),
+                    "--single-transaction".into(),
+                    "--exit-on-error".into(),
+                    format!("--dbname={}", self.url),
+                    restored.display().to_string(),
+                ];
+                super::run_tool("pg_restore", &args, &[], None).await?;
+                return Ok(vec!["pg_restore --clean in one transaction: ok".into()]);
+            };
+            let (schema, name) = table.split_once('.').unwrap_or(("public", table));
+            let rows = restored.with_extension("table.sql");
+            let args = vec![
+                "--data-only".to_string(),
+                format!("--schema={schema}"),
+                format!("--table={name}"),
+                format!("--file={}", rows.display()),
+                restored.display().to_string(),
+            ];
+            super::run_tool("pg_restore", &args, &[], None).await?;
+            let quoted = format!("\"{}\".\"{}\"", schema.replace('"', "\"\""), name.replace('"', "\"\""));
+            let args = vec![
+                "--single-transaction".to_string(),
+                "--no-psqlrc".into(),
+                "--quiet".into(),
+                "--set=ON_ERROR_STOP=1".into(),
+                format!("--dbname={}", self.url),
+                format!("--command=TRUNCATE ONLY {quoted}"),
+                format!("--file={}", rows.display()),
+            ];
+            super::run_tool("psql", &args, &[], None).await?;
+            Ok(vec![format!("table {table}: emptied and refilled from the dump in one transaction")])
         })
     }
 }

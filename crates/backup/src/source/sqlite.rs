@@ -2,7 +2,7 @@
 //! while the app keeps writing (in WAL mode, without blocking it). Seed 000's `cp` of the live
 //! file can copy a page half-written, or miss what is still in the `-wal` file.
 
-use super::{DrillFuture, Recorded, Source, StageFuture, Staged};
+use super::{DrillFuture, PutBackFuture, Recorded, SafetyFuture, Source, StageFuture, Staged};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{ConnectOptions, Connection, Row};
 use std::path::{Path, PathBuf};
@@ -61,6 +61,173 @@ impl Source for Sqlite {
             Ok(vec!["integrity_check: ok".into(), super::same_rows(&tables, &recorded.tables)?])
         })
     }
+
+    fn can_put_back(&self, _only: Option<&str>) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// The live database copied as a backup copies it (`VACUUM INTO`); none when it is gone.
+    fn safety_copy<'a>(&'a self, dir: &'a Path, _only: Option<&'a str>) -> SafetyFuture<'a> {
+        Box::pin(async move {
+            if !self.path.exists() {
+                return Ok(None);
+            }
+            self.stage(dir).await.map(|staged| Some(staged.path))
+        })
+    }
+
+    /// Into the live database, in one transaction, so the app's connections see the old data
+    /// or the restored data and nothing in between (a file copied over a database in use, as
+    /// the manuals do, corrupts it). A database that is gone is put back as a file.
+    fn put_back<'a>(&'a self, restored: &'a Path, only: Option<&'a str>) -> PutBackFuture<'a> {
+        Box::pin(async move {
+            if !self.path.exists() {
+                if only.is_some() {
+                    return Err(format!("{} does not exist: restore the whole database first", self.path.display()));
+                }
+                super::put_file(restored, &self.path)?;
+                return Ok(vec![format!("{} was gone: put back whole", self.path.display())]);
+            }
+            let mut live = open(&self.path, false).await?;
+            let result = replace(&mut live, restored, only).await;
+            let _ = sqlx::query("DETACH DATABASE restored").execute(&mut live).await;
+            let _ = live.close().await;
+            result
+        })
+    }
+}
+
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+async fn exec(conn: &mut SqliteConnection, sql: String) -> Result<(), String> {
+    sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+        .execute(&mut *conn)
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("{sql}: {e}"))
+}
+
+/// Replaces the live database's content (or one table's) with the restored copy's, in one
+/// `BEGIN IMMEDIATE` transaction; foreign keys are not enforced while the tables are refilled.
+async fn replace(live: &mut SqliteConnection, restored: &Path, only: Option<&str>) -> Result<Vec<String>, String> {
+    exec(live, "PRAGMA foreign_keys = OFF".into()).await?;
+    sqlx::query("ATTACH DATABASE ? AS restored")
+        .bind(restored.to_string_lossy().to_string())
+        .execute(&mut *live)
+        .await
+        .map_err(|e| format!("cannot open the restored copy: {e}"))?;
+    exec(live, "BEGIN IMMEDIATE".into()).await?;
+    let done = match only {
+        Some(table) => replace_table(live, table).await,
+        None => replace_all(live).await,
+    };
+    match done {
+        Ok(done) => {
+            exec(live, "COMMIT".into()).await?;
+            Ok(done)
+        }
+        Err(e) => {
+            let _ = exec(live, "ROLLBACK".into()).await;
+            Err(format!("{e} (nothing was changed)"))
+        }
+    }
+}
+
+async fn replace_all(live: &mut SqliteConnection) -> Result<Vec<String>, String> {
+    let existing: Vec<(String, String)> = sqlx::query_as(
+        "SELECT type, name FROM main.sqlite_master WHERE type IN ('view', 'trigger', 'table') \
+         AND name NOT LIKE 'sqlite_%' ORDER BY CASE type WHEN 'table' THEN 1 ELSE 0 END",
+    )
+    .fetch_all(&mut *live)
+    .await
+    .map_err(|e| e.to_string())?;
+    for (kind, name) in &existing {
+        // A virtual table's shadow tables go with it.
+        exec(live, format!("DROP {} IF EXISTS {}", kind.to_uppercase(), quote(name))).await?;
+    }
+    let tables: Vec<(String, String)> = sqlx::query_as(
+        "SELECT name, sql FROM restored.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+         AND sql IS NOT NULL ORDER BY rowid",
+    )
+    .fetch_all(&mut *live)
+    .await
+    .map_err(|e| e.to_string())?;
+    let virtual_tables: Vec<&String> =
+        tables.iter().filter(|(_, sql)| sql.to_uppercase().starts_with("CREATE VIRTUAL")).map(|(n, _)| n).collect();
+    let shadow = |name: &str| virtual_tables.iter().any(|v| name.starts_with(&format!("{v}_")));
+    let mut rows = 0u64;
+    let mut count = 0;
+    for (name, sql) in tables.iter().filter(|(name, _)| !shadow(name)) {
+        exec(live, sql.clone()).await?;
+        let copied = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO main.{q} SELECT * FROM restored.{q}",
+            q = quote(name)
+        )))
+        .execute(&mut *live)
+        .await
+        .map_err(|e| format!("cannot refill {name}: {e}"))?;
+        rows += copied.rows_affected();
+        count += 1;
+    }
+    let sequences: Option<String> =
+        sqlx::query_scalar("SELECT name FROM restored.sqlite_master WHERE name = 'sqlite_sequence'")
+            .fetch_optional(&mut *live)
+            .await
+            .map_err(|e| e.to_string())?;
+    if sequences.is_some() {
+        exec(live, "DELETE FROM main.sqlite_sequence".into()).await?;
+        exec(live, "INSERT INTO main.sqlite_sequence SELECT * FROM restored.sqlite_sequence".into()).await?;
+    }
+    // Indexes, views and triggers after the rows, so no trigger fires on the refill.
+    let rest: Vec<String> = sqlx::query_scalar(
+        "SELECT sql FROM restored.sqlite_master WHERE type IN ('index', 'view', 'trigger') AND sql IS NOT NULL \
+         ORDER BY CASE type WHEN 'index' THEN 0 WHEN 'view' THEN 1 ELSE 2 END, rowid",
+    )
+    .fetch_all(&mut *live)
+    .await
+    .map_err(|e| e.to_string())?;
+    for sql in rest.into_iter().filter(|sql| !virtual_tables.iter().any(|v| sql.contains(&format!("{v}_")))) {
+        exec(live, sql).await?;
+    }
+    let version: i64 = sqlx::query_scalar("PRAGMA restored.user_version").fetch_one(&mut *live).await.unwrap_or(0);
+    exec(live, format!("PRAGMA main.user_version = {version}")).await?;
+    Ok(vec![format!("{count} tables, {rows} rows put back in one transaction")])
+}
+
+async fn replace_table(live: &mut SqliteConnection, table: &str) -> Result<Vec<String>, String> {
+    let sql: Option<String> =
+        sqlx::query_scalar("SELECT sql FROM restored.sqlite_master WHERE type = 'table' AND name = ?")
+            .bind(table)
+            .fetch_optional(&mut *live)
+            .await
+            .map_err(|e| e.to_string())?;
+    let Some(sql) = sql else { return Err(format!("the snapshot has no table `{table}`")) };
+    let exists: Option<String> =
+        sqlx::query_scalar("SELECT name FROM main.sqlite_master WHERE type = 'table' AND name = ?")
+            .bind(table)
+            .fetch_optional(&mut *live)
+            .await
+            .map_err(|e| e.to_string())?;
+    if exists.is_none() {
+        exec(live, sql).await?;
+    }
+    let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info(?, 'restored')")
+        .bind(table)
+        .fetch_all(&mut *live)
+        .await
+        .map_err(|e| e.to_string())?;
+    let columns = columns.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ");
+    let q = quote(table);
+    exec(live, format!("DELETE FROM main.{q}")).await?;
+    let copied = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO main.{q} ({columns}) SELECT {columns} FROM restored.{q}"
+    )))
+    .execute(&mut *live)
+    .await
+    .map_err(|e| format!("cannot refill {table}: {e}"))?;
+    Ok(vec![format!("table {table}: {} rows put back in one transaction", copied.rows_affected())])
 }
 
 pub(crate) async fn open(path: &Path, read_only: bool) -> Result<SqliteConnection, String> {

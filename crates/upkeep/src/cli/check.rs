@@ -77,6 +77,9 @@ fn select(checks: &[Arc<Check>], names: &[String]) -> Result<Vec<Arc<Check>>, St
         let how = match job.kind {
             upkeep_maintain::TASK_KIND => format!("a maintenance task: run it with `upkeep task run {}`", job.name),
             upkeep_backup::DRILL_KIND => "a backup's restore drill: run it with `upkeep backup verify --drill`".into(),
+            upkeep_backup::TARGETS_KIND => {
+                "a backup's targets (max_age, rto): `upkeep backup status` shows them".into()
+            }
             _ => format!("a backup: run it with `upkeep backup run {}`", job.name),
         };
         return Err(format!("`{}` is {how}", job.name));

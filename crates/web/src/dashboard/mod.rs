@@ -1,10 +1,12 @@
 //! The dashboard: every check with its status, a latency sparkline for the last hour, uptime
 //! bars for 24 hours and 90 days, and the last error; a page per check with its history; the
-//! alerts (`alerts.rs`), the SLOs with their burn-down (`slos.rs`) and maintenance: tasks, the
-//! app's mode and windows (`tasks.rs`). Rendered on the server
+//! alerts (`alerts.rs`), the SLOs with their burn-down (`slos.rs`), the backups with their
+//! drills, RPO and RTO (`backups.rs`) and maintenance: tasks, the app's mode and windows
+//! (`tasks.rs`). Rendered on the server
 //! (HTML + SVG), refreshes itself, needs no script.
 
 pub mod alerts;
+pub mod backups;
 pub mod slos;
 pub mod tasks;
 

@@ -1,7 +1,11 @@
-//! `upkeep backup run [NAME] | list | restore ID --to DIR | verify [ID] [--drill] | prune
-//! [--dry-run]`: back up now (under the lock the daemon takes, recorded in the backup's
-//! history), the snapshots in the repository, a snapshot's data put back, proven, and each
-//! backup's `keep` policy applied.
+//! `upkeep backup run [NAME] | list | status | inspect ID | restore ID [--to DIR] [--only X]
+//! | verify [ID] [--drill] | prune [--dry-run]`: back up now (under the lock the daemon takes,
+//! recorded in the backup's history), the snapshots and where each backup stands, a snapshot's
+//! data put back in place or elsewhere, proven, and each backup's `keep` policy applied.
+//! Long steps show rustic's progress: bars on a terminal, plain lines otherwise.
+
+mod restore;
+mod show;
 
 use super::{EXIT_BAD_INPUT, EXIT_OK, EXIT_UNHEALTHY};
 use clap::Subcommand;
@@ -16,7 +20,7 @@ pub enum BackupCommand {
         #[arg(long)]
         json: bool,
     },
-    /// The snapshots in the repository, oldest first.
+    /// The snapshots in the repository, oldest first, and which a drill proved good.
     List {
         /// Only this backup's.
         #[arg(long)]
@@ -24,12 +28,31 @@ pub enum BackupCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Restore a snapshot (its id, or the first 8 digits of it) into a directory.
+    /// Where each backup stands: last run, last good drill, RPO and RTO against the targets.
+    /// Exit 1 when a backup's last run or drill failed or a target is missed.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// One snapshot in full: what it holds, each table's rows at backup time, its drills.
+    Inspect {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put a snapshot (its id, or the first 8 digits of it) back where its data came from,
+    /// after a safety copy of the live data; or, with `--to`, into a directory.
     Restore {
         id: String,
-        /// Where to put it; it must not exist yet, or be empty.
+        /// Restore into this directory instead (it must not exist yet, or be empty).
         #[arg(long)]
-        to: PathBuf,
+        to: Option<PathBuf>,
+        /// Only this table (a database) or file (relative to the backed-up directory).
+        #[arg(long)]
+        only: Option<String>,
+        /// Overwrite the live data even when no safety copy of it could be taken.
+        #[arg(long)]
+        force: bool,
         #[arg(long)]
         json: bool,
     },
@@ -54,24 +77,55 @@ pub enum BackupCommand {
     },
 }
 
+impl BackupCommand {
+    fn json(&self) -> bool {
+        match self {
+            BackupCommand::Run { json, .. }
+            | BackupCommand::List { json, .. }
+            | BackupCommand::Status { json }
+            | BackupCommand::Inspect { json, .. }
+            | BackupCommand::Restore { json, .. }
+            | BackupCommand::Verify { json, .. }
+            | BackupCommand::Prune { json, .. } => *json,
+        }
+    }
+}
+
 pub async fn run(path: &Path, command: BackupCommand) -> u8 {
-    let json = matches!(
-        command,
-        BackupCommand::Run { json: true, .. }
-            | BackupCommand::List { json: true, .. }
-            | BackupCommand::Restore { json: true, .. }
-    );
+    let json = command.json();
+    use std::io::IsTerminal;
+    upkeep_backup::show_progress(match (json, std::io::stderr().is_terminal()) {
+        (true, _) => upkeep_backup::Show::Hidden,
+        (false, true) => upkeep_backup::Show::Bars,
+        (false, false) => upkeep_backup::Show::Lines,
+    });
     let (plan, store) = match super::plan_and_store(path, json).await {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
     match command {
         BackupCommand::Run { name, json } => run_backups(&plan, &store, name.as_deref(), json).await,
-        BackupCommand::List { backup, json } => list(&plan, backup.as_deref(), json).await,
-        BackupCommand::Restore { id, to, json } => restore(&plan, &id, &to, json).await,
+        BackupCommand::List { backup, json } => show::list(&plan, &store, backup.as_deref(), json).await,
+        BackupCommand::Status { json } => show::status(&plan, &store, json).await,
+        BackupCommand::Inspect { id, json } => show::inspect(&plan, &store, &id, json).await,
+        BackupCommand::Restore { id, to, only, force, json } => {
+            restore::restore(&plan, &store, &id, restore::Where { to, only, force }, json).await
+        }
         BackupCommand::Prune { dry_run, json } => prune(&plan, dry_run, json).await,
         BackupCommand::Verify { id, drill, json } => verify(&plan, &store, id.as_deref(), drill, json).await,
     }
+}
+
+/// A step of a long command, on stderr (the data goes to stdout).
+fn step(json: bool, message: &str) {
+    if !json {
+        eprintln!("{message}");
+    }
+}
+
+/// Who runs this, for histories and the audit log.
+fn actor() -> String {
+    format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()))
 }
 
 async fn run_backups(plan: &upkeep_plan::Plan, store: &upkeep_store::Store, name: Option<&str>, json: bool) -> u8 {
@@ -89,14 +143,13 @@ async fn run_backups(plan: &upkeep_plan::Plan, store: &upkeep_store::Store, name
         return EXIT_BAD_INPUT;
     }
     let places = upkeep_backup::Places::under(&plan.server.data_dir);
-    let trigger = format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
+    let trigger = actor();
     let mut failed = false;
     let mut out = Vec::new();
     for backup in chosen {
-        let spinner = super::spinner(&format!("backing up {} ({})", backup.name, backup.source.target()));
+        step(json, &format!("backing up {} ({})", backup.name, backup.source.target()));
         let now = jiff::Timestamp::now();
         let result = upkeep_backup::run_recorded(backup, &plan.repository, &places, Some(store), &trigger, now).await;
-        spinner.finish_and_clear();
         match result {
             Ok((snapshot, record)) => {
                 if !json {
@@ -124,41 +177,7 @@ async fn run_backups(plan: &upkeep_plan::Plan, store: &upkeep_store::Store, name
     if failed { EXIT_UNHEALTHY } else { EXIT_OK }
 }
 
-async fn list(plan: &upkeep_plan::Plan, backup: Option<&str>, json: bool) -> u8 {
-    let snapshots: Vec<Snapshot> = match snapshots(plan).await {
-        Ok(all) => all.into_iter().filter(|s| backup.is_none_or(|b| s.backup == b)).collect(),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
-    if json {
-        println!("{}", serde_json::to_value(&snapshots).unwrap_or_default());
-        return EXIT_OK;
-    }
-    if snapshots.is_empty() {
-        println!("no snapshots yet: `upkeep backup run` makes one");
-        return EXIT_OK;
-    }
-    let rows: Vec<Vec<String>> = snapshots
-        .iter()
-        .map(|s| {
-            let rows = upkeep_backup::rows(s);
-            vec![
-                s.id[..8.min(s.id.len())].to_string(),
-                s.backup.clone(),
-                s.time.to_zoned(jiff::tz::TimeZone::system()).strftime("%Y-%m-%d %H:%M").to_string(),
-                upkeep_backup::bytes(s.size),
-                upkeep_backup::bytes(s.added),
-                if rows > 0 { rows.to_string() } else { String::new() },
-                s.path.clone(),
-            ]
-        })
-        .collect();
-    print!("{}", super::table::columns(&["ID", "BACKUP", "TIME", "SIZE", "ADDED", "ROWS", "PATH"], &rows));
-    EXIT_OK
-}
-
+/// Every snapshot in the repository, oldest first; none before the first backup.
 async fn snapshots(plan: &upkeep_plan::Plan) -> Result<Vec<Snapshot>, String> {
     if !plan.repository.path.join("config").exists() {
         return Ok(Vec::new());
@@ -167,62 +186,19 @@ async fn snapshots(plan: &upkeep_plan::Plan) -> Result<Vec<Snapshot>, String> {
     tokio::task::spawn_blocking(move || repo.snapshots()).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())
 }
 
-async fn restore(plan: &upkeep_plan::Plan, id: &str, to: &Path, json: bool) -> u8 {
-    if to.exists() && std::fs::read_dir(to).is_ok_and(|mut d| d.next().is_some()) {
-        eprintln!("error: {} is not empty: restore into a new directory, then move what you need", to.display());
-        return EXIT_BAD_INPUT;
+/// The one snapshot `id` (or a prefix of it) names.
+fn one(all: Vec<Snapshot>, id: &str) -> Result<Snapshot, String> {
+    let mut found: Vec<Snapshot> = all.into_iter().filter(|s| s.id.starts_with(id)).collect();
+    match found.len() {
+        0 => Err(format!("no snapshot {id}: `upkeep backup list` shows them")),
+        1 => Ok(found.remove(0)),
+        n => Err(format!("{id} names {n} snapshots: give more of its id")),
     }
-    let found = match snapshots(plan).await {
-        Ok(all) => all.into_iter().filter(|s| s.id.starts_with(id)).collect::<Vec<_>>(),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
-    let snapshot = match found.as_slice() {
-        [one] => one.clone(),
-        [] => {
-            eprintln!("error: no snapshot {id}: `upkeep backup list` shows them");
-            return EXIT_BAD_INPUT;
-        }
-        _ => {
-            eprintln!("error: {id} names {} snapshots: give more of its id", found.len());
-            return EXIT_BAD_INPUT;
-        }
-    };
-    let spinner =
-        super::spinner(&format!("restoring {} of {} into {}", &snapshot.id[..8], snapshot.backup, to.display()));
-    let result = match upkeep_backup::open(&plan.repository).await {
-        Ok(repo) => {
-            let (id, path, to) = (snapshot.id.clone(), snapshot.path.clone(), to.to_path_buf());
-            tokio::task::spawn_blocking(move || repo.restore(&id, &path, &to))
-                .await
-                .map_err(|e| e.to_string())
-                .and_then(|r| r.map_err(|e| e.to_string()))
-        }
-        Err(e) => Err(e),
-    };
-    spinner.finish_and_clear();
-    match result {
-        Ok(restored) => {
-            if json {
-                println!("{}", serde_json::json!({"ok": true, "snapshot": snapshot.id, "restored": restored}));
-            } else {
-                println!(
-                    "restored {} ({}, {}) as {}",
-                    &snapshot.id[..8],
-                    snapshot.backup,
-                    snapshot.path,
-                    restored.display()
-                );
-            }
-            EXIT_OK
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            EXIT_UNHEALTHY
-        }
-    }
+}
+
+/// `4cf08786`: enough of an id to name it.
+fn short(id: &str) -> &str {
+    &id[..8.min(id.len())]
 }
 
 async fn prune(plan: &upkeep_plan::Plan, dry_run: bool, json: bool) -> u8 {
@@ -240,7 +216,7 @@ async fn prune(plan: &upkeep_plan::Plan, dry_run: bool, json: bool) -> u8 {
     let backups: Vec<(String, upkeep_backup::Keep)> =
         plan.backups.iter().map(|b| (b.name.clone(), b.keep.clone())).collect();
     let now = jiff::Timestamp::now();
-    let spinner = super::spinner(if dry_run { "working out what would go" } else { "pruning" });
+    step(json, if dry_run { "working out what would go" } else { "pruning" });
     let result = tokio::task::spawn_blocking(move || -> Result<Vec<upkeep_backup::Decision>, String> {
         let mut all = Vec::new();
         for (name, keep) in &backups {
@@ -258,7 +234,6 @@ async fn prune(plan: &upkeep_plan::Plan, dry_run: bool, json: bool) -> u8 {
     .await
     .map_err(|e| e.to_string())
     .and_then(|r| r);
-    spinner.finish_and_clear();
     let decisions = match result {
         Ok(decisions) => decisions,
         Err(e) => {
@@ -274,7 +249,7 @@ async fn prune(plan: &upkeep_plan::Plan, dry_run: bool, json: bool) -> u8 {
         .iter()
         .map(|d| {
             vec![
-                d.snapshot.id[..8.min(d.snapshot.id.len())].to_string(),
+                short(&d.snapshot.id).to_string(),
                 d.snapshot.backup.clone(),
                 d.snapshot.time.to_zoned(jiff::tz::TimeZone::system()).strftime("%Y-%m-%d %H:%M").to_string(),
                 if d.keep {
@@ -301,14 +276,7 @@ async fn prune(plan: &upkeep_plan::Plan, dry_run: bool, json: bool) -> u8 {
 /// The snapshots `verify` looks at: the one named, or the newest of each backup.
 fn chosen(all: Vec<Snapshot>, id: Option<&str>) -> Result<Vec<Snapshot>, String> {
     match id {
-        Some(id) => {
-            let found: Vec<Snapshot> = all.into_iter().filter(|s| s.id.starts_with(id)).collect();
-            match found.len() {
-                0 => Err(format!("no snapshot {id}: `upkeep backup list` shows them")),
-                1 => Ok(found),
-                n => Err(format!("{id} names {n} snapshots: give more of its id")),
-            }
-        }
+        Some(id) => one(all, id).map(|s| vec![s]),
         None => {
             let mut newest: std::collections::BTreeMap<String, Snapshot> = std::collections::BTreeMap::new();
             for s in all {
@@ -338,15 +306,15 @@ async fn verify(
         }
     };
     let places = upkeep_backup::Places::under(&plan.server.data_dir);
-    let trigger = format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
+    let trigger = actor();
     let mut reports = Vec::new();
     for snapshot in &snapshots {
         let Some(backup) = plan.backups.iter().find(|b| b.name == snapshot.backup) else {
-            eprintln!("{}: skipped: its backup `{}` is no longer configured", &snapshot.id[..8], snapshot.backup);
+            eprintln!("{}: skipped: its backup `{}` is no longer configured", short(&snapshot.id), snapshot.backup);
             continue;
         };
         let what = if drill { "drilling" } else { "verifying" };
-        let spinner = super::spinner(&format!("{what} {} of {}", &snapshot.id[..8], backup.name));
+        step(json, &format!("{what} {} of {}", short(&snapshot.id), backup.name));
         let now = jiff::Timestamp::now();
         let report = if drill {
             let report = upkeep_backup::drill(backup, &plan.repository, &places.scratch, snapshot).await;
@@ -356,17 +324,16 @@ async fn verify(
         } else {
             upkeep_backup::verify(backup, &plan.repository, snapshot).await
         };
-        spinner.finish_and_clear();
         if !json {
             match &report.error {
                 None => println!(
                     "{} {}: ok in {:.1}s: {}",
                     backup.name,
-                    &snapshot.id[..8],
+                    short(&snapshot.id),
                     report.duration_ms as f64 / 1000.0,
                     report.checks.join("; ")
                 ),
-                Some(e) => eprintln!("{} {}: FAILED: {e}", backup.name, &snapshot.id[..8]),
+                Some(e) => eprintln!("{} {}: FAILED: {e}", backup.name, short(&snapshot.id)),
             }
         }
         reports.push(report);

@@ -7,6 +7,10 @@
 //! names its backup in its `label`, its tags (`upkeep`, `backup=NAME`) and its one path
 //! (`/upkeep/NAME`), so restic's default grouping (host and paths) is one group per backup.
 
+mod progress;
+
+pub use progress::{Show, show_progress};
+
 use crate::section::Keep;
 use jiff::Timestamp;
 use rustic_backend::BackendOptions;
@@ -73,7 +77,8 @@ impl Repo {
             .map_err(failed(format!("cannot use {shown}")))?;
         let options = RepositoryOptions::default().no_cache(true);
         let credentials = Credentials::password(password);
-        let repo = Repository::new(&options, &backends).map_err(failed(format!("cannot use {shown}")))?;
+        let repo = Repository::new_with_progress(&options, &backends, progress::Bars)
+            .map_err(failed(format!("cannot use {shown}")))?;
         let repo = if fresh {
             let repo = repo
                 .init(&credentials, &KeyOptions::default(), &ConfigOptions::default())
