@@ -33,7 +33,8 @@ pub struct Status {
     /// Age of the newest snapshot, drilled or not.
     #[serde(serialize_with = "millis")]
     pub age: Option<Duration>,
-    /// Bytes read over bytes newly stored, over the runs read: how much deduplication saves.
+    /// Bytes read over bytes newly stored, over the runs read: how much deduplication saves
+    /// (at least 1: a first run stores its metadata besides the data).
     pub dedup_ratio: Option<f64>,
 }
 
@@ -76,7 +77,7 @@ pub fn status(backup: &str, runs: &[RunRecord], drills: &[RunRecord], now: Times
         rpo: newest_good.as_ref().map(|p| since(p.taken, now)),
         rto: passed.first().map(|d| d.duration),
         age: last_success.as_ref().map(|r| since(r.at, now)),
-        dedup_ratio: (stored > 0).then(|| read as f64 / stored as f64),
+        dedup_ratio: (stored > 0).then(|| (read as f64 / stored as f64).max(1.0)),
         newest_good,
         last_success,
     }

@@ -252,13 +252,15 @@ async fn a_window_is_announced_at_its_notice_start_and_end_and_holds_the_app_in_
 #[tokio::test]
 async fn a_backup_runs_on_its_schedule_and_its_result_is_a_check_result() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("export.txt"), "rows\n").unwrap();
+    let source = dir.path().join("export");
+    std::fs::create_dir(&source).unwrap();
+    std::fs::write(source.join("export.txt"), "rows\n").unwrap();
     let loaded = load(
         dir.path(),
         &format!(
             "[[backup]]\nname = \"export\"\nsource = {{ kind = \"files\", path = \"{}\" }}\nschedule = \"0 2 * * *\"\n\
-             drill = \"0 3 * * *\"\n",
-            dir.path().display()
+             drill = \"0 3 * * *\"\nmax_age = \"26h\"\n",
+            source.display()
         ),
     );
     assert_eq!(loaded.checks.iter().filter(|c| c.kind == upkeep_backup::BACKUP_KIND).count(), 1);
@@ -301,5 +303,49 @@ async fn a_backup_runs_on_its_schedule_and_its_result_is_a_check_result() {
     assert!(daemon.live().get("export-drill").unwrap().result.is_ok());
     let health = upkeep_daemon::health(&daemon.plan().checks, daemon.live());
     assert!(health.checks.is_empty(), "a backup is not the app's health");
+
+    // The metrics of the contract, from the history.
+    daemon.refresh_backup_metrics().await.unwrap();
+    let metrics = daemon.metrics().encode();
+    let seconds = |t: &str| at(t).as_second();
+    for line in [
+        format!(
+            "upkeep_backup_last_success_timestamp_seconds{{backup=\"export\"}} {}.0",
+            seconds("2026-12-02T02:00:00Z")
+        ),
+        format!(
+            "upkeep_backup_last_drill_success_timestamp_seconds{{backup=\"export\"}} {}.0",
+            seconds("2026-12-02T03:00:00Z")
+        ),
+        format!("upkeep_backup_size_bytes{{backup=\"export\"}} {}", listed[0].size),
+    ] {
+        assert!(metrics.contains(&line), "{line} not in {metrics}");
+    }
+
+    // 000-36/37: the backup stops working; its targets check fails once the newest backup is
+    // older than max_age (26h), not at the next night's run.
+    std::fs::remove_dir_all(&source).unwrap();
+    clock.advance(Duration::from_secs(23 * 3600)); // 02:00 the next day: the run fails
+    assert!(!runs(&store, "export", 2).await[0].run.ok);
+    let targets = |daemon: &Daemon| daemon.live().get("export-targets").map(|l| l.result);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !targets(&daemon).is_some_and(|r| r.at >= at("2026-12-03T02:00:00Z")) {
+        assert!(tokio::time::Instant::now() < deadline, "the targets check did not run");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(targets(&daemon).unwrap().is_ok(), "24h old: within max_age");
+    clock.advance(Duration::from_secs(2 * 3600 + 120)); // 04:02: 26h02m since the last success
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while targets(&daemon).is_some_and(|r| r.is_ok()) {
+        assert!(tokio::time::Instant::now() < deadline, "the targets check did not fail");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let message = targets(&daemon).unwrap().message.unwrap();
+    assert!(
+        message.starts_with(
+            "the newest backup of export is 1d2h2m old, over its max_age of 1d2h; the last run at 2026-12-03T02:00:00Z failed: "
+        ),
+        "{message}"
+    );
     daemon.shutdown().await;
 }

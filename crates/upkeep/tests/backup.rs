@@ -3,6 +3,8 @@
 //! run exits 1 and leaves no snapshot; `upkeep check` points a backup's name at `upkeep backup
 //! run`.
 
+mod support;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -196,4 +198,78 @@ async fn restore_in_place_keeps_a_safety_copy_and_the_app_in_maintenance_mode() 
     assert_eq!(code, Some(0), "{out}{err}");
     assert_eq!(count(&app, "SELECT COUNT(*) FROM users").await, 1234);
     app.close().await;
+}
+
+/// `/api/v1/backups` shows each backup's standing; a viewer cannot queue a drill, an admin can,
+/// and the drill is audited and proves the snapshot good; `/metrics` carries the backup metrics.
+#[tokio::test]
+async fn the_api_shows_backups_and_queues_a_drill_for_an_admin() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("database.sqlite");
+    let pool =
+        sqlx::sqlite::SqlitePoolOptions::new().connect(&format!("sqlite://{}?mode=rwc", db.display())).await.unwrap();
+    sqlx::query("CREATE TABLE users (id INTEGER PRIMARY KEY)").execute(&pool).await.unwrap();
+    sqlx::query("INSERT INTO users VALUES (1), (2), (3)").execute(&pool).await.unwrap();
+    pool.close().await;
+    let token = |role: &str| {
+        let (token, stderr) = support::upkeep(&["token", "new", "--name", role, "--role", role], "");
+        (token, support::token_sha(&stderr))
+    };
+    let ((viewer, viewer_sha), (admin, admin_sha)) = (token("viewer"), token("admin"));
+    let config = support::write_config(
+        dir.path(),
+        &format!(
+            "[[token]]\nname = \"viewer\"\nsha256 = \"{viewer_sha}\"\nrole = \"viewer\"\n\n\
+             [[token]]\nname = \"admin\"\nsha256 = \"{admin_sha}\"\nrole = \"admin\"\n\n\
+             [[backup]]\nname = \"db\"\nsource = {{ kind = \"sqlite\", path = \"database.sqlite\" }}\n\
+             schedule = \"0 2 * * *\"\ndrill = \"0 5 * * 0\"\nmax_age = \"26h\"\n"
+        ),
+    );
+    let (code, out, err) = upkeep(&config, &["backup", "run", "db", "--json"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let id = json(&out)[0]["snapshot"]["id"].as_str().unwrap().to_string();
+    let daemon = support::Daemon::start(&config);
+    let client = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: &str, token: &str| {
+        client.request(method, format!("{}{path}", daemon.url)).bearer_auth(token).send()
+    };
+    let backups: serde_json::Value =
+        call(reqwest::Method::GET, "/api/v1/backups", &viewer).await.unwrap().json().await.unwrap();
+    let db_backup = &backups["backups"][0];
+    assert_eq!(db_backup["name"], "db");
+    assert_eq!(db_backup["status"]["last_success"]["snapshot"], id.as_str());
+    assert_eq!(db_backup["status"]["newest_good"], serde_json::Value::Null, "not drilled yet");
+    assert_eq!(db_backup["max_age_ms"], 26 * 3600 * 1000);
+
+    let refused = call(reqwest::Method::POST, "/api/v1/backups/db/drill", &viewer).await.unwrap();
+    assert_eq!(refused.status(), 403, "a viewer cannot drill");
+    let queued = call(reqwest::Method::POST, "/api/v1/backups/db/drill", &admin).await.unwrap();
+    assert_eq!(queued.status(), 202);
+    let good = support::eventually("the queued drill", async || {
+        let backups: serde_json::Value =
+            call(reqwest::Method::GET, "/api/v1/backups", &viewer).await.ok()?.json().await.ok()?;
+        let good = backups["backups"][0]["status"]["newest_good"]["snapshot"].as_str()?.to_string();
+        Some(good)
+    })
+    .await;
+    assert_eq!(good, id);
+    let runs: serde_json::Value =
+        call(reqwest::Method::GET, "/api/v1/backups/db/runs", &viewer).await.unwrap().json().await.unwrap();
+    assert_eq!((runs["runs"].as_array().unwrap().len(), runs["drills"][0]["ok"].clone()), (1, true.into()));
+    let audit: serde_json::Value =
+        call(reqwest::Method::GET, "/api/v1/audit", &admin).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (audit["entries"][0]["action"].as_str(), audit["entries"][0]["actor"].as_str()),
+        (Some("backup.drill"), Some("token:admin"))
+    );
+    assert_eq!(call(reqwest::Method::GET, "/api/v1/backups/nope/runs", &viewer).await.unwrap().status(), 404);
+
+    let metrics = client.get(format!("{}/metrics", daemon.url)).send().await.unwrap().text().await.unwrap();
+    for name in [
+        "upkeep_backup_last_success_timestamp_seconds{backup=\"db\"}",
+        "upkeep_backup_last_drill_success_timestamp_seconds{backup=\"db\"}",
+        "upkeep_backup_size_bytes{backup=\"db\"}",
+    ] {
+        assert!(metrics.contains(name), "{name} not in {metrics}");
+    }
 }

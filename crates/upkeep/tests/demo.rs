@@ -134,4 +134,16 @@ async fn the_demo_watches_its_shop_break_and_heal() {
         .await
         .unwrap();
     assert_eq!(signed_in.status(), 303);
+
+    // The nightly backup and its weekly drill come configured, and the demo takes a first
+    // backup and drills it as it starts: the backups page shows it proved good.
+    let session = signed_in.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let page = eventually("the demo's first backup, drilled", async || {
+        let page =
+            client.get(format!("{base}/backups")).header("cookie", &session).send().await.ok()?.text().await.ok()?;
+        page.contains("badge ok\">good").then_some(page)
+    })
+    .await;
+    assert!(page.contains("shop-db") && page.contains("<code>0 2 * * *</code>"), "{page}");
+    assert!(page.contains("drill</small> <code>0 5 * * 0</code>"), "{page}");
 }

@@ -201,7 +201,7 @@ pub(crate) async fn counts(conn: &mut MySqlConnection, database: &str) -> Result
     let mut out = BTreeMap::new();
     for row in rows {
         let table: String = row.try_get(0).map_err(|e| e.to_string())?;
-        let quoted = format!("`{}`", table.replace('`', "``"));
+        let quoted = format!("`{}`.`{}`", database.replace('`', "``"), table.replace('`', "``"));
         let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {quoted}")))
             .fetch_one(&mut *conn)
             .await

@@ -18,7 +18,7 @@ pub async fn run(dir: &Path, port: u16) -> anyhow::Result<()> {
     let password = upkeep_access::new_token().0.chars().skip(4).take(16).collect::<String>();
     let hash =
         upkeep_access::hash_password(&password).map_err(|e| anyhow::anyhow!("cannot hash the demo password: {e}"))?;
-    tokio::fs::write(&config_path, config(&app, &hash)).await?;
+    tokio::fs::write(&config_path, config(&app, &hash, &config_path)).await?;
     let loaded = upkeep_plan::load_file(&config_path, &upkeep_config::Env::Process)
         .map_err(|e| anyhow::anyhow!("the demo config is invalid (a bug): {e}"))?;
     let listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
@@ -48,10 +48,34 @@ pub async fn run(dir: &Path, port: u16) -> anyhow::Result<()> {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
     });
+    tokio::spawn(first_backup(loaded.clone(), Arc::clone(&upkeep_url)));
     crate::serve::serve_with_url(config_path.clone(), loaded, listen, upkeep_url).await
 }
 
-fn config(app: &app::Running, password_hash: &str) -> String {
+/// A first backup of the shop's database and a drill of it, so the backups page has something
+/// to show at once (under the same locks the daemon's scheduled runs take). It waits for the
+/// server to listen: by then the daemon has opened (and migrated) the store.
+async fn first_backup(plan: upkeep_plan::Plan, listening: Arc<OnceLock<String>>) {
+    let Some(backup) = plan.backups.first() else { return };
+    while listening.get().is_none() {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let store = match upkeep_store::Store::open(&plan.server.data_dir).await {
+        Ok(store) => store,
+        Err(e) => return tracing::warn!(error = %e, "the demo's first backup did not run"),
+    };
+    let places = upkeep_backup::Places::under(&plan.server.data_dir);
+    let now = jiff::Timestamp::now();
+    if let Err(e) = upkeep_backup::run_recorded(backup, &plan.repository, &places, Some(&store), "demo", now).await {
+        return tracing::warn!(error = %e, "the demo's first backup failed");
+    }
+    let now = jiff::Timestamp::now();
+    if let Err(e) = upkeep_backup::drill_newest(backup, &plan.repository, &places, Some(&store), "demo", now).await {
+        tracing::warn!(error = %e, "the demo's first drill did not run");
+    }
+}
+
+fn config(app: &app::Running, password_hash: &str, path: &Path) -> String {
     format!(
         r#"# The config `upkeep demo` wrote for its sample app. Copy what you need.
 [server]
@@ -143,11 +167,27 @@ kind = "load"
 every = "30s"
 expect = 'load1_per_cpu < 4'
 critical = false
+
+# The shop's database, backed up every night at 02:00 (a consistent copy, taken while the shop
+# writes) into an encrypted, deduplicated repository in data/backups (its password was made in
+# data/backup.key: keep a copy), kept 7 daily, 4 weekly and 12 monthly. Every Sunday at 05:00 a
+# drill restores the newest snapshot into a scratch place and checks it as the shop would use it.
+# The demo takes a first backup and drills it as it starts. Try:
+#   upkeep -c {config} backup status
+#   upkeep -c {config} backup restore ID --to /tmp/restored
+[[backup]]
+name = "shop-db"
+source = {{ kind = "sqlite", path = "{database}" }}
+schedule = "0 2 * * *"
+drill = "0 5 * * 0"
+max_age = "26h"
+rto = "1h"
 "#,
         addr = app.addr,
         database = app.database.display(),
         log = app.log.display(),
         storage = app.storage.display(),
         password_hash = password_hash,
+        config = path.display(),
     )
 }

@@ -107,7 +107,11 @@ fn schedule(backup: &Backup, now: jiff::Timestamp) -> String {
         None => "<small>by hand only</small>".into(),
     };
     let drill = match &backup.drill_schedule {
-        Some(cron) => format!("<br>drill <code>{}</code><br><small>next {}</small>", escape(cron), next(&backup.drill)),
+        Some(cron) => format!(
+            "<br><small>drill</small> <code>{}</code><br><small>next {}</small>",
+            escape(cron),
+            next(&backup.drill)
+        ),
         None => "<br><small>no drill schedule</small>".into(),
     };
     run + &drill
@@ -157,14 +161,30 @@ fn last_drill(status: &Status, now: jiff::Timestamp) -> String {
 /// The newest backup's age against `max_age`, when there is one.
 fn age(backup: &Backup, status: &Status) -> String {
     match (backup.max_age, status.age) {
-        (Some(_), Some(_)) => format!("<br>age {}", against(status.age, backup.max_age, "max_age", "")),
+        (Some(max), Some(age)) if age > max => {
+            format!(
+                "<br><span class=\"badge error\">{} old</span> <small>over max_age {}</small>",
+                shown(age),
+                shown(max)
+            )
+        }
+        (Some(max), Some(age)) => format!("<br><small>{} old · max_age {}</small>", shown(age), shown(max)),
         _ => String::new(),
     }
 }
 
+/// Whole seconds, or milliseconds under ten seconds (a small database's RTO).
+fn shown(d: Duration) -> String {
+    let d = if d < Duration::from_secs(10) {
+        Duration::from_millis(d.as_millis() as u64)
+    } else {
+        Duration::from_secs(d.as_secs())
+    };
+    Value::duration(d).to_string()
+}
+
 /// `3h` against its target: `3h <small>≤ 26h</small>`, in red when over.
 fn against(value: Option<Duration>, target: Option<Duration>, key: &str, none: &str) -> String {
-    let shown = |d: Duration| Value::duration(Duration::from_secs(d.as_secs())).to_string();
     let Some(value) = value else { return format!("<small>{none}</small>") };
     match target {
         Some(target) if value > target => format!(

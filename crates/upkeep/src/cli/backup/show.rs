@@ -12,8 +12,16 @@ fn local(t: jiff::Timestamp) -> String {
     t.to_zoned(jiff::tz::TimeZone::system()).strftime("%Y-%m-%d %H:%M %Z").to_string()
 }
 
+/// Whole seconds, or milliseconds under ten seconds (a small database's RTO).
 fn shown(d: Option<Duration>) -> String {
-    d.map_or("–".into(), |d| Value::duration(Duration::from_secs(d.as_secs())).to_string())
+    let round = |d: Duration| {
+        if d < Duration::from_secs(10) {
+            Duration::from_millis(d.as_millis() as u64)
+        } else {
+            Duration::from_secs(d.as_secs())
+        }
+    };
+    d.map_or("–".into(), |d| Value::duration(round(d)).to_string())
 }
 
 /// Every snapshot a drill proved, whichever backup it belongs to.
