@@ -39,10 +39,10 @@ async fn stage_and_save(
         "schema_version": staged.schema_version,
     });
     let password = password(&repository.password)?;
-    let (name, path, from) = (backup.name.clone(), repository.path.clone(), staged.path);
+    let (name, path, from, excludes) = (backup.name.clone(), repository.path.clone(), staged.path, staged.excludes);
     tokio::task::spawn_blocking(move || {
         let repo = Repo::open_or_init(&path, &password)?;
-        repo.backup(&name, &from, now, &meta)
+        repo.backup(&name, &from, &excludes, now, &meta)
     })
     .await
     .map_err(|e| format!("the backup stopped: {e}"))?

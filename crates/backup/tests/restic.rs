@@ -132,9 +132,16 @@ async fn a_directory_keeps_its_bytes_symlinks_modes_and_odd_names() {
     std::fs::write(media.join("script.sh"), "#!/bin/sh\n").unwrap();
     std::fs::set_permissions(media.join("script.sh"), std::fs::Permissions::from_mode(0o750)).unwrap();
     std::os::unix::fs::symlink("photo.bin", media.join("latest")).unwrap();
+    // Left out: what `exclude` names, at any depth.
+    std::fs::create_dir_all(media.join("sub dir/cache")).unwrap();
+    std::fs::write(media.join("sub dir/cache/page.html"), "cached").unwrap();
+    std::fs::write(media.join("upload.tmp"), "partial").unwrap();
     let (backups, repo) = load(
         dir.path(),
-        &format!("[[backup]]\nname = \"media\"\nsource = {{ kind = \"files\", path = \"{}\" }}\n", media.display()),
+        &format!(
+            "[[backup]]\nname = \"media\"\nsource = {{ kind = \"files\", path = \"{}\", exclude = [\"*.tmp\", \"cache\"] }}\n",
+            media.display()
+        ),
     );
     let snapshot =
         upkeep_backup::run(&backups[0], &repo, &dir.path().join("scratch"), NOW.parse().unwrap()).await.unwrap();
@@ -143,6 +150,7 @@ async fn a_directory_keeps_its_bytes_symlinks_modes_and_odd_names() {
     assert_eq!(std::fs::read(restored.join("photo.bin")).unwrap(), binary);
     assert_eq!(std::fs::read_to_string(restored.join("sub dir/ünïcödé/a file with spaces.txt")).unwrap(), "hello\n");
     assert_eq!(std::fs::read_link(restored.join("latest")).unwrap(), PathBuf::from("photo.bin"));
+    assert!(!restored.join("upload.tmp").exists() && !restored.join("sub dir/cache").exists(), "excluded");
     let mode = std::fs::metadata(restored.join("script.sh")).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o750);
     // The repository's own files have restic's modes.

@@ -329,7 +329,7 @@ async fn a_backup_runs_on_its_schedule_and_its_result_is_a_check_result() {
     assert!(!runs(&store, "export", 2).await[0].run.ok);
     let targets = |daemon: &Daemon| daemon.live().get("export-targets").map(|l| l.result);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !targets(&daemon).is_some_and(|r| r.at >= at("2026-12-03T02:00:00Z")) {
+    while targets(&daemon).is_none_or(|r| r.at < at("2026-12-03T02:00:00Z")) {
         assert!(tokio::time::Instant::now() < deadline, "the targets check did not run");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

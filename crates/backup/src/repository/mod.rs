@@ -97,13 +97,15 @@ impl Repo {
         Ok(Repo { repo, path: path.to_path_buf() })
     }
 
-    /// Backs up the directory or file `from` as backup `name`'s snapshot, at `time`, with
-    /// `meta`. Saved whole or not at all: rustic writes packs and the index first and the
-    /// snapshot file last. Takes the repository: its index is read for the backup.
+    /// Backs up the directory or file `from` (less what the gitignore-style `excludes` name) as
+    /// backup `name`'s snapshot, at `time`, with `meta`. Saved whole or not at all: rustic writes
+    /// packs and the index first and the snapshot file last. Takes the repository: its index is
+    /// read for the backup.
     pub fn backup(
         self,
         name: &str,
         from: &Path,
+        excludes: &[String],
         time: Timestamp,
         meta: &serde_json::Value,
     ) -> Result<Snapshot, RepoError> {
@@ -120,7 +122,10 @@ impl Repo {
             .map_err(failed(what.clone()))?
             .sanitize()
             .map_err(|e| RepoError::Failed { what: what.clone(), detail: e.to_string() })?;
-        let options = BackupOptions::default().as_path(Some(snapshot_path(name, from)));
+        let globs: Vec<String> = excludes.iter().map(|p| format!("!{p}")).collect();
+        let options = BackupOptions::default()
+            .as_path(Some(snapshot_path(name, from)))
+            .excludes(rustic_core::Excludes::default().globs(globs));
         let repo = self.repo.to_indexed_ids().map_err(failed(what.clone()))?;
         let saved = repo.backup(&options, &source, snapshot).map_err(failed(what))?;
         let _ = restic_modes(&self.path);

@@ -1,5 +1,6 @@
 //! `files`: a directory, backed up in place (files, symlinks, modes and times kept), less what
-//! `exclude` globs name.
+//! `exclude` names: gitignore-style patterns (`*.tmp` and `cache` match at any depth,
+//! `**/framework/cache/**` a path).
 
 use super::{DrillFuture, PutBackFuture, Recorded, SafetyFuture, Source, StageFuture, Staged};
 use std::path::{Path, PathBuf};
@@ -8,11 +9,24 @@ use upkeep_config::{Diagnostics, TableReader};
 #[derive(Debug)]
 struct Files {
     path: PathBuf,
+    exclude: Vec<String>,
 }
 
 pub fn build(t: &mut TableReader, d: &mut Diagnostics, base: &Path) -> Option<Box<dyn Source>> {
-    let path = super::path(t, d, "path", base, "\"/var/www/app/storage/app\"")?;
-    Some(Box::new(Files { path }))
+    let path = super::path(t, d, "path", base, "\"/var/www/app/storage/app\"");
+    let mut exclude = Vec::new();
+    for pattern in t.strings(d, "exclude").unwrap_or_default() {
+        match pattern.get_ref().trim() {
+            "" => d.error(pattern.span(), "an empty `exclude` pattern", Some("exclude = [\"*.tmp\", \"cache\"]".into())),
+            p if p.starts_with('!') => d.error(
+                pattern.span(),
+                format!("`{p}`: exclude patterns name what is left out, without `!`"),
+                Some("exclude = [\"*.tmp\"]".into()),
+            ),
+            p => exclude.push(p.to_string()),
+        }
+    }
+    Some(Box::new(Files { path: path?, exclude }))
 }
 
 impl Source for Files {
@@ -29,7 +43,7 @@ impl Source for Files {
             if !self.path.is_dir() {
                 return Err(format!("{} is not a directory", self.path.display()));
             }
-            Ok(Staged { path: self.path.clone(), ..Staged::default() })
+            Ok(Staged { path: self.path.clone(), excludes: self.exclude.clone(), ..Staged::default() })
         })
     }
 

@@ -28,6 +28,8 @@ pub struct Staged {
     /// The schema's version: the last migration applied (Laravel's `migrations`), else
     /// SQLite's `user_version`.
     pub schema_version: Option<String>,
+    /// gitignore-style patterns of what under `path` is left out (`files`).
+    pub excludes: Vec<String>,
 }
 
 pub type StageFuture<'a> = Pin<Box<dyn Future<Output = Result<Staged, String>> + Send + 'a>>;

@@ -69,7 +69,7 @@ impl Source for Mysql {
             ]);
             let tool = if which("mariadb-dump") { "mariadb-dump" } else { "mysqldump" };
             super::run_tool(tool, &args, &env, None).await?;
-            Ok(Staged { path: dump, tables, schema_version: None })
+            Ok(Staged { path: dump, tables, ..Staged::default() })
         })
     }
 

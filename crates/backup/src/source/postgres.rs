@@ -54,7 +54,7 @@ impl Source for Postgres {
             let tables = counts(&mut tx).await?;
             let schema_version = last_migration(&mut tx, &tables).await;
             let _ = tx.commit().await;
-            Ok(Staged { path: dump, tables, schema_version })
+            Ok(Staged { path: dump, tables, schema_version, ..Staged::default() })
         })
     }
 

@@ -44,7 +44,7 @@ impl Source for Sqlite {
             let mut copied = open(&copy, true).await?;
             let (tables, schema_version) = describe(&mut copied).await?;
             let _ = copied.close().await;
-            Ok(Staged { path: copy, tables, schema_version })
+            Ok(Staged { path: copy, tables, schema_version, ..Staged::default() })
         })
     }
 
