@@ -42,10 +42,10 @@ pub async fn verify(backup: &Backup, repository: &RepositoryConfig, snapshot: &S
     let read_back = async {
         let repo = crate::open(repository).await?;
         let id = snapshot.id.clone();
-        let problems = tokio::task::spawn_blocking(move || repo.verify(&[id]).map_err(|e| e.to_string()))
+        let verified = tokio::task::spawn_blocking(move || repo.verify(&[id]).map_err(|e| e.to_string()))
             .await
             .map_err(|e| e.to_string())??;
-        undamaged(&problems).map(|()| vec![READ_BACK.to_string()])
+        undamaged(&verified)
     };
     let result = read_back.await;
     report(backup, snapshot, started, result)
@@ -54,8 +54,14 @@ pub async fn verify(backup: &Backup, repository: &RepositoryConfig, snapshot: &S
 /// What a drill that read every blob back says it did.
 const READ_BACK: &str = "every blob read back and its hash checked";
 
-fn undamaged(problems: &[String]) -> Result<(), String> {
-    if problems.is_empty() { Ok(()) } else { Err(format!("the repository is damaged: {}", problems.join("; "))) }
+/// The checks a read-back passed (with what it noted), or the damage it found.
+fn undamaged(verified: &crate::repository::Verified) -> Result<Vec<String>, String> {
+    if !verified.damage.is_empty() {
+        return Err(format!("the repository is damaged: {}", verified.damage.join("; ")));
+    }
+    let mut checks = vec![READ_BACK.to_string()];
+    checks.extend(verified.notes.iter().map(|n| format!("note: {n}")));
+    Ok(checks)
 }
 
 fn report(backup: &Backup, snapshot: &Snapshot, started: Instant, result: Result<Vec<String>, String>) -> DrillReport {
@@ -82,22 +88,21 @@ async fn restore_and_check(
 ) -> Result<Vec<String>, String> {
     let repo = crate::open(repository).await?;
     let (id, path, to) = (snapshot.id.clone(), snapshot.path.clone(), dir.to_path_buf());
-    let (problems, restored) = tokio::task::spawn_blocking(move || {
-        let problems = repo.verify(std::slice::from_ref(&id)).map_err(|e| e.to_string())?;
-        if !problems.is_empty() {
-            return Ok((problems, to));
+    let (verified, restored) = tokio::task::spawn_blocking(move || {
+        let verified = repo.verify(std::slice::from_ref(&id)).map_err(|e| e.to_string())?;
+        if !verified.damage.is_empty() {
+            return Ok((verified, to));
         }
-        repo.restore(&id, &path, &to).map(|restored| (Vec::new(), restored)).map_err(|e| e.to_string())
+        repo.restore(&id, &path, &to).map(|restored| (verified, restored)).map_err(|e| e.to_string())
     })
     .await
     .map_err(|e| e.to_string())??;
-    undamaged(&problems)?;
+    let mut checks = undamaged(&verified)?;
     let recorded = Recorded {
         tables: serde_json::from_value(snapshot.meta["tables"].clone()).unwrap_or_default(),
         size: snapshot.size,
         files: snapshot.files,
     };
-    let mut checks = vec![READ_BACK.to_string()];
     checks.extend(backup.source.drill(&restored, &recorded).await?);
     Ok(checks)
 }

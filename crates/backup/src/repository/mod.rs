@@ -31,7 +31,28 @@ pub enum RepoError {
 
 fn failed(what: impl Into<String>) -> impl FnOnce(Box<rustic_core::RusticError>) -> RepoError {
     let what = what.into();
-    move |e| RepoError::Failed { what, detail: e.to_string().lines().next().unwrap_or("").to_string() }
+    move |e| RepoError::Failed { what, detail: detail(&*e) }
+}
+
+/// What went wrong, in words: a full disk said as such (rustic's own first line says only
+/// "an error related to input/output operations"), else rustic's first line.
+fn detail(e: &rustic_core::RusticError) -> String {
+    let text = e.to_string();
+    let mut cause: Option<&dyn std::error::Error> = Some(e);
+    let mut full = text.contains("No space left on device") || text.contains("os error 28");
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            full |= io.kind() == std::io::ErrorKind::StorageFull || io.raw_os_error() == Some(28);
+        }
+        full |= c.to_string().contains("No space left on device");
+        cause = c.source();
+    }
+    if full {
+        return "no space left on the repository's disk: free some, or remove old snapshots with `upkeep backup prune` \
+                (the repository is not damaged: what was half written is not part of any snapshot)"
+            .into();
+    }
+    text.lines().next().unwrap_or("").to_string()
 }
 
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> RepoError {
@@ -170,15 +191,22 @@ impl Repo {
         Ok(target)
     }
 
-    /// Reads back every blob the snapshots `ids` need, checking each against its hash; the
-    /// problems found, none when all is well.
-    pub fn verify(&self, ids: &[String]) -> Result<Vec<String>, RepoError> {
+    /// Reads back every blob the snapshots `ids` need, checking each against its hash: the
+    /// damage found (none when all is well), and what is odd but harmless — a pack no index
+    /// names, left by a backup that was killed or ran out of space, which the next prune removes.
+    pub fn verify(&self, ids: &[String]) -> Result<Verified, RepoError> {
         let what = "cannot verify the repository";
         let snapshots = self.repo.get_snapshots(ids).map_err(failed(what))?;
         let trees = snapshots.iter().map(|s| s.tree).collect();
         let options = CheckOptions::default().read_data(true);
         let results = self.repo.check_with_trees(options, trees).map_err(failed(what))?;
-        Ok(results.0.iter().map(|(level, e)| format!("{level:?}: {e}")).collect())
+        let mut verified = Verified::default();
+        for (level, finding) in &results.0 {
+            // rustic does not export the level's type: `Error` is damage, `Warn` is not.
+            let list = if format!("{level:?}") == "Warn" { &mut verified.notes } else { &mut verified.damage };
+            list.push(finding.to_string().replace("'rustic repair index'", "`upkeep backup prune`"));
+        }
+        Ok(verified)
     }
 
     /// What `keep` keeps of backup `name`'s snapshots at `now`, newest first, with restic's
@@ -225,6 +253,13 @@ impl Repo {
             self.repo.get_snapshots(ids).map_err(failed("cannot find the snapshots"))?.iter().map(|s| s.id).collect();
         self.repo.delete_snapshots(&ids).map_err(failed("cannot remove the snapshots"))
     }
+}
+
+/// What reading a repository back found.
+#[derive(Clone, Debug, Default)]
+pub struct Verified {
+    pub damage: Vec<String>,
+    pub notes: Vec<String>,
 }
 
 /// One snapshot's fate under a retention policy.

@@ -17,7 +17,9 @@ pub fn build(t: &mut TableReader, d: &mut Diagnostics, base: &Path) -> Option<Bo
     let mut exclude = Vec::new();
     for pattern in t.strings(d, "exclude").unwrap_or_default() {
         match pattern.get_ref().trim() {
-            "" => d.error(pattern.span(), "an empty `exclude` pattern", Some("exclude = [\"*.tmp\", \"cache\"]".into())),
+            "" => {
+                d.error(pattern.span(), "an empty `exclude` pattern", Some("exclude = [\"*.tmp\", \"cache\"]".into()))
+            }
             p if p.starts_with('!') => d.error(
                 pattern.span(),
                 format!("`{p}`: exclude patterns name what is left out, without `!`"),
