@@ -31,7 +31,7 @@ pub enum RepoError {
 
 fn failed(what: impl Into<String>) -> impl FnOnce(Box<rustic_core::RusticError>) -> RepoError {
     let what = what.into();
-    move |e| RepoError::Failed { what, detail: detail(&*e) }
+    move |e| RepoError::Failed { what, detail: detail(&e) }
 }
 
 /// What went wrong, in words: a full disk said as such (rustic's own first line says only
