@@ -24,7 +24,9 @@ pub use check::{
     record_drill, rows, run_recorded, schema, summary, targets_check,
 };
 pub use drill::{DrillReport, drill, verify};
-pub use repository::{Decision, Repo, RepoError, Show, Snapshot, Verified, show_progress, snapshot_path};
+pub use repository::{
+    Decision, Place, Repo, RepoError, S3Location, Show, Snapshot, Verified, show_progress, snapshot_path,
+};
 pub use restore::{PutBack, put_back};
 pub use run::{open, password, run};
 pub use section::{Backup, DEFAULT_KEEP, Keep, Password, RepositoryConfig, read_backups, read_repository};

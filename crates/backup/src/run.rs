@@ -29,6 +29,16 @@ async fn stage_and_save(
     dir: &Path,
     now: Timestamp,
 ) -> Result<Snapshot, String> {
+    // Taken before the copy: a write during the copy makes the next run copy again.
+    let fingerprint = backup.source.fingerprint();
+    let repo = open(repository).await?;
+    let (repo, unchanged) = match fingerprint.clone() {
+        Some(fingerprint) => repeat_if_unchanged(repo, &backup.name, fingerprint, now).await?,
+        None => (repo, None),
+    };
+    if let Some(snapshot) = unchanged {
+        return Ok(snapshot);
+    }
     let staged = tokio::time::timeout(backup.timeout, backup.source.stage(dir))
         .await
         .map_err(|_| format!("the source took longer than its timeout ({}s)", backup.timeout.as_secs()))??;
@@ -37,23 +47,43 @@ async fn stage_and_save(
         "target": backup.source.target(),
         "tables": staged.tables,
         "schema_version": staged.schema_version,
+        "fingerprint": fingerprint,
     });
-    let password = password(&repository.password)?;
-    let (name, path, from, excludes) = (backup.name.clone(), repository.path.clone(), staged.path, staged.excludes);
+    let (name, from, excludes) = (backup.name.clone(), staged.path, staged.excludes);
+    tokio::task::spawn_blocking(move || repo.backup(&name, &from, &excludes, now, &meta))
+        .await
+        .map_err(|e| format!("the backup stopped: {e}"))?
+        .map_err(|e: RepoError| e.to_string())
+}
+
+/// When the newest snapshot of `name` has the source's current `fingerprint`, a new snapshot of
+/// the same data, saved without copying it again; the repository is handed back either way.
+async fn repeat_if_unchanged(
+    repo: Repo,
+    name: &str,
+    fingerprint: String,
+    now: Timestamp,
+) -> Result<(Repo, Option<Snapshot>), String> {
+    let name = name.to_string();
     tokio::task::spawn_blocking(move || {
-        let repo = Repo::open_or_init(&path, &password)?;
-        repo.backup(&name, &from, &excludes, now, &meta)
+        let newest = repo.snapshots().map_err(|e| e.to_string())?.into_iter().rfind(|s| s.backup == name);
+        let repeated = match newest {
+            Some(parent) if parent.meta["fingerprint"] == fingerprint.as_str() => {
+                Some(repo.repeat(&parent, now).map_err(|e| e.to_string())?)
+            }
+            _ => None,
+        };
+        Ok((repo, repeated))
     })
     .await
     .map_err(|e| format!("the backup stopped: {e}"))?
-    .map_err(|e: RepoError| e.to_string())
 }
 
 /// Opens the repository (creating it on first use), on a blocking thread.
 pub async fn open(repository: &RepositoryConfig) -> Result<Repo, String> {
     let password = password(&repository.password)?;
-    let path = repository.path.clone();
-    tokio::task::spawn_blocking(move || Repo::open_or_init(&path, &password))
+    let place = repository.place.clone();
+    tokio::task::spawn_blocking(move || Repo::open_or_init(&place, &password))
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())

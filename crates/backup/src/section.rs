@@ -1,5 +1,6 @@
 //! `[repository]` and `[[backup]]`, as a user writes them.
 
+use crate::repository::{Place, S3Location};
 use crate::source::{Source, read_source};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -9,8 +10,18 @@ use upkeep_schedule::Cadence;
 /// Where backups go, and the password that encrypts them.
 #[derive(Debug, Clone)]
 pub struct RepositoryConfig {
-    pub path: PathBuf,
+    pub place: Place,
     pub password: Password,
+}
+
+impl RepositoryConfig {
+    /// The folder of a local repository.
+    pub fn local(&self) -> Option<&Path> {
+        match &self.place {
+            Place::Local(path) => Some(path),
+            Place::S3(_) => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -67,20 +78,39 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(6 * 3600);
 /// `[repository]` (default: a local repository in `data_dir/backups`, its password generated
 /// into `data_dir/backup.key`).
 pub fn read_repository(sections: &mut Sections, d: &mut Diagnostics, data_dir: &Path) -> RepositoryConfig {
-    let default =
-        RepositoryConfig { path: data_dir.join("backups"), password: Password::Generated(data_dir.join("backup.key")) };
+    let default = RepositoryConfig {
+        place: Place::Local(data_dir.join("backups")),
+        password: Password::Generated(data_dir.join("backup.key")),
+    };
     let base = sections.base_dir().to_path_buf();
     let Some(mut t) = sections.table(d, "repository") else { return default };
     let mut config = default;
-    if let Some(url) = t.string(d, "url") {
-        if url.get_ref().contains("://") {
-            d.error(
-                url.span(),
-                format!("`{}`: this version backs up to a local directory only", url.get_ref()),
-                Some("url = \"/srv/backups/upkeep\" (S3-compatible storage is planned)".into()),
-            );
-        } else {
-            config.path = base.join(url.get_ref());
+    let url = t.string(d, "url");
+    let s3_keys = ["endpoint", "region", "access_key_id", "secret_access_key"].map(|k| (k, t.string(d, k)));
+    match url {
+        Some(url) if url.get_ref().starts_with("s3://") => {
+            if let Some(s3) = read_s3(&url, s3_keys, d) {
+                config.place = Place::S3(s3);
+            }
+        }
+        Some(url) if url.get_ref().contains("://") => d.error(
+            url.span(),
+            format!("`{}`: a repository is a local directory or `s3://bucket/prefix`", url.get_ref()),
+            Some("url = \"/srv/backups/upkeep\", or url = \"s3://backups/upkeep\" with endpoint = ...".into()),
+        ),
+        url => {
+            if let Some(url) = url {
+                config.place = Place::Local(base.join(url.get_ref()));
+            }
+            for (key, value) in s3_keys {
+                if let Some(value) = value {
+                    d.error(
+                        value.span(),
+                        format!("`{key}` is for an S3 repository"),
+                        Some("url = \"s3://bucket/prefix\"".into()),
+                    );
+                }
+            }
         }
     }
     match (t.string(d, "password"), t.string(d, "password_file")) {
@@ -94,6 +124,49 @@ pub fn read_repository(sections: &mut Sections, d: &mut Diagnostics, data_dir: &
     }
     t.finish(d);
     config
+}
+
+/// `url = "s3://bucket/prefix"` with `endpoint`, `region` and the keys (both, or neither: then
+/// the `AWS_*` environment variables are read).
+fn read_s3(
+    url: &Spanned<String>,
+    keys: [(&'static str, Option<Spanned<String>>); 4],
+    d: &mut Diagnostics,
+) -> Option<S3Location> {
+    let [(_, endpoint), (_, region), (_, id), (_, secret)] = keys;
+    let rest = url.get_ref().trim_start_matches("s3://");
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        d.error(url.span(), "the S3 URL names no bucket", Some("url = \"s3://backups/upkeep\"".into()));
+        return None;
+    }
+    if let Some(endpoint) = &endpoint
+        && !(endpoint.get_ref().starts_with("http://") || endpoint.get_ref().starts_with("https://"))
+    {
+        d.error(
+            endpoint.span(),
+            "`endpoint` is an http(s) URL",
+            Some("endpoint = \"https://s3.eu-west-1.amazonaws.com\"".into()),
+        );
+        return None;
+    }
+    if id.is_some() != secret.is_some() {
+        let span = id.as_ref().or(secret.as_ref()).map(|s| s.span()).unwrap_or_else(|| url.span());
+        d.error(
+            span,
+            "`access_key_id` and `secret_access_key` go together",
+            Some("give both (as ${ENV}), or neither to read AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into()),
+        );
+        return None;
+    }
+    Some(S3Location {
+        bucket: bucket.to_string(),
+        prefix: prefix.trim_matches('/').to_string(),
+        endpoint: endpoint.map(Spanned::into_inner),
+        region: region.map_or_else(|| "us-east-1".to_string(), Spanned::into_inner),
+        access_key_id: id.map(Spanned::into_inner),
+        secret_access_key: secret.map(Spanned::into_inner),
+    })
 }
 
 /// Every `[[backup]]`, in config order.

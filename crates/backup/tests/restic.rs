@@ -35,7 +35,7 @@ fn restic(repo: &RepositoryConfig, args: &[&str]) -> String {
     let Password::Given(password) = &repo.password else { panic!("test repositories have a given password") };
     let out = Command::new("restic")
         .arg("--repo")
-        .arg(&repo.path)
+        .arg(repo.local().unwrap())
         .args(["--no-cache", "--quiet"])
         .args(args)
         .env("RESTIC_PASSWORD", password)
@@ -117,6 +117,46 @@ async fn sqlite_is_copied_consistently_while_the_app_writes_and_restic_restores_
     assert_eq!(report.checks[2], format!("1 tables, {recorded} rows, as recorded"));
 }
 
+/// An idle database (no write since the last backup) is not copied again: the new snapshot holds
+/// the same tree, adds nothing, and restic and a drill read it; one write, and it is copied.
+#[tokio::test]
+async fn an_unchanged_sqlite_database_is_not_copied_again() {
+    if !restic_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("app.sqlite");
+    let pool =
+        sqlx::sqlite::SqlitePoolOptions::new().connect(&format!("sqlite://{}?mode=rwc", db.display())).await.unwrap();
+    sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await.unwrap();
+    sqlx::query("CREATE TABLE orders (id INTEGER PRIMARY KEY, body TEXT)").execute(&pool).await.unwrap();
+    sqlx::query("INSERT INTO orders (body) VALUES ('a'), ('b')").execute(&pool).await.unwrap();
+    let (backups, repo) = load(
+        dir.path(),
+        &format!("[[backup]]\nname = \"db\"\nsource = {{ kind = \"sqlite\", path = \"{}\" }}\n", db.display()),
+    );
+    let scratch = dir.path().join("scratch");
+    let at = |t: &str| t.parse::<jiff::Timestamp>().unwrap();
+    let first = upkeep_backup::run(&backups[0], &repo, &scratch, at("2026-12-01T02:00:00Z")).await.unwrap();
+    let second = upkeep_backup::run(&backups[0], &repo, &scratch, at("2026-12-02T02:00:00Z")).await.unwrap();
+    assert_ne!(second.id, first.id);
+    assert_eq!(second.meta["fingerprint"], first.meta["fingerprint"]);
+    assert_eq!((second.added, second.size, second.time), (0, first.size, at("2026-12-02T02:00:00Z")));
+    assert_eq!(second.meta, first.meta, "the same data: the same row counts and fingerprint");
+    let listed: serde_json::Value = serde_json::from_str(&restic(&repo, &["snapshots", "--json"])).unwrap();
+    assert_eq!(listed[0]["tree"], listed[1]["tree"], "one tree, two snapshots");
+    assert_eq!(listed[1]["parent"], first.id.as_str());
+    restic(&repo, &["check", "--read-data"]);
+    let report = upkeep_backup::drill(&backups[0], &repo, &scratch, &second).await;
+    assert!(report.ok, "{report:?}");
+
+    sqlx::query("INSERT INTO orders (body) VALUES ('c')").execute(&pool).await.unwrap();
+    let third = upkeep_backup::run(&backups[0], &repo, &scratch, at("2026-12-03T02:00:00Z")).await.unwrap();
+    assert_eq!(third.meta["tables"]["orders"], 3, "a write: copied again");
+    assert_ne!(third.meta["fingerprint"], first.meta["fingerprint"]);
+    pool.close().await;
+}
+
 #[tokio::test]
 async fn a_directory_keeps_its_bytes_symlinks_modes_and_odd_names() {
     if !restic_available() {
@@ -154,9 +194,9 @@ async fn a_directory_keeps_its_bytes_symlinks_modes_and_odd_names() {
     let mode = std::fs::metadata(restored.join("script.sh")).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o750);
     // The repository's own files have restic's modes.
-    let key = std::fs::read_dir(repo.path.join("keys")).unwrap().next().unwrap().unwrap().path();
+    let key = std::fs::read_dir(repo.local().unwrap().join("keys")).unwrap().next().unwrap().unwrap().path();
     assert_eq!(std::fs::metadata(key).unwrap().permissions().mode() & 0o777, 0o400);
-    assert_eq!(std::fs::metadata(repo.path.join("data")).unwrap().permissions().mode() & 0o777, 0o700);
+    assert_eq!(std::fs::metadata(repo.local().unwrap().join("data")).unwrap().permissions().mode() & 0o777, 0o700);
     let report = upkeep_backup::drill(&backups[0], &repo, &dir.path().join("scratch"), &snapshot).await;
     assert_eq!(report.checks.get(1).map(String::as_str), Some("4 files, 200016 bytes, as backed up"), "{report:?}");
 }
@@ -192,15 +232,18 @@ async fn a_wrong_password_is_said_plainly_and_writes_nothing() {
     let (backups, repo) =
         load(dir.path(), "[[backup]]\nname = \"db\"\nsource = { kind = \"command\", command = \"echo hi\" }\n");
     upkeep_backup::run(&backups[0], &repo, &dir.path().join("scratch"), NOW.parse().unwrap()).await.unwrap();
-    let before = walk(&repo.path);
+    let before = walk(repo.local().unwrap());
     let wrong = RepositoryConfig { password: Password::Given("wrong".into()), ..repo.clone() };
     let err =
         upkeep_backup::run(&backups[0], &wrong, &dir.path().join("scratch"), NOW.parse().unwrap()).await.unwrap_err();
     assert_eq!(
         err,
-        format!("the backup repository's password is wrong (it was set when {} was created)", repo.path.display())
+        format!(
+            "the backup repository's password is wrong (it was set when {} was created)",
+            repo.local().unwrap().display()
+        )
     );
-    assert_eq!(walk(&repo.path), before, "nothing was written");
+    assert_eq!(walk(repo.local().unwrap()), before, "nothing was written");
 }
 
 fn walk(root: &Path) -> Vec<PathBuf> {
@@ -400,14 +443,14 @@ async fn retention_keeps_what_restic_forget_keeps_and_prune_frees_the_rest() {
         ]
     );
     // Forget and prune: the removed snapshots and their data go; restic checks the rest.
-    let size_before = du(&repo.path);
+    let size_before = du(repo.local().unwrap());
     let gone: Vec<String> = decisions.iter().filter(|d| !d.keep).map(|d| d.snapshot.id.clone()).collect();
     opened.forget(&gone).unwrap();
     opened.prune().unwrap();
     restic(&repo, &["check", "--read-data"]);
     let left: serde_json::Value = serde_json::from_str(&restic(&repo, &["snapshots", "--json"])).unwrap();
     assert_eq!(left.as_array().unwrap().len(), 5);
-    assert!(du(&repo.path) <= size_before);
+    assert!(du(repo.local().unwrap()) <= size_before);
 }
 
 fn du(root: &Path) -> u64 {
@@ -428,7 +471,7 @@ async fn a_drill_finds_a_damaged_pack_and_a_good_one_passes() {
     assert!(good.ok, "{good:?}");
     assert_eq!(good.checks[1], format!("{} bytes, as backed up", snapshot.size));
     // Flip bytes in the middle of every data pack.
-    for pack in walk(&repo.path.join("data")).into_iter().filter(|p| p.is_file()) {
+    for pack in walk(&repo.local().unwrap().join("data")).into_iter().filter(|p| p.is_file()) {
         std::fs::set_permissions(&pack, std::fs::Permissions::from_mode(0o600)).unwrap();
         let mut bytes = std::fs::read(&pack).unwrap();
         let middle = bytes.len() / 2;

@@ -8,8 +8,11 @@
 //! (`/upkeep/NAME`), so restic's default grouping (host and paths) is one group per backup.
 
 mod progress;
+mod s3;
 
 pub use progress::{Show, show_progress};
+use s3::S3Backend;
+pub use s3::S3Location;
 
 use crate::section::Keep;
 use jiff::Timestamp;
@@ -17,7 +20,8 @@ use rustic_backend::BackendOptions;
 use rustic_core::repofile::{SnapshotFile, SnapshotId};
 use rustic_core::{
     BackupOptions, CheckOptions, ConfigOptions, Credentials, KeepOptions, KeyOptions, LocalDestination, LsOptions,
-    OpenStatus, PathList, PruneOptions, Repository, RepositoryOptions, RestoreOptions, SnapshotOptions,
+    OpenStatus, PathList, PruneOptions, Repository, RepositoryBackends, RepositoryOptions, RestoreOptions,
+    SnapshotOptions,
 };
 use std::path::{Path, PathBuf};
 
@@ -52,7 +56,18 @@ fn detail(e: &rustic_core::RusticError) -> String {
                 (the repository is not damaged: what was half written is not part of any snapshot)"
             .into();
     }
-    text.lines().next().unwrap_or("").to_string()
+    let first = text.lines().next().unwrap_or("").to_string();
+    // rustic's first line is often generic ("an error related to the backend"): the cause says more.
+    let mut root: Option<String> = None;
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        root = Some(c.to_string().lines().next().unwrap_or("").to_string());
+        cause = c.source();
+    }
+    match root {
+        Some(root) if !root.is_empty() && !first.contains(&root) => format!("{first}: {root}"),
+        _ => first,
+    }
 }
 
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> RepoError {
@@ -78,24 +93,59 @@ pub struct Snapshot {
     pub meta: serde_json::Value,
 }
 
-/// An open repository on a local directory.
+/// Where a repository is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Place {
+    Local(PathBuf),
+    S3(S3Location),
+}
+
+impl Place {
+    /// As the user wrote it: a path, or `s3://bucket/prefix`.
+    pub fn shown(&self) -> String {
+        match self {
+            Place::Local(path) => path.display().to_string(),
+            Place::S3(s3) => s3.shown(),
+        }
+    }
+
+    /// Whether a repository is there yet (so that looking does not make one).
+    pub fn exists(&self) -> Result<bool, RepoError> {
+        match self {
+            Place::Local(path) => Ok(path.join("config").exists()),
+            Place::S3(s3) => {
+                S3Backend::new(s3).and_then(|b| b.exists()).map_err(failed(format!("cannot reach {}", s3.shown())))
+            }
+        }
+    }
+}
+
+/// An open repository.
 pub struct Repo {
     repo: Repository<OpenStatus>,
-    path: PathBuf,
+    place: Place,
 }
 
 impl Repo {
-    /// Opens the repository at `path`, creating it first if there is none.
-    pub fn open_or_init(path: &Path, password: &str) -> Result<Repo, RepoError> {
-        let shown = path.display().to_string();
-        let fresh = !path.join("config").exists();
-        if fresh {
-            std::fs::create_dir_all(path).map_err(io(format!("cannot create {shown}")))?;
-        }
-        let backends = BackendOptions::default()
-            .repository(path.to_string_lossy())
-            .to_backends()
-            .map_err(failed(format!("cannot use {shown}")))?;
+    /// Opens the repository at `place`, creating it first if there is none.
+    pub fn open_or_init(place: &Place, password: &str) -> Result<Repo, RepoError> {
+        let shown = place.shown();
+        let fresh = !place.exists()?;
+        let backends = match place {
+            Place::Local(path) => {
+                if fresh {
+                    std::fs::create_dir_all(path).map_err(io(format!("cannot create {shown}")))?;
+                }
+                BackendOptions::default()
+                    .repository(path.to_string_lossy())
+                    .to_backends()
+                    .map_err(failed(format!("cannot use {shown}")))?
+            }
+            Place::S3(s3) => {
+                let backend = S3Backend::new(s3).map_err(failed(format!("cannot use {shown}")))?;
+                RepositoryBackends::new(std::sync::Arc::new(backend), None)
+            }
+        };
         let options = RepositoryOptions::default().no_cache(true);
         let credentials = Credentials::password(password);
         let repo = Repository::new_with_progress(&options, &backends, progress::Bars)
@@ -104,7 +154,9 @@ impl Repo {
             let repo = repo
                 .init(&credentials, &KeyOptions::default(), &ConfigOptions::default())
                 .map_err(failed(format!("cannot create a repository in {shown}")))?;
-            restic_modes(path).map_err(io(format!("cannot set the modes of {shown}")))?;
+            if let Place::Local(path) = place {
+                restic_modes(path).map_err(io(format!("cannot set the modes of {shown}")))?;
+            }
             repo
         } else {
             repo.open(&credentials).map_err(|e| {
@@ -115,7 +167,7 @@ impl Repo {
                 }
             })?
         };
-        Ok(Repo { repo, path: path.to_path_buf() })
+        Ok(Repo { repo, place: place.clone() })
     }
 
     /// Backs up the directory or file `from` (less what the gitignore-style `excludes` name) as
@@ -149,8 +201,42 @@ impl Repo {
             .excludes(rustic_core::Excludes::default().globs(globs));
         let repo = self.repo.to_indexed_ids().map_err(failed(what.clone()))?;
         let saved = repo.backup(&options, &source, snapshot).map_err(failed(what))?;
-        let _ = restic_modes(&self.path);
+        if let Place::Local(path) = &self.place {
+            let _ = restic_modes(path);
+        }
         Ok(view(&saved))
+    }
+
+    /// A new snapshot at `time` of what `parent` holds, for a source that has not changed since:
+    /// the same tree, so nothing is read or stored but the snapshot file itself.
+    pub fn repeat(&self, parent: &Snapshot, time: Timestamp) -> Result<Snapshot, RepoError> {
+        let what = format!("cannot save a snapshot of {} (unchanged since {})", parent.backup, &parent.id[..8]);
+        let found = self.repo.get_snapshots(std::slice::from_ref(&parent.id)).map_err(failed(what.clone()))?;
+        let Some(mut snapshot) = found.into_iter().next() else {
+            return Err(RepoError::Failed { what, detail: "the parent snapshot is gone".into() });
+        };
+        let zoned = zoned(time).map_err(|detail| RepoError::Failed { what: what.clone(), detail })?;
+        snapshot.parent = Some(snapshot.id);
+        snapshot.time = zoned.clone();
+        if let Some(summary) = &mut snapshot.summary {
+            summary.files_unmodified = summary.total_files_processed;
+            (summary.files_new, summary.files_changed) = (0, 0);
+            (summary.dirs_new, summary.dirs_changed) = (0, 0);
+            summary.dirs_unmodified = summary.total_dirs_processed;
+            (summary.data_added, summary.data_added_packed) = (0, 0);
+            (summary.data_added_files, summary.data_added_files_packed) = (0, 0);
+            (summary.data_added_trees, summary.data_added_trees_packed) = (0, 0);
+            (summary.backup_start, summary.backup_end) = (zoned.clone(), zoned);
+            (summary.backup_duration, summary.total_duration) = (0.0, 0.0);
+        }
+        let tree = snapshot.tree;
+        self.repo.save_snapshots(vec![snapshot]).map_err(failed(what.clone()))?;
+        let saved = self.repo.get_all_snapshots().map_err(failed(what.clone()))?;
+        let time = time.as_millisecond();
+        let mine = saved
+            .iter()
+            .find(|s| s.label == parent.backup && s.tree == tree && s.time.timestamp().as_millisecond() == time);
+        mine.map(view).ok_or(RepoError::Failed { what, detail: "the saved snapshot is not listed".into() })
     }
 
     /// Every snapshot Upkeep wrote (tagged `upkeep`), oldest first.

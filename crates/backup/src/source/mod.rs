@@ -58,6 +58,13 @@ pub trait Source: Send + Sync + Debug {
     fn target(&self) -> String;
     /// Writes the copy to back up into `scratch`, an empty directory of its own.
     fn stage<'a>(&'a self, scratch: &'a Path) -> StageFuture<'a>;
+
+    /// What identifies the data as it is now, cheaply (a file's size and times), for a source
+    /// that can tell: a run that finds the same fingerprint as the last snapshot's makes a new
+    /// snapshot of the same data without copying it again. `None`: always copy.
+    fn fingerprint(&self) -> Option<String> {
+        None
+    }
     /// Proves a restored copy (`restored`: the file or directory as it was backed up) usable:
     /// opens or loads it the way the app would, somewhere scratch, and compares what is in it
     /// with what was recorded.

@@ -48,6 +48,29 @@ impl Source for Sqlite {
         })
     }
 
+    /// The database file's size, inode, and change and modification times, and its `-wal`
+    /// file's size, inode and modification time: every committed write changes one of them
+    /// (SQLite writes with `write()`), and a checkpoint changes both files. Not the `-wal` file's
+    /// change time: SQLite running as root `fchown`s it on every open, read-only ones too.
+    fn fingerprint(&self) -> Option<String> {
+        use std::os::unix::fs::MetadataExt;
+        let main = std::fs::metadata(&self.path).ok()?;
+        let mut wal = self.path.clone().into_os_string();
+        wal.push("-wal");
+        let wal = std::fs::metadata(&wal)
+            .ok()
+            .map_or_else(|| "-".to_string(), |m| format!("{}:{}:{}.{}", m.len(), m.ino(), m.mtime(), m.mtime_nsec()));
+        Some(format!(
+            "sqlite {}:{}:{}.{}:{}.{}; wal {wal}",
+            main.len(),
+            main.ino(),
+            main.mtime(),
+            main.mtime_nsec(),
+            main.ctime(),
+            main.ctime_nsec()
+        ))
+    }
+
     fn drill<'a>(&'a self, restored: &'a Path, recorded: &'a Recorded) -> DrillFuture<'a> {
         Box::pin(async move {
             let mut conn = open(restored, true).await?;

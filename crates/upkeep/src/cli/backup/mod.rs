@@ -179,11 +179,17 @@ async fn run_backups(plan: &upkeep_plan::Plan, store: &upkeep_store::Store, name
 
 /// Every snapshot in the repository, oldest first; none before the first backup.
 async fn snapshots(plan: &upkeep_plan::Plan) -> Result<Vec<Snapshot>, String> {
-    if !plan.repository.path.join("config").exists() {
+    if !repository_exists(plan).await? {
         return Ok(Vec::new());
     }
     let repo = upkeep_backup::open(&plan.repository).await?;
     tokio::task::spawn_blocking(move || repo.snapshots()).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())
+}
+
+/// Whether the repository has been made yet (looking does not make one).
+async fn repository_exists(plan: &upkeep_plan::Plan) -> Result<bool, String> {
+    let place = plan.repository.place.clone();
+    tokio::task::spawn_blocking(move || place.exists()).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())
 }
 
 /// The one snapshot `id` (or a prefix of it) names.
@@ -202,9 +208,16 @@ fn short(id: &str) -> &str {
 }
 
 async fn prune(plan: &upkeep_plan::Plan, dry_run: bool, json: bool) -> u8 {
-    if !plan.repository.path.join("config").exists() {
-        println!("{}", if json { "[]".to_string() } else { "no repository yet: nothing to prune".into() });
-        return EXIT_OK;
+    match repository_exists(plan).await {
+        Ok(true) => {}
+        Ok(false) => {
+            println!("{}", if json { "[]".to_string() } else { "no repository yet: nothing to prune".into() });
+            return EXIT_OK;
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
     }
     let repo = match upkeep_backup::open(&plan.repository).await {
         Ok(repo) => repo,
