@@ -15,10 +15,12 @@
 # sqlite3's `.backup` restarts whenever another connection writes, and under this writer (a row
 # every 10 ms) it never finished in 3 minutes.
 #
-# Measured, each once (a first backup of 1.5 GB takes a while): the first backup; a second with
-# nothing changed (writer stopped); a second after 1% of the directory's files are rewritten
-# (writer running); a restore of the directory's newest snapshot into an empty directory; the
-# repository's size on disk; each step's wall time and peak RSS (GNU time). Targets (issue 15):
+# Measured in ROUNDS rounds (3), each with fresh repositories, the median reported: the first
+# backup; a second with nothing changed (writer stopped); a second after 1% of the directory's
+# files are rewritten (writer running); a restore of the directory's newest snapshot into an
+# empty directory; the repository's size on disk; each step's wall time and peak RSS (GNU time).
+# Dirty pages are written out (`sync`) before each step, so no step pays for the one before.
+# Within a round Upkeep goes first on odd rounds and restic on even ones. Targets (issue 15):
 # first backup at most 1.0x restic's time, the unchanged second at most 0.5x, the repository at
 # most 1.0x the size.
 set -euo pipefail
@@ -31,6 +33,7 @@ ROOT=$(cd "$BENCH_DIR/.." && pwd)
 UPKEEP=${UPKEEP:-$ROOT/target/release/upkeep}
 WORK=${WORK:-/tmp/upkeep-bench-backup}
 RESULTS_MD=${RESULTS_MD:-$BENCH_DIR/results-backup.md}
+ROUNDS=${ROUNDS:-3}
 export RESTIC_PASSWORD=bench
 
 [[ -x $UPKEEP ]] || die "no upkeep binary at $UPKEEP (cargo build --release -p upkeep)"
@@ -112,6 +115,7 @@ stop_writer() { kill "$WRITER_PID" 2>/dev/null || true; wait "$WRITER_PID" 2>/de
 # `measure NAME CMD...`: runs CMD under GNU time; appends "NAME wall_s rss_kb" to $WORK/times.
 measure() {
   local name=$1; shift
+  sync
   /usr/bin/time -f "%e %M" -o "$WORK/time.out" "$@" >"$WORK/$name.log" 2>&1 || { cat "$WORK/$name.log" >&2; die "$name failed"; }
   echo "$name $(cat "$WORK/time.out")" >>"$WORK/times"
   log "$name: $(cat "$WORK/time.out") (s, peak kB)"
@@ -125,11 +129,16 @@ restic_backup() {
 export -f restic_backup
 export WORK
 
-# Each tool's step: `NAME_upkeep` and `NAME_restic`.
+# Each tool's step, `NAME_upkeep` and `NAME_restic`, in the round's order.
 step() {
   local name=$1
-  measure "${name}_upkeep" "$UPKEEP" -c "$WORK/upkeep.toml" backup run --json
-  measure "${name}_restic" bash -c restic_backup
+  if (( ROUND % 2 )); then
+    measure "${name}_upkeep" "$UPKEEP" -c "$WORK/upkeep.toml" backup run --json
+    measure "${name}_restic" bash -c restic_backup
+  else
+    measure "${name}_restic" bash -c restic_backup
+    measure "${name}_upkeep" "$UPKEEP" -c "$WORK/upkeep.toml" backup run --json
+  fi
 }
 
 change_one_percent() {
@@ -145,44 +154,37 @@ PY
 }
 
 make_data
-rm -rf "$WORK/upkeep-data" "$WORK/upkeep-repo" "$WORK/restic-repo" "$WORK/restore-"* "$WORK/times"
-cat >"$WORK/upkeep.toml" <<EOF
-[server]
-data_dir = "$WORK/upkeep-data"
-
-[repository]
-url = "$WORK/upkeep-repo"
-password = "bench"
-
-[[backup]]
-name = "files"
-source = { kind = "files", path = "$WORK/data/files" }
-
-[[backup]]
-name = "db"
-source = { kind = "sqlite", path = "$WORK/data/app.sqlite" }
-EOF
-restic -r "$WORK/restic-repo" --quiet init >/dev/null
+rm -f "$WORK/times" "$WORK/sizes"
 data_size=$(du -sb "$WORK/data/files" | cut -f1)
 db_size=$(stat -c %s "$WORK/data/app.sqlite")
-log "data: $(calc "$data_size / 1048576" 0) MiB of files, a $(calc "$db_size / 1048576" 0) MiB SQLite database"
+log "data: $(calc "$data_size / 1048576" 0) MiB of files, a $(calc "$db_size / 1048576" 0) MiB SQLite database; $ROUNDS rounds"
+for ROUND in $(seq 1 "$ROUNDS"); do
+  rm -rf "$WORK/upkeep-data" "$WORK/upkeep-repo" "$WORK/restic-repo" "$WORK/restore-"*
+  {
+    printf '[server]\ndata_dir = "%s/upkeep-data"\n\n[repository]\nurl = "%s/upkeep-repo"\npassword = "bench"\n\n' "$WORK" "$WORK"
+    printf '[[backup]]\nname = "files"\nsource = { kind = "files", path = "%s/data/files" }\n\n' "$WORK"
+    printf '[[backup]]\nname = "db"\nsource = { kind = "sqlite", path = "%s/data/app.sqlite" }\n' "$WORK"
+  } >"$WORK/upkeep.toml"
+  restic -r "$WORK/restic-repo" --quiet init >/dev/null
+  log "round $ROUND"
+  start_writer
+  step first
+  stop_writer
+  step unchanged
+  change_one_percent; start_writer
+  step changed
+  stop_writer
+  id=$("$UPKEEP" -c "$WORK/upkeep.toml" backup list --backup files --json | python3 -c "import json,sys; print(json.load(sys.stdin)[-1]['id'])")
+  measure restore_upkeep "$UPKEEP" -c "$WORK/upkeep.toml" backup restore "$id" --to "$WORK/restore-upkeep"
+  measure restore_restic restic -r "$WORK/restic-repo" --quiet restore latest --target "$WORK/restore-restic" --include "$WORK/data/files"
+  cmp -s "$WORK/restore-upkeep/logs/app-000.log" "$WORK/data/files/logs/app-000.log" || die "upkeep's restore differs"
+  echo "repo_upkeep $(du -sb "$WORK/upkeep-repo" | cut -f1)" >>"$WORK/sizes"
+  echo "repo_restic $(du -sb "$WORK/restic-repo" | cut -f1)" >>"$WORK/sizes"
+done
+upkeep_repo=$(awk '$1 == "repo_upkeep" {print $2}' "$WORK/sizes" | median)
+restic_repo=$(awk '$1 == "repo_restic" {print $2}' "$WORK/sizes" | median)
 
-sync; start_writer
-step first
-stop_writer; sync
-step unchanged
-change_one_percent; sync; start_writer
-step changed
-stop_writer
-
-id=$("$UPKEEP" -c "$WORK/upkeep.toml" backup list --backup files --json | python3 -c "import json,sys; print(json.load(sys.stdin)[-1]['id'])")
-measure restore_upkeep "$UPKEEP" -c "$WORK/upkeep.toml" backup restore "$id" --to "$WORK/restore-upkeep"
-measure restore_restic restic -r "$WORK/restic-repo" --quiet restore latest --target "$WORK/restore-restic" --include "$WORK/data/files"
-cmp -s "$WORK/restore-upkeep/logs/app-000.log" "$WORK/data/files/logs/app-000.log" || die "upkeep's restore differs"
-upkeep_repo=$(du -sb "$WORK/upkeep-repo" | cut -f1)
-restic_repo=$(du -sb "$WORK/restic-repo" | cut -f1)
-
-value() { awk -v n="$1" -v f="$2" '$1 == n {print $f}' "$WORK/times"; }
+value() { awk -v n="$1" -v f="$2" '$1 == n {print $f}' "$WORK/times" | median; }
 row() {
   local name=$1 label=$2 target=$3
   local u r
@@ -191,7 +193,7 @@ row() {
     "$(calc "$(value "${name}_upkeep" 3) / 1024" 0)" "$(calc "$(value "${name}_restic" 3) / 1024" 0)"
 }
 {
-  echo "## Backups against restic ($(date -u +%Y-%m-%d), $(nproc) cores, restic $(restic version | awk '{print $2}'))"
+  echo "## Backups against restic ($(date -u +%Y-%m-%d), $(nproc) cores, restic $(restic version | awk '{print $2}'), median of $ROUNDS rounds)"
   echo
   echo "$(calc "$data_size / 1048576" 0) MiB of files (random, log text, 20,000 small files) and a $(calc "$db_size / 1048576" 0) MiB SQLite database in WAL mode under a writer; each tool its own local repository. restic's time includes the consistent copy of the live database it needs first (sqlite3 \`VACUUM INTO\`)."
   echo
