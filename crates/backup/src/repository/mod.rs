@@ -7,6 +7,7 @@
 //! names its backup in its `label`, its tags (`upkeep`, `backup=NAME`) and its one path
 //! (`/upkeep/NAME`), so restic's default grouping (host and paths) is one group per backup.
 
+mod keys;
 mod progress;
 mod s3;
 
@@ -147,7 +148,8 @@ impl Repo {
             }
         };
         let options = RepositoryOptions::default().no_cache(true);
-        let credentials = Credentials::password(password);
+        let known = keys::known(place, password);
+        let credentials = known.clone().map_or_else(|| Credentials::password(password), Credentials::Masterkey);
         let repo = Repository::new_with_progress(&options, &backends, progress::Bars)
             .map_err(failed(format!("cannot use {shown}")))?;
         let repo = if fresh {
@@ -167,6 +169,9 @@ impl Repo {
                 }
             })?
         };
+        if known.is_none() {
+            keys::remember(place, password, repo.key());
+        }
         Ok(Repo { repo, place: place.clone() })
     }
 
@@ -349,16 +354,12 @@ pub struct Verified {
 }
 
 /// A new repository's settings: rustic's, but data packs of at most 16 MiB as restic makes
-/// them (rustic's grow with the repository, and a restore holds up to 20 packs in memory), and
-/// without rustic's extra verification (every blob decrypted and decompressed again before it
-/// is written: a third of a backup's CPU), which restic does not do either: drills read every
-/// blob back.
+/// them (rustic's grow with the repository, and a restore holds up to 20 packs in memory).
 fn config_options() -> ConfigOptions {
     const PACK: bytesize::ByteSize = bytesize::ByteSize::mib(16);
     ConfigOptions::default()
         .set_datapack_size(Some(PACK))
         .set_datapack_size_limit(Some(PACK))
-        .set_extra_verify(Some(false))
 }
 
 /// One snapshot's fate under a retention policy.
