@@ -202,6 +202,11 @@ fn one(all: Vec<Snapshot>, id: &str) -> Result<Snapshot, String> {
     }
 }
 
+/// `2026-12-02 02:00 UTC`, in this machine's zone.
+fn local(t: jiff::Timestamp) -> String {
+    t.to_zoned(jiff::tz::TimeZone::system()).strftime("%Y-%m-%d %H:%M %Z").to_string()
+}
+
 /// `4cf08786`: enough of an id to name it.
 fn short(id: &str) -> &str {
     &id[..8.min(id.len())]
@@ -264,7 +269,7 @@ async fn prune(plan: &upkeep_plan::Plan, dry_run: bool, json: bool) -> u8 {
             vec![
                 short(&d.snapshot.id).to_string(),
                 d.snapshot.backup.clone(),
-                d.snapshot.time.to_zoned(jiff::tz::TimeZone::system()).strftime("%Y-%m-%d %H:%M").to_string(),
+                local(d.snapshot.time),
                 if d.keep {
                     "keep".into()
                 } else if dry_run {

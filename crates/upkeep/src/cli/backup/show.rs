@@ -1,16 +1,12 @@
 //! `upkeep backup list | status | inspect ID`: the snapshots (which a drill proved good), where
 //! each backup stands (RPO and RTO against its targets), and one snapshot in full.
 
-use super::{EXIT_BAD_INPUT, EXIT_OK, EXIT_UNHEALTHY, one, short, snapshots};
+use super::{EXIT_BAD_INPUT, EXIT_OK, EXIT_UNHEALTHY, local, one, short, snapshots};
 use std::collections::BTreeSet;
 use std::time::Duration;
 use upkeep_backup::Snapshot;
 use upkeep_daemon::backups;
 use upkeep_expr::Value;
-
-fn local(t: jiff::Timestamp) -> String {
-    t.to_zoned(jiff::tz::TimeZone::system()).strftime("%Y-%m-%d %H:%M %Z").to_string()
-}
 
 /// Whole seconds, or milliseconds under ten seconds (a small database's RTO).
 fn shown(d: Option<Duration>) -> String {
