@@ -357,9 +357,7 @@ pub struct Verified {
 /// them (rustic's grow with the repository, and a restore holds up to 20 packs in memory).
 fn config_options() -> ConfigOptions {
     const PACK: bytesize::ByteSize = bytesize::ByteSize::mib(16);
-    ConfigOptions::default()
-        .set_datapack_size(Some(PACK))
-        .set_datapack_size_limit(Some(PACK))
+    ConfigOptions::default().set_datapack_size(Some(PACK)).set_datapack_size_limit(Some(PACK))
 }
 
 /// One snapshot's fate under a retention policy.
