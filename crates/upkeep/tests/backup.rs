@@ -273,3 +273,35 @@ async fn the_api_shows_backups_and_queues_a_drill_for_an_admin() {
         assert!(metrics.contains(name), "{name} not in {metrics}");
     }
 }
+
+/// `upkeep backup run` with no name runs every backup, two at a time, into one repository made
+/// once (two backups starting together on a new repository must not both make one).
+#[tokio::test]
+async fn every_backup_runs_at_once_into_one_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("database.sqlite");
+    let pool =
+        sqlx::sqlite::SqlitePoolOptions::new().connect(&format!("sqlite://{}?mode=rwc", db.display())).await.unwrap();
+    sqlx::query("CREATE TABLE users (id INTEGER PRIMARY KEY)").execute(&pool).await.unwrap();
+    pool.close().await;
+    std::fs::create_dir(dir.path().join("uploads")).unwrap();
+    std::fs::write(dir.path().join("uploads/a.png"), b"png").unwrap();
+    let config = dir.path().join("upkeep.toml");
+    std::fs::write(
+        &config,
+        "[server]\ndata_dir = \"data\"\n\n[[backup]]\nname = \"db\"\nsource = { kind = \"sqlite\", path = \"database.sqlite\" }\n\n\
+         [[backup]]\nname = \"uploads\"\nsource = { kind = \"files\", path = \"uploads\" }\n",
+    )
+    .unwrap();
+    let (code, out, err) = upkeep(&config, &["backup", "run", "--json"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let runs = json(&out);
+    let names: Vec<&str> = runs.as_array().unwrap().iter().map(|r| r["backup"].as_str().unwrap()).collect();
+    assert_eq!(names, ["db", "uploads"], "reported in config order");
+    let keys = std::fs::read_dir(dir.path().join("data/backups/keys")).unwrap().count();
+    assert_eq!(keys, 1, "one repository, made once");
+    let (_, out, _) = upkeep(&config, &["backup", "list", "--json"]);
+    assert_eq!(json(&out).as_array().unwrap().len(), 2);
+    let (code, out, err) = upkeep(&config, &["backup", "verify"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+}

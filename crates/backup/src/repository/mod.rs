@@ -18,7 +18,7 @@ pub use s3::S3Location;
 use crate::section::Keep;
 use jiff::Timestamp;
 use rustic_backend::BackendOptions;
-use rustic_core::repofile::{SnapshotFile, SnapshotId};
+use rustic_core::repofile::{Node, SnapshotFile, SnapshotId};
 use rustic_core::{
     BackupOptions, CheckOptions, ConfigOptions, Credentials, KeepOptions, KeyOptions, LocalDestination, LsOptions,
     OpenStatus, PathList, PruneOptions, Repository, RepositoryBackends, RepositoryOptions, RestoreOptions,
@@ -131,6 +131,9 @@ impl Repo {
     /// Opens the repository at `place`, creating it first if there is none.
     pub fn open_or_init(place: &Place, password: &str) -> Result<Repo, RepoError> {
         let shown = place.shown();
+        // Two backups starting at once on a new repository must not both make one.
+        static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _making = if place.exists()? { None } else { Some(MAKING.lock().unwrap_or_else(|e| e.into_inner())) };
         let fresh = !place.exists()?;
         let backends = match place {
             Place::Local(path) => {
@@ -277,8 +280,12 @@ impl Repo {
         }
         let dest = LocalDestination::new(&dest, true, !node.is_dir()).map_err(failed(what.clone()))?;
         let options = RestoreOptions::default();
-        let plan = repo.prepare_restore(&options, ls.clone(), &dest, false).map_err(failed(what.clone()))?;
-        repo.restore(plan, &options, ls, &dest).map_err(failed(what))?;
+        let nodes: Vec<(PathBuf, Node)> = ls.collect::<Result<_, _>>().map_err(failed(what.clone()))?;
+        for slice in slices(nodes, RESTORE_SLICE) {
+            let stream = || slice.iter().cloned().map(Ok);
+            let plan = repo.prepare_restore(&options, stream(), &dest, false).map_err(failed(what.clone()))?;
+            repo.restore(plan, &options, stream(), &dest).map_err(failed(what.clone()))?;
+        }
         Ok(target)
     }
 
@@ -360,6 +367,30 @@ fn config_options() -> ConfigOptions {
     ConfigOptions::default().set_datapack_size(Some(PACK)).set_datapack_size_limit(Some(PACK))
 }
 
+/// How many bytes of files one restore pass takes on: rustic restores with 20 readers, each
+/// holding up to a pack's range, so a restore of everything at once held 0.7 GB.
+const RESTORE_SLICE: u64 = 64 << 20;
+
+/// `nodes` in passes of at most `limit` bytes of files each (a file bigger than that alone):
+/// every pass has every folder (so each file's folder is there, and the last pass sets the
+/// folders' times after their last file), the first has the links and other special files.
+fn slices(nodes: Vec<(PathBuf, Node)>, limit: u64) -> Vec<Vec<(PathBuf, Node)>> {
+    let (files, rest): (Vec<_>, Vec<_>) = nodes.into_iter().partition(|(_, n)| n.is_file());
+    let dirs: Vec<(PathBuf, Node)> = rest.iter().filter(|(_, n)| n.is_dir()).cloned().collect();
+    let mut passes = vec![rest];
+    let mut bytes = 0;
+    for file in files {
+        let size = file.1.meta.size;
+        if bytes > 0 && bytes + size > limit {
+            passes.push(dirs.clone());
+            bytes = 0;
+        }
+        bytes += size;
+        passes.last_mut().expect("a first pass").push(file);
+    }
+    passes
+}
+
 /// One snapshot's fate under a retention policy.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Decision {
@@ -425,4 +456,32 @@ fn walk(root: &Path) -> std::io::Result<Vec<PathBuf>> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustic_core::repofile::{Metadata, NodeType};
+
+    fn node(name: &str, kind: NodeType, size: u64) -> (PathBuf, Node) {
+        let meta = Metadata { size, ..Metadata::default() };
+        (PathBuf::from(name), Node::new_node(name.as_ref(), kind, meta))
+    }
+
+    #[test]
+    fn a_restore_goes_in_passes_of_at_most_the_slice_each_with_every_folder() {
+        let link = NodeType::Symlink { linktarget: "a".into(), linktarget_raw: None };
+        let nodes = vec![
+            node("d", NodeType::Dir, 0),
+            node("d/a", NodeType::File, 40),
+            node("d/b", NodeType::File, 40),
+            node("d/l", link, 0),
+            node("d/big", NodeType::File, 500),
+            node("d/c", NodeType::File, 10),
+        ];
+        let passes = slices(nodes, 100);
+        let names: Vec<Vec<&str>> =
+            passes.iter().map(|p| p.iter().map(|(path, _)| path.to_str().unwrap()).collect()).collect();
+        assert_eq!(names, [vec!["d", "d/l", "d/a", "d/b"], vec!["d", "d/big"], vec!["d", "d/c"]]);
+    }
 }

@@ -19,6 +19,9 @@ pub enum Show {
 
 static SHOW: AtomicU8 = AtomicU8::new(0);
 
+/// Every bar shown, so that two backups running at once draw theirs one under the other.
+static BARS: std::sync::LazyLock<indicatif::MultiProgress> = std::sync::LazyLock::new(indicatif::MultiProgress::new);
+
 /// Chooses how this process shows progress (hidden until asked).
 pub fn show_progress(show: Show) {
     SHOW.store(show as u8, Ordering::Relaxed);
@@ -56,7 +59,7 @@ impl Bar {
             ProgressType::Counter => "{prefix} [{bar:30}] {pos}/{len} {msg} [{elapsed}]",
             ProgressType::Bytes => "{prefix} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {msg} eta {eta}",
         };
-        let bar = indicatif::ProgressBar::new(0).with_prefix(prefix.to_string());
+        let bar = BARS.add(indicatif::ProgressBar::new(0).with_prefix(prefix.to_string()));
         bar.set_style(
             indicatif::ProgressStyle::with_template(style)
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())

@@ -144,12 +144,25 @@ async fn run_backups(plan: &upkeep_plan::Plan, store: &upkeep_store::Store, name
     }
     let places = upkeep_backup::Places::under(&plan.server.data_dir);
     let trigger = actor();
+    // Two at a time: a database's copy waits on the disk while another backup chunks and
+    // compresses. The repository is made first, by one of them alone.
+    if let Err(e) = upkeep_backup::open(&plan.repository).await {
+        eprintln!("error: {e}");
+        return EXIT_UNHEALTHY;
+    }
+    let runs = futures_util::stream::iter(chosen.iter().map(|backup| {
+        step(json, &format!("backing up {} ({})", backup.name, backup.source.target()));
+        let (places, trigger) = (&places, &trigger);
+        async move {
+            let now = jiff::Timestamp::now();
+            (backup, upkeep_backup::run_recorded(backup, &plan.repository, places, Some(store), trigger, now).await)
+        }
+    }));
+    let results: Vec<_> =
+        futures_util::StreamExt::collect(futures_util::StreamExt::buffered(runs, BACKUPS_AT_ONCE)).await;
     let mut failed = false;
     let mut out = Vec::new();
-    for backup in chosen {
-        step(json, &format!("backing up {} ({})", backup.name, backup.source.target()));
-        let now = jiff::Timestamp::now();
-        let result = upkeep_backup::run_recorded(backup, &plan.repository, &places, Some(store), &trigger, now).await;
+    for (backup, result) in results {
         match result {
             Ok((snapshot, record)) => {
                 if !json {
@@ -176,6 +189,9 @@ async fn run_backups(plan: &upkeep_plan::Plan, store: &upkeep_store::Store, name
     }
     if failed { EXIT_UNHEALTHY } else { EXIT_OK }
 }
+
+/// Backups `upkeep backup run` runs at once.
+const BACKUPS_AT_ONCE: usize = 2;
 
 /// Every snapshot in the repository, oldest first; none before the first backup.
 async fn snapshots(plan: &upkeep_plan::Plan) -> Result<Vec<Snapshot>, String> {
