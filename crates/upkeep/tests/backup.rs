@@ -71,6 +71,18 @@ async fn a_deleted_database_comes_back_with_every_row() {
     assert_eq!(rows, 1234);
     let check: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&restored).await.unwrap();
     assert_eq!(check, "ok");
+    restored.close().await;
+    // And in place: the database is gone, so there is nothing to copy first; it is put back whole.
+    let (code, out, err) = upkeep(&config, &["backup", "restore", &id[..8], "--json"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let put_back = json(&out);
+    assert_eq!(put_back["restored"]["safety_copy"], serde_json::Value::Null, "{put_back}");
+    assert_eq!(put_back["restored"]["done"][0], format!("{} was gone: put back whole", db.display()));
+    let app =
+        sqlx::sqlite::SqlitePoolOptions::new().connect(&format!("sqlite://{}?mode=ro", db.display())).await.unwrap();
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&app).await.unwrap();
+    assert_eq!(rows, 1234, "every row is back where the app reads it");
+    app.close().await;
 
     // A drill proves it (the database itself is gone: the drill needs only the repository).
     let (code, out, err) = upkeep(&config, &["backup", "verify", "--drill", "--json"]);
