@@ -1,9 +1,10 @@
-//! Putting a snapshot back where its data came from: all of it, or one table or file. First a
-//! safety copy of the live data (a consistent copy or a dump, as a backup takes it), kept under
-//! `data_dir/safety-copies`; a restore that cannot take one changes nothing unless forced. Then
-//! the snapshot is restored into scratch and the source puts it back its own way (SQLite in one
-//! transaction, `pg_restore --single-transaction`, an atomic `RENAME TABLE`, renames for files).
-//! It holds the backup's run lock, so no backup of the same data runs meanwhile.
+//! Putting a snapshot back where its data came from: all of it, or one table or file. The
+//! snapshot is restored into scratch first (from S3 that can take a while); then a safety copy
+//! of the live data is taken (a consistent copy or a dump, as a backup takes it), kept under
+//! `data_dir/safety-copies` — a restore that cannot take one changes nothing unless forced — and
+//! at once the source puts the restored data back its own way (SQLite in one transaction,
+//! `pg_restore --single-transaction`, an atomic `RENAME TABLE`, renames for files). It holds the
+//! backup's run lock, so no backup of the same data runs meanwhile.
 
 use crate::check::Places;
 use crate::repository::Snapshot;
@@ -28,6 +29,24 @@ pub struct PutBack {
     pub duration_ms: u64,
 }
 
+/// Why a restore in place failed, and whether the live data may have been changed by then.
+#[derive(Clone, Debug)]
+pub struct Failed {
+    pub message: String,
+    /// The put-back itself failed: the data may be half put back.
+    pub touched: bool,
+}
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+fn untouched(message: String) -> Failed {
+    Failed { message, touched: false }
+}
+
 /// Restores `snapshot` of `backup` in place (or only the table or file `only`). `force`:
 /// overwrite even when no safety copy of the live data could be taken.
 pub async fn put_back(
@@ -38,19 +57,16 @@ pub async fn put_back(
     only: Option<&str>,
     force: bool,
     now: Timestamp,
-) -> Result<PutBack, String> {
+) -> Result<PutBack, Failed> {
     let started = Instant::now();
-    backup.source.can_put_back(only)?;
+    backup.source.can_put_back(only).map_err(untouched)?;
     let lock = format!("backup-{}", backup.name);
-    let _lock = upkeep_maintain::task::RunLock::acquire(&places.locks, &lock, now).map_err(|busy| busy.to_string())?;
-    let safety_copy = safety_copy(backup, places, only, force, now).await?;
+    let _lock = upkeep_maintain::task::RunLock::acquire(&places.locks, &lock, now)
+        .map_err(|busy| untouched(busy.to_string()))?;
     let scratch = places.scratch.join(format!("restore-{}-{}", backup.name, now.as_nanosecond()));
-    let result = restore_and_put_back(backup, repository, snapshot, only, &scratch).await;
+    let result = restore_then_put_back(backup, repository, places, snapshot, only, force, now, &scratch).await;
     let _ = std::fs::remove_dir_all(&scratch);
-    let done = result.map_err(|e| match &safety_copy {
-        Some(copy) => format!("{e}; the data as it was is in {}", copy.display()),
-        None => e,
-    })?;
+    let (safety_copy, done) = result?;
     prune_safety_copies(&places.safety, &backup.name);
     Ok(PutBack {
         backup: backup.name.clone(),
@@ -60,6 +76,28 @@ pub async fn put_back(
         done,
         duration_ms: started.elapsed().as_millis() as u64,
     })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn restore_then_put_back(
+    backup: &Backup,
+    repository: &RepositoryConfig,
+    places: &Places,
+    snapshot: &Snapshot,
+    only: Option<&str>,
+    force: bool,
+    now: Timestamp,
+    scratch: &Path,
+) -> Result<(Option<PathBuf>, Vec<String>), Failed> {
+    let restored = restore_into(backup, repository, snapshot, only, scratch).await.map_err(untouched)?;
+    let safety_copy = safety_copy(backup, places, only, force, now).await.map_err(untouched)?;
+    match backup.source.put_back(&restored, only).await {
+        Ok(done) => Ok((safety_copy, done)),
+        Err(e) => {
+            let kept = safety_copy.as_ref().map(|c| format!("; the data as it was is in {}", c.display()));
+            Err(Failed { message: format!("{e}{}", kept.unwrap_or_default()), touched: true })
+        }
+    }
 }
 
 async fn safety_copy(
@@ -96,20 +134,20 @@ async fn safety_copy(
     }
 }
 
-async fn restore_and_put_back(
+/// The part of `snapshot` a restore of `only` needs, restored into `scratch`.
+async fn restore_into(
     backup: &Backup,
     repository: &RepositoryConfig,
     snapshot: &Snapshot,
     only: Option<&str>,
     scratch: &Path,
-) -> Result<Vec<String>, String> {
+) -> Result<PathBuf, String> {
     crate::run::create_private_dir(scratch).map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
     let repo = crate::open(repository).await?;
     let (id, part, to) = (snapshot.id.clone(), backup.source.part(&snapshot.path, only), scratch.to_path_buf());
-    let restored = tokio::task::spawn_blocking(move || repo.restore(&id, &part, &to).map_err(|e| e.to_string()))
+    tokio::task::spawn_blocking(move || repo.restore(&id, &part, &to).map_err(|e| e.to_string()))
         .await
-        .map_err(|e| e.to_string())??;
-    backup.source.put_back(&restored, only).await
+        .map_err(|e| e.to_string())?
 }
 
 /// `20261203T021500.123456789Z`, as the safety copies' names end.

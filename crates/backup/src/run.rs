@@ -98,13 +98,16 @@ pub fn password(password: &Password) -> Result<String, String> {
         Password::Generated(path) => {
             let mut bytes = [0u8; 32];
             rand::Rng::fill(&mut rand::rng(), &mut bytes);
-            let secret = hex::encode(bytes);
-            write_key(path, &secret).map_err(|e| format!("cannot write the backup key {}: {e}", path.display()))?;
-            tracing::warn!(
-                "made a password for the backup repository in {}: keep a copy somewhere safe, without it no backup can be read",
-                path.display()
-            );
-            Ok(secret)
+            let made = write_key(path, &hex::encode(bytes))
+                .map_err(|e| format!("cannot write the backup key {}: {e}", path.display()))?;
+            if made {
+                tracing::warn!(
+                    "made a password for the backup repository in {}: keep a copy somewhere safe, without it no backup can be read",
+                    path.display()
+                );
+            }
+            // Whoever wrote the file first, this run or another at the same moment, set it.
+            first_line(path)
         }
     }
 }
@@ -119,18 +122,26 @@ fn first_line(path: &Path) -> Result<String, String> {
     Ok(line)
 }
 
-/// Written whole under a temporary name, mode 0400, then moved into place.
-fn write_key(path: &Path, secret: &str) -> std::io::Result<()> {
+/// Written whole under a name of its own, mode 0400, then linked into place unless a key is
+/// there already (two first backups at once must not each make one): whether this one was.
+fn write_key(path: &Path, secret: &str) -> std::io::Result<bool> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    let tmp = path.with_extension("tmp");
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let tmp = path.with_extension(format!("tmp-{}-{nanos}", std::process::id()));
     let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o400).open(&tmp)?;
     file.write_all(format!("{secret}\n").as_bytes())?;
     file.sync_all()?;
-    std::fs::rename(&tmp, path)
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
@@ -148,5 +159,25 @@ fn clear_leftovers(scratch: &Path, name: &str) {
         if rest.is_some_and(|r| r.chars().all(|c| c.is_ascii_digit())) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_runs_at_once_agree_on_one_generated_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = Password::Generated(dir.path().join("backup.key"));
+        let runs: Vec<_> = (0..8)
+            .map(|_| {
+                let key = key.clone();
+                std::thread::spawn(move || password(&key).unwrap())
+            })
+            .collect();
+        let passwords: Vec<String> = runs.into_iter().map(|r| r.join().unwrap()).collect();
+        assert!(passwords.iter().all(|p| p == &passwords[0] && p.len() == 64), "{passwords:?}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "one key file, no leftovers");
     }
 }

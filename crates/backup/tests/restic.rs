@@ -157,6 +157,31 @@ async fn an_unchanged_sqlite_database_is_not_copied_again() {
     pool.close().await;
 }
 
+/// A repository that vanished (an unmounted disk, an emptied bucket) and is made again by a
+/// process that still knows the old one's key gets a key file of its own: restic opens it
+/// with the password.
+#[tokio::test]
+async fn a_repository_made_again_gets_a_key_file() {
+    if !restic_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.txt"), "a").unwrap();
+    let (backups, repo) = load(
+        dir.path(),
+        &format!(
+            "[[backup]]\nname = \"a\"\nsource = {{ kind = \"command\", command = \"cat {}\" }}\n",
+            dir.path().join("a.txt").display()
+        ),
+    );
+    let scratch = dir.path().join("scratch");
+    upkeep_backup::run(&backups[0], &repo, &scratch, NOW.parse().unwrap()).await.unwrap();
+    std::fs::remove_dir_all(repo.local().unwrap()).unwrap();
+    let again = upkeep_backup::run(&backups[0], &repo, &scratch, NOW.parse().unwrap()).await.unwrap();
+    let listed: serde_json::Value = serde_json::from_str(&restic(&repo, &["snapshots", "--json"])).unwrap();
+    assert_eq!(listed[0]["id"], again.id.as_str());
+}
+
 #[tokio::test]
 async fn a_directory_keeps_its_bytes_symlinks_modes_and_odd_names() {
     if !restic_available() {

@@ -182,16 +182,29 @@ pub async fn restore(
         tracing::warn!(error = %e, "cannot write the audit log");
     }
     if with_mode {
+        if let Err(failed) = &result
+            && failed.touched
+        {
+            // Half put back, perhaps: the app is not let back onto it.
+            return Err(format!(
+                "{failed}; the app stays in maintenance mode: check the data, then `upkeep maintenance off`"
+            ));
+        }
         let after = format!("{reason}: done");
         match switch(plan, store, false, actor, &after, false, Timestamp::now()).await {
             Ok(done) => mode.push(done),
+            Err(SwitchError::Unverified { done, why }) => mode.push(format!("{done} (not verified: {why})")),
             Err(e) => {
                 return Err(match result {
-                    Ok(_) => format!("the data is back, but {e} (`upkeep maintenance off`)"),
+                    Ok(put_back) => {
+                        let kept =
+                            put_back.safety_copy.map(|c| format!("; the data it replaced is in {}", c.display()));
+                        format!("the data is back{}, but {e} (`upkeep maintenance off`)", kept.unwrap_or_default())
+                    }
                     Err(failed) => format!("{failed}; {e} (`upkeep maintenance off`)"),
                 });
             }
         }
     }
-    result.map(|put_back| Restored { put_back, maintenance_mode: mode })
+    result.map(|put_back| Restored { put_back, maintenance_mode: mode }).map_err(|failed| failed.message)
 }

@@ -19,3 +19,8 @@ pub(super) fn remember(place: &Place, password: &str, key: MasterKey) {
     keys.retain(|(p, _, _)| p != place);
     keys.push((place.clone(), password.to_string(), key));
 }
+
+/// Drops what is kept for `place` (its key no longer opens it).
+pub(super) fn forget(place: &Place) {
+    KEYS.lock().unwrap_or_else(|e| e.into_inner()).retain(|(p, _, _)| p != place);
+}

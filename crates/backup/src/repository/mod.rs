@@ -151,20 +151,28 @@ impl Repo {
             }
         };
         let options = RepositoryOptions::default().no_cache(true);
-        let known = keys::known(place, password);
-        let credentials = known.clone().map_or_else(|| Credentials::password(password), Credentials::Masterkey);
+        // A new repository is made with the password, so that it gets a key file; a cached key
+        // is only for opening one that exists (and is dropped when it no longer opens it).
+        let known = if fresh { None } else { keys::known(place, password) };
         let repo = Repository::new_with_progress(&options, &backends, progress::Bars)
             .map_err(failed(format!("cannot use {shown}")))?;
         let repo = if fresh {
             let repo = repo
-                .init(&credentials, &KeyOptions::default(), &config_options())
+                .init(&Credentials::password(password), &KeyOptions::default(), &config_options())
                 .map_err(failed(format!("cannot create a repository in {shown}")))?;
             if let Place::Local(path) = place {
                 restic_modes(path).map_err(io(format!("cannot set the modes of {shown}")))?;
             }
             repo
         } else {
-            repo.open(&credentials).map_err(|e| {
+            let opened = match known {
+                Some(key) => repo.clone().open(&Credentials::Masterkey(key)).or_else(|_| {
+                    keys::forget(place);
+                    repo.open(&Credentials::password(password))
+                }),
+                None => repo.open(&Credentials::password(password)),
+            };
+            opened.map_err(|e| {
                 if e.is_incorrect_password() {
                     RepoError::WrongPassword(shown.clone())
                 } else {
@@ -172,9 +180,7 @@ impl Repo {
                 }
             })?
         };
-        if known.is_none() {
-            keys::remember(place, password, repo.key());
-        }
+        keys::remember(place, password, repo.key());
         Ok(Repo { repo, place: place.clone() })
     }
 

@@ -103,9 +103,25 @@ impl Source for Files {
             let staging = super::beside(&live, "restoring");
             let _ = std::fs::remove_dir_all(&staging).or_else(|_| std::fs::remove_file(&staging));
             super::copy_tree(restored, &staging).map_err(|e| format!("cannot copy the restored data: {e}"))?;
+            let remove = |path: &Path| {
+                let _ = std::fs::remove_dir_all(path).or_else(|_| std::fs::remove_file(path));
+            };
             let old = super::beside(&live, "before");
-            let had = std::fs::rename(&live, &old).is_ok();
-            std::fs::rename(&staging, &live).map_err(|e| format!("cannot put {} back: {e}", live.display()))?;
+            let had = match std::fs::rename(&live, &old) {
+                Ok(()) => true,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+                Err(e) => {
+                    remove(&staging);
+                    return Err(format!("cannot move {} aside: {e} (nothing was changed)", live.display()));
+                }
+            };
+            if let Err(e) = std::fs::rename(&staging, &live) {
+                if had {
+                    let _ = std::fs::rename(&old, &live);
+                }
+                remove(&staging);
+                return Err(format!("cannot put {} back: {e} (it is as it was)", live.display()));
+            }
             if had {
                 let _ = std::fs::remove_dir_all(&old).or_else(|_| std::fs::remove_file(&old));
             }

@@ -108,6 +108,12 @@ impl Source for Postgres {
                 restored.display().to_string(),
             ];
             super::run_tool("pg_restore", &args, &[], None).await?;
+            // pg_restore exits 0 for a table the dump does not have: never empty a table then.
+            let extracted =
+                std::fs::read_to_string(&rows).map_err(|e| format!("cannot read {}: {e}", rows.display()))?;
+            if !extracted.lines().any(|line| line.starts_with("COPY ")) {
+                return Err(format!("the snapshot has no table `{table}` (nothing was changed)"));
+            }
             let quoted = format!("\"{}\".\"{}\"", schema.replace('"', "\"\""), name.replace('"', "\"\""));
             let args = vec![
                 "--single-transaction".to_string(),

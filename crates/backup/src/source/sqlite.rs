@@ -158,7 +158,17 @@ async fn replace(live: &mut SqliteConnection, restored: &Path, only: Option<&str
     }
 }
 
+/// A schema's shadow tables (a virtual table's own storage, made and dropped with it).
+async fn shadow_tables(conn: &mut SqliteConnection, schema: &str) -> Result<Vec<String>, String> {
+    sqlx::query_scalar("SELECT name FROM pragma_table_list WHERE schema = ? AND type = 'shadow'")
+        .bind(schema)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| e.to_string())
+}
+
 async fn replace_all(live: &mut SqliteConnection) -> Result<Vec<String>, String> {
+    let live_shadows = shadow_tables(live, "main").await?;
     let existing: Vec<(String, String)> = sqlx::query_as(
         "SELECT type, name FROM main.sqlite_master WHERE type IN ('view', 'trigger', 'table') \
          AND name NOT LIKE 'sqlite_%' ORDER BY CASE type WHEN 'table' THEN 1 ELSE 0 END",
@@ -166,10 +176,10 @@ async fn replace_all(live: &mut SqliteConnection) -> Result<Vec<String>, String>
     .fetch_all(&mut *live)
     .await
     .map_err(|e| e.to_string())?;
-    for (kind, name) in &existing {
-        // A virtual table's shadow tables go with it.
+    for (kind, name) in existing.iter().filter(|(_, name)| !live_shadows.contains(name)) {
         exec(live, format!("DROP {} IF EXISTS {}", kind.to_uppercase(), quote(name))).await?;
     }
+    let shadows = shadow_tables(live, "restored").await?;
     let tables: Vec<(String, String)> = sqlx::query_as(
         "SELECT name, sql FROM restored.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
          AND sql IS NOT NULL ORDER BY rowid",
@@ -177,12 +187,10 @@ async fn replace_all(live: &mut SqliteConnection) -> Result<Vec<String>, String>
     .fetch_all(&mut *live)
     .await
     .map_err(|e| e.to_string())?;
-    let virtual_tables: Vec<&String> =
-        tables.iter().filter(|(_, sql)| sql.to_uppercase().starts_with("CREATE VIRTUAL")).map(|(n, _)| n).collect();
-    let shadow = |name: &str| virtual_tables.iter().any(|v| name.starts_with(&format!("{v}_")));
     let mut rows = 0u64;
     let mut count = 0;
-    for (name, sql) in tables.iter().filter(|(name, _)| !shadow(name)) {
+    // A virtual table makes its shadow tables itself, and refills them from its own rows.
+    for (name, sql) in tables.iter().filter(|(name, _)| !shadows.contains(name)) {
         exec(live, sql.clone()).await?;
         let copied = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO main.{q} SELECT * FROM restored.{q}",
@@ -204,14 +212,14 @@ async fn replace_all(live: &mut SqliteConnection) -> Result<Vec<String>, String>
         exec(live, "INSERT INTO main.sqlite_sequence SELECT * FROM restored.sqlite_sequence".into()).await?;
     }
     // Indexes, views and triggers after the rows, so no trigger fires on the refill.
-    let rest: Vec<String> = sqlx::query_scalar(
-        "SELECT sql FROM restored.sqlite_master WHERE type IN ('index', 'view', 'trigger') AND sql IS NOT NULL \
-         ORDER BY CASE type WHEN 'index' THEN 0 WHEN 'view' THEN 1 ELSE 2 END, rowid",
+    let rest: Vec<(String, String)> = sqlx::query_as(
+        "SELECT tbl_name, sql FROM restored.sqlite_master WHERE type IN ('index', 'view', 'trigger') \
+         AND sql IS NOT NULL ORDER BY CASE type WHEN 'index' THEN 0 WHEN 'view' THEN 1 ELSE 2 END, rowid",
     )
     .fetch_all(&mut *live)
     .await
     .map_err(|e| e.to_string())?;
-    for sql in rest.into_iter().filter(|sql| !virtual_tables.iter().any(|v| sql.contains(&format!("{v}_")))) {
+    for (_, sql) in rest.into_iter().filter(|(table, _)| !shadows.contains(table)) {
         exec(live, sql).await?;
     }
     let version: i64 = sqlx::query_scalar("PRAGMA restored.user_version").fetch_one(&mut *live).await.unwrap_or(0);
