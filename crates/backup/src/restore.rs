@@ -64,7 +64,18 @@ pub async fn put_back(
     let _lock = upkeep_maintain::task::RunLock::acquire(&places.locks, &lock, now)
         .map_err(|busy| untouched(busy.to_string()))?;
     let scratch = places.scratch.join(format!("restore-{}-{}", backup.name, now.as_nanosecond()));
-    let result = restore_then_put_back(backup, repository, places, snapshot, only, force, now, &scratch).await;
+    let result = async {
+        let restored = restore_into(backup, repository, snapshot, only, &scratch).await.map_err(untouched)?;
+        let safety_copy = safety_copy(backup, places, only, force, now).await.map_err(untouched)?;
+        match backup.source.put_back(&restored, only).await {
+            Ok(done) => Ok((safety_copy, done)),
+            Err(e) => {
+                let kept = safety_copy.as_ref().map(|c| format!("; the data as it was is in {}", c.display()));
+                Err(Failed { message: format!("{e}{}", kept.unwrap_or_default()), touched: true })
+            }
+        }
+    }
+    .await;
     let _ = std::fs::remove_dir_all(&scratch);
     let (safety_copy, done) = result?;
     prune_safety_copies(&places.safety, &backup.name);
@@ -76,28 +87,6 @@ pub async fn put_back(
         done,
         duration_ms: started.elapsed().as_millis() as u64,
     })
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn restore_then_put_back(
-    backup: &Backup,
-    repository: &RepositoryConfig,
-    places: &Places,
-    snapshot: &Snapshot,
-    only: Option<&str>,
-    force: bool,
-    now: Timestamp,
-    scratch: &Path,
-) -> Result<(Option<PathBuf>, Vec<String>), Failed> {
-    let restored = restore_into(backup, repository, snapshot, only, scratch).await.map_err(untouched)?;
-    let safety_copy = safety_copy(backup, places, only, force, now).await.map_err(untouched)?;
-    match backup.source.put_back(&restored, only).await {
-        Ok(done) => Ok((safety_copy, done)),
-        Err(e) => {
-            let kept = safety_copy.as_ref().map(|c| format!("; the data as it was is in {}", c.display()));
-            Err(Failed { message: format!("{e}{}", kept.unwrap_or_default()), touched: true })
-        }
-    }
 }
 
 async fn safety_copy(

@@ -147,6 +147,18 @@ async fn mysql_comes_back_whole_or_one_table_swapped_in_atomically() {
     let done = put_back(&backups[0], &repo, dir.path(), &snapshot, Some("users")).await;
     assert_eq!(done.done, vec!["table users: 700 rows swapped in by one RENAME TABLE"]);
     assert_eq!((count("users").await, count("jobs").await), (700, 4), "the other table keeps its new row");
+    // A table other tables refer to is not swapped alone.
+    sqlx::query("CREATE TABLE orders (id INT PRIMARY KEY, user_id INT, FOREIGN KEY (user_id) REFERENCES users (id)) ENGINE=InnoDB")
+        .execute(&app)
+        .await
+        .unwrap();
+    let places = Places::under(&dir.path().join("data"));
+    let refused =
+        upkeep_backup::put_back(&backups[0], &repo, &places, &snapshot, Some("users"), false, jiff::Timestamp::now())
+            .await
+            .unwrap_err();
+    assert!(refused.message.contains("other tables have foreign keys to `users`"), "{refused}");
+    assert_eq!(count("users").await, 700);
     app.close().await;
     sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}"))).execute(&admin).await.unwrap();
 }

@@ -114,9 +114,12 @@ impl Source for Mysql {
                 .await
                 .map_err(|e| format!("cannot create a scratch database: {e}"))?;
             let result = self.swap_table(&mut admin, client, &scratch, &database, table, restored).await;
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {scratch}")))
+            let dropped = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {scratch}")))
                 .execute(&mut admin)
                 .await;
+            if let Err(e) = dropped {
+                tracing::warn!(database = %scratch, error = %e, "cannot drop the restore's scratch database");
+            }
             result
         })
     }
@@ -147,6 +150,23 @@ impl Mysql {
         table: &str,
         dump: &Path,
     ) -> Result<Vec<String>, String> {
+        // The swap moves the live table away: other tables' foreign keys would follow it.
+        let referenced: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS \
+             WHERE CONSTRAINT_SCHEMA = ? AND REFERENCED_TABLE_NAME = ? AND TABLE_NAME <> ?",
+        )
+        .bind(database)
+        .bind(table)
+        .bind(table)
+        .fetch_one(&mut *admin)
+        .await
+        .map_err(|e| e.to_string())?;
+        if referenced > 0 {
+            return Err(format!(
+                "other tables have foreign keys to `{table}`: restoring it alone would leave them pointing at the old \
+                 copy; restore the whole database (without --only), or load `{table}` from `backup restore ID --to DIR`"
+            ));
+        }
         let (mut args, env) = self.tool_args();
         args.push(scratch.to_string());
         super::run_tool_with_input(client, &args, &env, Some(dump), None).await?;
