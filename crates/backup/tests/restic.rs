@@ -3,6 +3,8 @@
 //! restored data is compared with what was backed up. Seeds 000-38/39 (the SQLite backup script
 //! copies the live file with `cp`), 002-61, 004-88.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use upkeep_backup::{Backup, Password, RepositoryConfig};
@@ -17,18 +19,6 @@ fn restic_available() -> bool {
         eprintln!("skipped: restic is not installed (apt-get install restic)");
     }
     found
-}
-
-/// The backups and repository a config with `body` gives, in `dir`.
-fn load(dir: &Path, body: &str) -> (Vec<Backup>, RepositoryConfig) {
-    let text = format!("[repository]\nurl = \"repo\"\npassword = \"correct horse\"\n\n{body}");
-    let source = upkeep_config::Source::new(dir.join("upkeep.toml"), text);
-    let (sections, mut d) = upkeep_config::parse(source, &upkeep_config::Env::Process);
-    let mut sections = sections.expect("parses");
-    let repository = upkeep_backup::read_repository(&mut sections, &mut d, &dir.join("data"));
-    let backups = upkeep_backup::read_backups(&mut sections, &mut d, &jiff::tz::TimeZone::UTC);
-    assert!(d.is_empty(), "{d}");
-    (backups, repository)
 }
 
 fn restic(repo: &RepositoryConfig, args: &[&str]) -> String {
@@ -84,7 +74,7 @@ async fn sqlite_is_copied_consistently_while_the_app_writes_and_restic_restores_
         }
         n
     });
-    let (backups, repo) = load(
+    let (backups, repo) = support::load_local(
         dir.path(),
         &format!("[[backup]]\nname = \"db\"\nsource = {{ kind = \"sqlite\", path = \"{}\" }}\n", db.display()),
     );
@@ -131,7 +121,7 @@ async fn an_unchanged_sqlite_database_is_not_copied_again() {
     sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await.unwrap();
     sqlx::query("CREATE TABLE orders (id INTEGER PRIMARY KEY, body TEXT)").execute(&pool).await.unwrap();
     sqlx::query("INSERT INTO orders (body) VALUES ('a'), ('b')").execute(&pool).await.unwrap();
-    let (backups, repo) = load(
+    let (backups, repo) = support::load_local(
         dir.path(),
         &format!("[[backup]]\nname = \"db\"\nsource = {{ kind = \"sqlite\", path = \"{}\" }}\n", db.display()),
     );
@@ -167,7 +157,7 @@ async fn a_repository_made_again_gets_a_key_file() {
     }
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.txt"), "a").unwrap();
-    let (backups, repo) = load(
+    let (backups, repo) = support::load_local(
         dir.path(),
         &format!(
             "[[backup]]\nname = \"a\"\nsource = {{ kind = \"command\", command = \"cat {}\" }}\n",
@@ -201,7 +191,7 @@ async fn a_directory_keeps_its_bytes_symlinks_modes_and_odd_names() {
     std::fs::create_dir_all(media.join("sub dir/cache")).unwrap();
     std::fs::write(media.join("sub dir/cache/page.html"), "cached").unwrap();
     std::fs::write(media.join("upload.tmp"), "partial").unwrap();
-    let (backups, repo) = load(
+    let (backups, repo) = support::load_local(
         dir.path(),
         &format!(
             "[[backup]]\nname = \"media\"\nsource = {{ kind = \"files\", path = \"{}\", exclude = [\"*.tmp\", \"cache\"] }}\n",
@@ -232,7 +222,7 @@ async fn a_command_that_fails_leaves_no_snapshot_and_one_that_succeeds_restores_
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (backups, repo) = load(
+    let (backups, repo) = support::load_local(
         dir.path(),
         "[[backup]]\nname = \"broken\"\nsource = { kind = \"command\", command = \"echo partial; echo dump failed >&2; exit 3\" }\n\n\
          [[backup]]\nname = \"export\"\nsource = { kind = \"command\", command = \"seq 1 100000\", filename = \"export.txt\" }\n",
@@ -254,8 +244,10 @@ async fn a_command_that_fails_leaves_no_snapshot_and_one_that_succeeds_restores_
 #[tokio::test]
 async fn a_wrong_password_is_said_plainly_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let (backups, repo) =
-        load(dir.path(), "[[backup]]\nname = \"db\"\nsource = { kind = \"command\", command = \"echo hi\" }\n");
+    let (backups, repo) = support::load_local(
+        dir.path(),
+        "[[backup]]\nname = \"db\"\nsource = { kind = \"command\", command = \"echo hi\" }\n",
+    );
     upkeep_backup::run(&backups[0], &repo, &dir.path().join("scratch"), NOW.parse().unwrap()).await.unwrap();
     let before = walk(repo.local().unwrap());
     let wrong = RepositoryConfig { password: Password::Given("wrong".into()), ..repo.clone() };
@@ -319,8 +311,10 @@ async fn postgres_is_dumped_from_the_snapshot_its_row_counts_come_from_and_pg_re
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let (backups, repo) =
-        load(dir.path(), &format!("[[backup]]\nname = \"pg\"\nsource = {{ kind = \"postgres\", url = \"{PG}\" }}\n"));
+    let (backups, repo) = support::load_local(
+        dir.path(),
+        &format!("[[backup]]\nname = \"pg\"\nsource = {{ kind = \"postgres\", url = \"{PG}\" }}\n"),
+    );
     let snapshot =
         upkeep_backup::run(&backups[0], &repo, &dir.path().join("scratch"), NOW.parse().unwrap()).await.unwrap();
     assert_eq!(snapshot.meta["tables"][&table], 2500);
@@ -372,8 +366,10 @@ async fn mysql_is_dumped_in_one_transaction_with_routines_and_its_row_counts() {
             .unwrap();
     }
     let dir = tempfile::tempdir().unwrap();
-    let (backups, repo) =
-        load(dir.path(), &format!("[[backup]]\nname = \"my\"\nsource = {{ kind = \"mysql\", url = \"{MY}\" }}\n"));
+    let (backups, repo) = support::load_local(
+        dir.path(),
+        &format!("[[backup]]\nname = \"my\"\nsource = {{ kind = \"mysql\", url = \"{MY}\" }}\n"),
+    );
     let snapshot =
         upkeep_backup::run(&backups[0], &repo, &dir.path().join("scratch"), NOW.parse().unwrap()).await.unwrap();
     assert_eq!(snapshot.meta["tables"][&table], 1200);
@@ -404,7 +400,7 @@ async fn retention_keeps_what_restic_forget_keeps_and_prune_frees_the_rest() {
     }
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("export")).unwrap();
-    let (backups, repo) = load(
+    let (backups, repo) = support::load_local(
         dir.path(),
         &format!(
             "[[backup]]\nname = \"export\"\nsource = {{ kind = \"files\", path = \"{}\" }}\n\
@@ -486,7 +482,7 @@ fn du(root: &Path) -> u64 {
 async fn a_drill_finds_a_damaged_pack_and_a_good_one_passes() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
-    let (backups, repo) = load(
+    let (backups, repo) = support::load_local(
         dir.path(),
         "[[backup]]\nname = \"export\"\nsource = { kind = \"command\", command = \"seq 1 50000\", filename = \"export.txt\" }\n",
     );

@@ -4,22 +4,13 @@
 //! held; a directory gets back a deleted file alone, or all of itself. Seeds 000-39, 001-57
 //! (`backup:restore`), 003's recovery procedure.
 
+mod support;
+
 use std::path::Path;
 use upkeep_backup::{Backup, Places, RepositoryConfig};
 
 const PG: &str = "postgres://postgres@127.0.0.1:5432/test";
 const MY: &str = "mysql://root@127.0.0.1:3306/test";
-
-fn load(dir: &Path, body: &str) -> (Vec<Backup>, RepositoryConfig) {
-    let text = format!("[repository]\nurl = \"repo\"\npassword = \"correct horse\"\n\n{body}");
-    let source = upkeep_config::Source::new(dir.join("upkeep.toml"), text);
-    let (sections, mut d) = upkeep_config::parse(source, &upkeep_config::Env::Process);
-    let mut sections = sections.expect("parses");
-    let repository = upkeep_backup::read_repository(&mut sections, &mut d, &dir.join("data"));
-    let backups = upkeep_backup::read_backups(&mut sections, &mut d, &jiff::tz::TimeZone::UTC);
-    assert!(d.is_empty(), "{d}");
-    (backups, repository)
-}
 
 fn unreachable(what: &str) {
     assert_ne!(std::env::var("UPKEEP_TEST_SERVICES").as_deref(), Ok("required"), "{what} is not running");
@@ -60,8 +51,10 @@ async fn postgres_comes_back_whole_in_one_transaction_or_one_table_at_a_time() {
         sqlx::query(sql).execute(&app).await.unwrap();
     }
     let dir = tempfile::tempdir().unwrap();
-    let (backups, repo) =
-        load(dir.path(), &format!("[[backup]]\nname = \"pg\"\nsource = {{ kind = \"postgres\", url = \"{url}\" }}\n"));
+    let (backups, repo) = support::load_local(
+        dir.path(),
+        &format!("[[backup]]\nname = \"pg\"\nsource = {{ kind = \"postgres\", url = \"{url}\" }}\n"),
+    );
     let snapshot =
         upkeep_backup::run(&backups[0], &repo, &dir.path().join("scratch"), jiff::Timestamp::now()).await.unwrap();
 
@@ -123,8 +116,10 @@ async fn mysql_comes_back_whole_or_one_table_swapped_in_atomically() {
     sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO users (email) VALUES {values}"))).execute(&app).await.unwrap();
     sqlx::query("INSERT INTO jobs VALUES (), (), ()").execute(&app).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let (backups, repo) =
-        load(dir.path(), &format!("[[backup]]\nname = \"my\"\nsource = {{ kind = \"mysql\", url = \"{url}\" }}\n"));
+    let (backups, repo) = support::load_local(
+        dir.path(),
+        &format!("[[backup]]\nname = \"my\"\nsource = {{ kind = \"mysql\", url = \"{url}\" }}\n"),
+    );
     let snapshot =
         upkeep_backup::run(&backups[0], &repo, &dir.path().join("scratch"), jiff::Timestamp::now()).await.unwrap();
     let count = |table: &'static str| {
@@ -171,7 +166,7 @@ async fn a_directory_gets_back_one_deleted_file_or_all_of_itself() {
     std::fs::write(media.join("avatars/1.png"), b"one").unwrap();
     std::fs::write(media.join("avatars/2.png"), b"two").unwrap();
     std::os::unix::fs::symlink("avatars/1.png", media.join("latest")).unwrap();
-    let (backups, repo) = load(
+    let (backups, repo) = support::load_local(
         dir.path(),
         &format!("[[backup]]\nname = \"media\"\nsource = {{ kind = \"files\", path = \"{}\" }}\n", media.display()),
     );
@@ -230,7 +225,7 @@ async fn sqlite_with_a_full_text_index_comes_back_whole() {
     ] {
         sqlx::query(sql).execute(&app).await.unwrap();
     }
-    let (backups, repo) = load(
+    let (backups, repo) = support::load_local(
         dir.path(),
         &format!("[[backup]]\nname = \"db\"\nsource = {{ kind = \"sqlite\", path = \"{}\" }}\n", db.display()),
     );

@@ -3,9 +3,10 @@
 //! --read-data`, restore), drilled and pruned by Upkeep. Seed 001 keeps its media on S3; seed 004
 //! runs on Kubernetes, with no local disk to keep backups on.
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -79,16 +80,6 @@ fn restic(port: u16, args: &[&str]) -> Option<String> {
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn load(dir: &Path, body: &str) -> (Vec<upkeep_backup::Backup>, upkeep_backup::RepositoryConfig) {
-    let source = upkeep_config::Source::new(dir.join("upkeep.toml"), body.to_string());
-    let (sections, mut d) = upkeep_config::parse(source, &upkeep_config::Env::Process);
-    let mut sections = sections.expect("parses");
-    let repository = upkeep_backup::read_repository(&mut sections, &mut d, &dir.join("data"));
-    let backups = upkeep_backup::read_backups(&mut sections, &mut d, &jiff::tz::TimeZone::UTC);
-    assert!(d.is_empty(), "{d}");
-    (backups, repository)
-}
-
 #[tokio::test]
 async fn a_repository_on_s3_is_written_by_upkeep_and_read_by_restic() {
     let Some(moto) = moto() else { return };
@@ -103,7 +94,7 @@ async fn a_repository_on_s3_is_written_by_upkeep_and_read_by_restic() {
         .await
         .unwrap();
     pool.close().await;
-    let (backups, repo) = load(
+    let (backups, repo) = support::load(
         dir.path(),
         &format!(
             "[repository]\nurl = \"s3://upkeep-test/backups\"\nendpoint = \"http://127.0.0.1:{}\"\n\

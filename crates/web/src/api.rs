@@ -237,3 +237,22 @@ async fn results_page(
     }
     Ok((list, Some(to)))
 }
+
+/// `?limit=N` of a history route: 1 to 1000, `default` when absent.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limit {
+    limit: Option<u32>,
+}
+
+pub fn limit(
+    query: Result<axum::extract::Query<Limit>, axum::extract::rejection::QueryRejection>,
+    default: u32,
+) -> Result<u32, (StatusCode, Json<Value>)> {
+    let axum::extract::Query(query) = query.map_err(|e| problem(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let limit = query.limit.unwrap_or(default);
+    if !(1..=1000).contains(&limit) {
+        return Err(problem(StatusCode::BAD_REQUEST, "`limit` must be between 1 and 1000"));
+    }
+    Ok(limit)
+}

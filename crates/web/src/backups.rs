@@ -10,7 +10,6 @@ use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use serde::Deserialize;
 use serde_json::{Value, json};
 use upkeep_access::Role;
 
@@ -31,23 +30,13 @@ pub async fn list(State(state): State<AppState>) -> ApiResult {
     Ok((StatusCode::OK, Json(json!({"backups": backups}))))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Limit {
-    limit: Option<u32>,
-}
-
 pub async fn runs(
     State(state): State<AppState>,
     name: Result<Path<String>, PathRejection>,
-    query: Result<Query<Limit>, QueryRejection>,
+    query: Result<Query<crate::api::Limit>, QueryRejection>,
 ) -> ApiResult {
     let name = crate::api::path(name)?;
-    let Query(query) = query.map_err(|e| problem(StatusCode::BAD_REQUEST, e.body_text()))?;
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=1000).contains(&limit) {
-        return Err(problem(StatusCode::BAD_REQUEST, "`limit` must be between 1 and 1000"));
-    }
+    let limit = crate::api::limit(query, 50)?;
     if !state.daemon.plan().backups.iter().any(|b| b.name == name) {
         return Err(not_found(&name));
     }

@@ -26,23 +26,13 @@ pub async fn tasks(State(state): State<AppState>) -> ApiResult {
     Ok((StatusCode::OK, Json(json!({"tasks": tasks}))))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Limit {
-    limit: Option<u32>,
-}
-
 pub async fn runs(
     State(state): State<AppState>,
     name: Result<Path<String>, PathRejection>,
-    query: Result<Query<Limit>, QueryRejection>,
+    query: Result<Query<crate::api::Limit>, QueryRejection>,
 ) -> ApiResult {
     let name = crate::api::path(name)?;
-    let Query(query) = query.map_err(|e| problem(StatusCode::BAD_REQUEST, e.body_text()))?;
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=1000).contains(&limit) {
-        return Err(problem(StatusCode::BAD_REQUEST, "`limit` must be between 1 and 1000"));
-    }
+    let limit = crate::api::limit(query, 50)?;
     if !state.daemon.plan().tasks.iter().any(|t| t.name == name) {
         return Err(problem(StatusCode::NOT_FOUND, format!("there is no task named `{name}`")));
     }
@@ -147,16 +137,12 @@ pub async fn switch(
 pub async fn audit(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
-    query: Result<Query<Limit>, QueryRejection>,
+    query: Result<Query<crate::api::Limit>, QueryRejection>,
 ) -> ApiResult {
     if principal.role() < Role::Admin {
         return Err(problem(StatusCode::FORBIDDEN, "the audit log is for admins"));
     }
-    let Query(query) = query.map_err(|e| problem(StatusCode::BAD_REQUEST, e.body_text()))?;
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(problem(StatusCode::BAD_REQUEST, "`limit` must be between 1 and 1000"));
-    }
+    let limit = crate::api::limit(query, 100)?;
     let entries = state.daemon.store().audit_log(limit).await.map_err(unavailable)?;
     Ok((StatusCode::OK, Json(json!({"entries": entries}))))
 }

@@ -133,8 +133,10 @@ impl Repo {
         let shown = place.shown();
         // Two backups starting at once on a new repository must not both make one.
         static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-        let _making = if place.exists()? { None } else { Some(MAKING.lock().unwrap_or_else(|e| e.into_inner())) };
-        let fresh = !place.exists()?;
+        let existed = place.exists()?;
+        let _making = (!existed).then(|| MAKING.lock().unwrap_or_else(|e| e.into_inner()));
+        // Looked at again under the lock: another backup may have just made it.
+        let fresh = !existed && !place.exists()?;
         let backends = match place {
             Place::Local(path) => {
                 if fresh {

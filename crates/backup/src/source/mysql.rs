@@ -77,15 +77,9 @@ impl Source for Mysql {
     fn drill<'a>(&'a self, restored: &'a Path, recorded: &'a Recorded) -> DrillFuture<'a> {
         Box::pin(async move {
             let mut admin = MySqlConnection::connect(&self.raw).await.map_err(|e| format!("cannot connect: {e}"))?;
-            let scratch = super::scratch_database();
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {scratch}")))
-                .execute(&mut admin)
-                .await
-                .map_err(|e| format!("cannot create a scratch database: {e}"))?;
+            let scratch = create_scratch(&mut admin).await?;
             let result = self.load_and_count(&scratch, restored, recorded).await;
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {scratch}")))
-                .execute(&mut admin)
-                .await;
+            drop_scratch(&mut admin, &scratch).await;
             result
         })
     }
@@ -108,18 +102,9 @@ impl Source for Mysql {
                 return Ok(vec![format!("the dump loaded into {database}: ok")]);
             };
             let mut admin = MySqlConnection::connect(&self.raw).await.map_err(|e| format!("cannot connect: {e}"))?;
-            let scratch = super::scratch_database();
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {scratch}")))
-                .execute(&mut admin)
-                .await
-                .map_err(|e| format!("cannot create a scratch database: {e}"))?;
+            let scratch = create_scratch(&mut admin).await?;
             let result = self.swap_table(&mut admin, client, &scratch, &database, table, restored).await;
-            let dropped = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {scratch}")))
-                .execute(&mut admin)
-                .await;
-            if let Err(e) = dropped {
-                tracing::warn!(database = %scratch, error = %e, "cannot drop the restore's scratch database");
-            }
+            drop_scratch(&mut admin, &scratch).await;
             result
         })
     }
@@ -202,6 +187,23 @@ impl Mysql {
         let tables = counts(&mut conn, scratch).await?;
         let _ = conn.close().await;
         Ok(vec!["loaded into a scratch database: ok".into(), super::same_rows(&tables, &recorded.tables)?])
+    }
+}
+
+/// A new scratch database on the server, for a drill or a one-table restore.
+async fn create_scratch(admin: &mut MySqlConnection) -> Result<String, String> {
+    let scratch = super::scratch_database();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {scratch}")))
+        .execute(admin)
+        .await
+        .map_err(|e| format!("cannot create a scratch database: {e}"))?;
+    Ok(scratch)
+}
+
+async fn drop_scratch(admin: &mut MySqlConnection, scratch: &str) {
+    let dropped = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {scratch}"))).execute(admin).await;
+    if let Err(e) = dropped {
+        tracing::warn!(database = %scratch, error = %e, "cannot drop a scratch database");
     }
 }
 
