@@ -28,7 +28,7 @@ pub use repository::{
     Decision, Place, Repo, RepoError, S3Location, Show, Snapshot, Verified, show_progress, snapshot_path,
 };
 pub use restore::{Failed, PutBack, put_back};
-pub use run::{open, password, run};
+pub use run::{generated_secret, open, password, run};
 pub use section::{Backup, DEFAULT_KEEP, Keep, Password, RepositoryConfig, read_backups, read_repository};
 pub use source::{Recorded, Source, Staged};
 pub use status::{HISTORY, Proved, Run, Status, status};

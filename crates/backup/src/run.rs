@@ -96,25 +96,35 @@ pub fn password(password: &Password) -> Result<String, String> {
         Password::File(path) => first_line(path),
         Password::Generated(path) if path.exists() => first_line(path),
         Password::Generated(path) => {
-            let mut bytes = [0u8; 32];
-            rand::Rng::fill(&mut rand::rng(), &mut bytes);
-            let made = write_key(path, &hex::encode(bytes))
-                .map_err(|e| format!("cannot write the backup key {}: {e}", path.display()))?;
+            let (secret, made) = generated_secret(path)?;
             if made {
                 tracing::warn!(
                     "made a password for the backup repository in {}: keep a copy somewhere safe, without it no backup can be read",
                     path.display()
                 );
             }
-            // Whoever wrote the file first, this run or another at the same moment, set it.
-            first_line(path)
+            Ok(secret)
         }
     }
 }
 
+/// The secret in the file at `path`, made (32 random bytes as hex, mode 0400) if there is none;
+/// whether this call made it. Whoever writes the file first, this process or another at the
+/// same moment, sets it.
+pub fn generated_secret(path: &Path) -> Result<(String, bool), String> {
+    if path.exists() {
+        return Ok((first_line(path)?, false));
+    }
+    let mut bytes = [0u8; 32];
+    rand::Rng::fill(&mut rand::rng(), &mut bytes);
+    let made =
+        write_key(path, &hex::encode(bytes)).map_err(|e| format!("cannot write the key {}: {e}", path.display()))?;
+    Ok((first_line(path)?, made))
+}
+
 fn first_line(path: &Path) -> Result<String, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read the backup password from {}: {e}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read the secret in {}: {e}", path.display()))?;
     let line = text.lines().next().unwrap_or("").trim_end().to_string();
     if line.is_empty() {
         return Err(format!("{} holds no password", path.display()));

@@ -247,6 +247,35 @@ impl TableReader {
         }
     }
 
+    /// A list of tables (`levels = [{ after = "0m", notify = [...] }]`), each read by its own
+    /// reader named `what` N in messages; a single table is accepted as a list of one.
+    pub fn tables(&mut self, d: &mut Diagnostics, key: &'static str, what: &str, example: &str) -> Vec<TableReader> {
+        let Some(node) = self.node(key).cloned() else { return Vec::new() };
+        let context = self.context.clone();
+        let items = match node.value {
+            NodeValue::Table(table) => vec![table],
+            NodeValue::Array(items) => {
+                let mut out = Vec::new();
+                for item in items {
+                    match item.value {
+                        NodeValue::Table(table) => out.push(table),
+                        _ => self.wrong_type(d, key, &item, "a list of tables", example),
+                    }
+                }
+                out
+            }
+            _ => {
+                self.wrong_type(d, key, &node, "a list of tables", example);
+                Vec::new()
+            }
+        };
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(i, table)| TableReader::new(table, format!("{what} {} of {context}", i + 1)))
+            .collect()
+    }
+
     /// Reports every key no accessor asked for, with the nearest known key as a hint.
     pub fn finish(self, d: &mut Diagnostics) {
         for (key, _) in &self.table.entries {

@@ -9,6 +9,7 @@
 //!                                                                     ├──► check metrics
 //!                                                                     └──► alerts (+ a timer)
 //! alert events ──► notify router (groups) ──► outbox ──► dispatcher ──► channels
+//! alert events ──► incidents ──(escalation timer)──► pages ──► outbox
 //! maintenance windows ──(notice, start, end)──► outbox, and the app's maintenance mode
 //! housekeeping: compaction every 10 seconds, retention every hour
 //! ```
@@ -20,6 +21,7 @@ mod alerts;
 pub mod backups;
 mod health;
 mod housekeeping;
+pub mod incidents;
 mod live;
 pub mod maintenance;
 mod metrics;
@@ -75,6 +77,8 @@ pub struct Daemon {
     backup_metrics: backups::BackupMetrics,
     alerting: Arc<Alerting>,
     notifying: Arc<notify::Notifying>,
+    incidents: Arc<incidents::Incidents>,
+    incident_metrics: incidents::IncidentMetrics,
     clock: Clock,
     /// The config in force, replaced whole on reload.
     plan: Arc<RwLock<Arc<Plan>>>,
@@ -115,6 +119,7 @@ impl Daemon {
         let slo_metrics = slo_metrics::SloMetrics::register(&mut registry);
         let backup_metrics = backups::BackupMetrics::register(&mut registry);
         let writer_metrics = writer::WriterMetrics::register(&mut registry);
+        let incident_metrics = incidents::IncidentMetrics::register(&mut registry);
         let latest = plan.checks.iter().filter_map(|c| live.get(&c.name).map(|l| l.result.clone())).collect();
         // Before the engine starts: the events it saves at start (resolves of removed rules) notify.
         let notify_after = notify::Notifying::cursor(&store).await?;
@@ -164,6 +169,20 @@ impl Daemon {
         };
         let mut notify_tasks = notify_tasks;
         notify_tasks.push(tokio::spawn(Arc::new(windows).run(stop.clone())));
+        let key = incidents::ack_key(plan).map_err(|e| upkeep_store::StoreError::CreateDir {
+            path: plan.server.data_dir.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        let incidents = Arc::new(incidents::Incidents::new(
+            store.clone(),
+            clock.clone(),
+            Arc::clone(&plan_in_force),
+            Arc::clone(&live),
+            key,
+            alerting.events_saved(),
+            notifying.outbox_wake(),
+        ));
+        notify_tasks.push(tokio::spawn(Arc::clone(&incidents).run(stop.clone())));
         let daemon = Arc::new(Daemon {
             store,
             live,
@@ -173,6 +192,8 @@ impl Daemon {
             backup_metrics,
             alerting,
             notifying,
+            incidents,
+            incident_metrics,
             clock,
             plan: plan_in_force,
             reloaded,
@@ -309,6 +330,17 @@ impl Daemon {
     /// The alert engine: every alert's state, and a timer round on demand.
     pub fn alerting(&self) -> &Alerting {
         &self.alerting
+    }
+
+    /// Incidents: the timer that escalates them, and the key of their links.
+    pub fn incidents(&self) -> &incidents::Incidents {
+        &self.incidents
+    }
+
+    /// Brings `upkeep_incidents_open` up to date, for a scrape of `/metrics`.
+    pub async fn refresh_incident_metrics(&self) -> Result<(), String> {
+        let plan = self.plan();
+        self.incident_metrics.set(&plan, &self.store).await.map_err(|e| e.to_string())
     }
 
     /// Notifications: test sends and the outbox's metrics.

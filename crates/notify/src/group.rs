@@ -156,6 +156,7 @@ impl Group {
             link: links.group(&self.labels),
             test: false,
             maintenance: None,
+            incident: None,
         }
     }
 }

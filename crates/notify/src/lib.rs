@@ -22,8 +22,8 @@ mod template;
 
 pub use channel::{Channel, ChannelConfig, Outcome, Sender};
 pub use group::{Group, Groups, Links, Member};
-pub use interval::TimeInterval;
-pub use message::{AlertItem, Announcement, Message, Status};
+pub use interval::{TimeInterval, parse_times, parse_weekdays};
+pub use message::{AlertItem, Announcement, IncidentNotice, Message, Status, short_id};
 pub use retry::{RETRY_CAP, backoff};
 pub use route::{Route, Routes, Timing};
 pub use section::{Notifications, read_notifications};

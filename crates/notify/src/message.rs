@@ -49,6 +49,32 @@ pub struct Message {
     /// A maintenance window's announcement rather than alerts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maintenance: Option<Announcement>,
+    /// A page about an incident rather than alerts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<IncidentNotice>,
+}
+
+/// What a page about an incident says: which incident, why it pages now, and the links to
+/// acknowledge it in one click and to open it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IncidentNotice {
+    pub id: i64,
+    /// `P1`.
+    pub severity: String,
+    pub status: String,
+    pub title: String,
+    /// `escalation`, `target_breached`, `update_due`, `postmortem_due` or `follow_up`.
+    pub reason: String,
+    /// The escalation level it pages (from 1), when it is one.
+    pub level: Option<u32>,
+    /// Whom it pages, when a person.
+    pub person: Option<String>,
+    /// One sentence.
+    pub text: String,
+    /// Signed, for this incident only; absent once it cannot be acknowledged.
+    pub ack_url: Option<String>,
+    /// The incident on the dashboard.
+    pub url: String,
 }
 
 /// What a maintenance announcement says: which window, which moment of it, and when it lasts.
@@ -161,6 +187,7 @@ impl Message {
             link: link.to_string(),
             test: true,
             maintenance: None,
+            incident: None,
         }
     }
 
@@ -206,6 +233,52 @@ impl Message {
             link: link.to_string(),
             test: false,
             maintenance: Some(a),
+            incident: None,
+        }
+    }
+
+    /// A page about an incident: one item (`alertname` `incident`) whose summary is the
+    /// notice's sentence, so every channel's format shows it, grouped by incident (PagerDuty
+    /// and Opsgenie fold every page of one incident into one of theirs). `key` is the page's
+    /// own, so the outbox takes it once.
+    pub fn incident(n: IncidentNotice, key: String, alert_severity: &str, now: Timestamp) -> Message {
+        let labels = BTreeMap::from([
+            ("alertname".to_string(), "incident".to_string()),
+            ("severity".to_string(), alert_severity.to_string()),
+            ("incident".to_string(), n.id.to_string()),
+            ("incident_severity".to_string(), n.severity.clone()),
+        ]);
+        let mut annotations = BTreeMap::from([("summary".to_string(), n.text.clone())]);
+        if let Some(ack) = &n.ack_url {
+            annotations.insert("acknowledge".into(), ack.clone());
+        }
+        let item = AlertItem {
+            key: format!("incident{{id=\"{}\"}}", n.id),
+            alertname: "incident".into(),
+            status: Status::Firing,
+            severity: alert_severity.to_string(),
+            value: None,
+            labels: labels.clone(),
+            annotations,
+            starts_at: now,
+            ends_at: None,
+            link: n.url.clone(),
+            runbook: None,
+        };
+        Message {
+            key,
+            status: Status::Firing,
+            route: "incident".into(),
+            group_key: format!("incident:{}", n.id),
+            group_labels: BTreeMap::from([("incident".to_string(), n.id.to_string())]),
+            common_labels: labels,
+            alerts: vec![item],
+            created_at: now,
+            keep_until: now + jiff::SignedDuration::from_hours(4),
+            link: n.url.clone(),
+            test: false,
+            maintenance: None,
+            incident: Some(n),
         }
     }
 }

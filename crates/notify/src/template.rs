@@ -15,11 +15,14 @@ use crate::message::Message;
 use minijinja::Environment;
 
 /// The default title: `[FIRING:2] check_down`, `[RESOLVED] check_down`.
-pub const TITLE: &str = "{% if test %}[TEST] {% endif %}{% if maintenance %}[MAINTENANCE {{ maintenance.phase|upper }}] {{ maintenance.window }}{% else %}[{{ status|upper }}{% if status == 'firing' %}:{{ firing|length }}{% endif %}] {{ name }}{% endif %}";
+pub const TITLE: &str = "{% if test %}[TEST] {% endif %}{% if incident %}[{{ incident.severity }} {{ incident.reason|replace('_', ' ')|upper }}] #{{ incident.id }} {{ incident.title }}{% elif maintenance %}[MAINTENANCE {{ maintenance.phase|upper }}] {{ maintenance.window }}{% else %}[{{ status|upper }}{% if status == 'firing' %}:{{ firing|length }}{% endif %}] {{ name }}{% endif %}";
 
 /// The default text: one line per alert, with its value, link and runbook.
 pub const TEXT: &str = "\
-{% if maintenance %}{% for a in alerts %}{{ a.annotations.summary }}{% if a.annotations.description %}
+{% if incident %}{{ incident.text }}{% if incident.ack_url %}
+  Acknowledge: {{ incident.ack_url }}{% endif %}
+  {{ incident.url }}
+{% elif maintenance %}{% for a in alerts %}{{ a.annotations.summary }}{% if a.annotations.description %}
 {{ a.annotations.description }}{% endif %}
   {{ a.link }}
 {% endfor %}{% else %}{% for a in firing %}FIRING {{ a.severity }}: {{ a.annotations.summary or a.alertname }}{% if a.value %} (value: {{ a.value }}){% endif %}
@@ -30,11 +33,14 @@ pub const TEXT: &str = "\
 
 /// The default HTML part of an email.
 pub const HTML: &str = "\
-<h2 style=\"color:{% if status == 'firing' %}#b42318{% else %}#067647{% endif %}\">{{ title }}</h2>
+{% if incident %}<h2 style=\"color:#b42318\">{{ title }}</h2>
+<p>{{ incident.text }}</p>
+<p>{% if incident.ack_url %}<a href=\"{{ incident.ack_url }}\" style=\"background:#b42318;color:#fff;padding:8px 14px;border-radius:4px;text-decoration:none\">Acknowledge</a> · {% endif %}<a href=\"{{ incident.url }}\">Open the incident</a></p>
+{% else %}<h2 style=\"color:{% if status == 'firing' %}#b42318{% else %}#067647{% endif %}\">{{ title }}</h2>
 <ul>{% for a in alerts %}
 <li><b>{{ a.status|upper }}</b> {{ a.severity }}: {{ a.annotations.summary or a.alertname }}{% if a.value %} (value: {{ a.value }}){% endif %}
 <br><a href=\"{{ a.link }}\">On the dashboard</a>{% if a.runbook %} · <a href=\"{{ a.runbook }}\">Runbook</a>{% endif %}</li>{% endfor %}
-</ul>";
+</ul>{% endif %}";
 
 /// Compiled templates, by name.
 #[derive(Debug)]

@@ -121,6 +121,7 @@ fn message(status: Status) -> Message {
         link: "http://127.0.0.1:8080/alerts?alertname=check_down".into(),
         test: false,
         maintenance: None,
+        incident: None,
     }
 }
 

@@ -14,6 +14,7 @@ use upkeep_access::Access;
 use upkeep_alert::{Rules, Watched};
 use upkeep_backup::{Backup, RepositoryConfig};
 use upkeep_config::{Diagnostics, Env, Retention, Server, Source};
+use upkeep_incident::Incidents;
 use upkeep_maintain::{Mode, Task};
 use upkeep_notify::Notifications;
 use upkeep_probe::Check;
@@ -40,6 +41,8 @@ pub struct Plan {
     pub alerts: Arc<Rules>,
     /// Routes and channels: who hears of an alert.
     pub notifications: Arc<Notifications>,
+    /// Severities, people, schedules and escalation: what happens once an alert is an incident.
+    pub incidents: Arc<Incidents>,
     /// What is valid but probably not meant (`file:line:col: message`), printed at load.
     pub warnings: Vec<String>,
 }
@@ -86,6 +89,8 @@ pub fn load_config(source: Source, env: &Env) -> Result<Plan, Diagnostics> {
         check_mode(mode, &checks, &mut d);
     }
     let notifications = Arc::new(upkeep_notify::read_notifications(&mut sections, &mut d, &zone));
+    let channel_names: Vec<String> = notifications.channels.iter().map(|c| c.name.clone()).collect();
+    let incidents = Arc::new(upkeep_incident::read_incidents(&mut sections, &mut d, &channel_names, &zone));
     check_windows(&alerts, &notifications, mode.is_some(), &mut d);
     let warnings = unrouted(&alerts, &notifications, &d);
     if let Some(refusal) = open_to_network(server.listen, &access) {
@@ -105,6 +110,7 @@ pub fn load_config(source: Source, env: &Env) -> Result<Plan, Diagnostics> {
         slos,
         alerts,
         notifications,
+        incidents,
         warnings,
     })
 }

@@ -4,7 +4,7 @@
 //! and the batches they were committed in (`results.rs`), history — rollups, running totals,
 //! windows, bars, compaction and retention (`history.rs`, with the summaries in `rollup.rs` and
 //! the latency histogram in `histogram.rs`) — heartbeat pings (`pings.rs`), log cursors (`cursors.rs`), dashboard sessions
-//! (`sessions.rs`), what probes keep between runs (`probe_state.rs`), alert state and events (`alerts.rs`), the outbox of notifications (`outbox.rs`), and
+//! (`sessions.rs`), what probes keep between runs (`probe_state.rs`), alert state and events (`alerts.rs`), the outbox of notifications (`outbox.rs`), incidents and on-call overrides (`incidents.rs`), and
 //! maintenance-task runs with the audit log (`task_runs.rs`). [`Store`] is an enum
 //! over the backends, so each method is one `match`: SQLite in `data_dir` today (`sqlite/`, one
 //! file per concept again); a PostgreSQL backend is one more variant and one more folder, written
@@ -14,6 +14,7 @@ mod alerts;
 mod cursors;
 pub mod histogram;
 mod history;
+mod incidents;
 mod outbox;
 mod pings;
 mod probe_state;
@@ -26,6 +27,7 @@ mod task_runs;
 
 pub use alerts::{AlertEventRow, AlertRow};
 pub use history::Pruned;
+pub use incidents::{IncidentColumns, IncidentFilter, IncidentRow};
 pub use outbox::{Attempted, Delivery, NewNotification, Notification, NotificationFilter};
 pub use results::CheckStatus;
 pub use rollup::Summary;

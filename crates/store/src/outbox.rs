@@ -77,6 +77,8 @@ pub struct NotificationFilter {
     pub state: Option<Delivery>,
     pub channel: Option<String>,
     pub key: Option<String>,
+    /// Keys that start with this (`incident:12:`, every page of one incident).
+    pub key_prefix: Option<String>,
     /// Older than this id (paging, newest first).
     pub before: Option<i64>,
     pub limit: u32,

@@ -119,6 +119,9 @@ async fn metrics(
     if let Err(e) = state.daemon.refresh_backup_metrics().await {
         tracing::warn!("cannot compute the backup metrics: {e}");
     }
+    if let Err(e) = state.daemon.refresh_incident_metrics().await {
+        tracing::warn!("cannot count the open incidents: {e}");
+    }
     let wants_openmetrics = headers
         .get(header::ACCEPT)
         .and_then(|accept| accept.to_str().ok())

@@ -39,7 +39,14 @@ pub async fn list(State(state): State<AppState>, query: Result<Query<ListQuery>,
                 .ok_or_else(|| problem(StatusCode::BAD_REQUEST, "`state` is pending, delivered, failed or expired"))?,
         ),
     };
-    let filter = NotificationFilter { state: wanted, channel: query.channel, before: query.before, limit, key: None };
+    let filter = NotificationFilter {
+        state: wanted,
+        channel: query.channel,
+        before: query.before,
+        limit,
+        key: None,
+        key_prefix: None,
+    };
     let rows = state
         .daemon
         .store()

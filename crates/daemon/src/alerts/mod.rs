@@ -56,8 +56,8 @@ pub struct Alerting {
     recent: std::sync::Mutex<Recent>,
     /// The last batch the recent history was seeded with: older ones are in it already.
     seeded: u64,
-    /// Woken whenever events were saved: notifications follow them.
-    saved: Arc<tokio::sync::Notify>,
+    /// Woken whenever events were saved, one for each follower (notifications, incidents).
+    saved: std::sync::Mutex<Vec<Arc<tokio::sync::Notify>>>,
 }
 
 impl Alerting {
@@ -81,7 +81,7 @@ impl Alerting {
         let recent = std::sync::Mutex::new(Recent::seed(&rules, &store, now).await?);
         let firing = Family::default();
         registry.register("alerts_firing", "Alerts firing now, by severity", firing.clone());
-        let saved = Arc::new(tokio::sync::Notify::new());
+        let saved = std::sync::Mutex::new(Vec::new());
         let alerting = Arc::new(Alerting { engine: Mutex::new(engine), store, clock, firing, recent, seeded, saved });
         let mut engine = alerting.engine.lock().await;
         alerting.save(&mut engine, events, None).await;
@@ -149,9 +149,11 @@ impl Alerting {
         self.save(&mut engine, events, None).await;
     }
 
-    /// Woken whenever the engine saved events.
+    /// A new follower's wake-up: woken whenever the engine saved events.
     pub fn events_saved(&self) -> Arc<tokio::sync::Notify> {
-        Arc::clone(&self.saved)
+        let notify = Arc::new(tokio::sync::Notify::new());
+        self.saved.lock().unwrap_or_else(|e| e.into_inner()).push(Arc::clone(&notify));
+        notify
     }
 
     /// Every alert as shown: state, since, value, labels, annotations, what mutes it.
@@ -180,7 +182,9 @@ impl Alerting {
             tracing::info!(alert = %event.1, "alert {}", event.2["to"].as_str().unwrap_or(""));
         }
         if !events.is_empty() {
-            self.saved.notify_one();
+            for follower in self.saved.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+                follower.notify_one();
+            }
         }
         if !rows.is_empty() || !events.is_empty() {
             self.count_firing(engine);

@@ -196,6 +196,11 @@ impl Notifying {
         &self.metrics
     }
 
+    /// What wakes the dispatcher, for those that write the outbox themselves (incident pages).
+    pub fn outbox_wake(&self) -> Arc<Notify> {
+        Arc::clone(&self.outbox)
+    }
+
     /// Writes notifications made elsewhere (a maintenance window's announcements) into the
     /// outbox, with a consumer's cursor in the same transaction, and wakes the dispatcher.
     pub async fn enqueue(&self, new: &[NewNotification], cursor: Option<(&str, i64)>) -> Result<(), StoreError> {

@@ -16,6 +16,11 @@ pub fn body(message: &Message, title: &str, text: &str) -> serde_json::Value {
     let mut buttons = vec![serde_json::json!({
         "type": "button", "text": { "type": "plain_text", "text": "Dashboard" }, "url": message.link,
     })];
+    if let Some(ack) = message.incident.as_ref().and_then(|i| i.ack_url.as_ref()) {
+        buttons.insert(0, serde_json::json!({
+            "type": "button", "text": { "type": "plain_text", "text": "Acknowledge" }, "url": ack, "style": "danger",
+        }));
+    }
     if let Some(runbook) = message.runbook() {
         buttons.push(serde_json::json!({
             "type": "button", "text": { "type": "plain_text", "text": "Runbook" }, "url": runbook, "style": "primary",

@@ -7,6 +7,7 @@
 mod alerts;
 mod compact;
 mod cursors;
+mod incidents;
 mod latency;
 mod outbox;
 mod pings;

@@ -31,6 +31,33 @@ fn notification(row: Row) -> Notification {
     }
 }
 
+/// Writes one notification unless its key was written for its channel before.
+pub(super) async fn insert(tx: &mut sqlx::SqliteConnection, n: &NewNotification) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT OR IGNORE INTO outbox (key, channel, created_ms, due_ms, expires_ms, message) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&n.key)
+    .bind(&n.channel)
+    .bind(n.created.as_millisecond())
+    .bind(n.due.as_millisecond())
+    .bind(n.expires.as_millisecond())
+    .bind(n.message.to_string())
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Moves a consumer's cursor.
+pub(super) async fn save_cursor(tx: &mut sqlx::SqliteConnection, name: &str, seq: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT OR REPLACE INTO consumer_cursors (name, seq) VALUES (?, ?)")
+        .bind(name)
+        .bind(seq)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
 impl SqliteStore {
     pub(crate) async fn save_notify(
         &self,
@@ -54,25 +81,10 @@ impl SqliteStore {
             }
         }
         for n in new {
-            sqlx::query(
-                "INSERT OR IGNORE INTO outbox (key, channel, created_ms, due_ms, expires_ms, message) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&n.key)
-            .bind(&n.channel)
-            .bind(n.created.as_millisecond())
-            .bind(n.due.as_millisecond())
-            .bind(n.expires.as_millisecond())
-            .bind(n.message.to_string())
-            .execute(&mut *tx)
-            .await?;
+            insert(&mut tx, n).await?;
         }
         if let Some((name, id)) = cursor {
-            sqlx::query("INSERT OR REPLACE INTO consumer_cursors (name, seq) VALUES (?, ?)")
-                .bind(name)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            save_cursor(&mut tx, name, id).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -166,7 +178,7 @@ impl SqliteStore {
     pub(crate) async fn notifications(&self, f: &NotificationFilter) -> Result<Vec<Notification>, StoreError> {
         let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM outbox WHERE id < ? AND (? IS NULL OR state = ?) AND (? IS NULL OR channel = ?) \
-             AND (? IS NULL OR key = ?) ORDER BY id DESC LIMIT ?"
+             AND (? IS NULL OR key = ?) AND (? IS NULL OR substr(key, 1, length(?)) = ?) ORDER BY id DESC LIMIT ?"
         )))
         .bind(f.before.unwrap_or(i64::MAX))
         .bind(f.state.map(Delivery::as_str))
@@ -175,6 +187,9 @@ impl SqliteStore {
         .bind(&f.channel)
         .bind(&f.key)
         .bind(&f.key)
+        .bind(&f.key_prefix)
+        .bind(&f.key_prefix)
+        .bind(&f.key_prefix)
         .bind(i64::from(f.limit.max(1)))
         .fetch_all(&self.pool)
         .await?;
