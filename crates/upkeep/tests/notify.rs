@@ -7,80 +7,11 @@
 
 mod support;
 
-use std::collections::BTreeMap;
-use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::process::Command;
+use std::sync::Mutex;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
-use support::{Daemon, app, eventually, write_config};
-
-#[derive(Clone, Debug)]
-struct Received {
-    path: String,
-    headers: BTreeMap<String, String>,
-    body: String,
-}
-
-/// A receiver on `listener` that records every request and answers `status`.
-fn receiver_on(listener: TcpListener, status: u16) -> Arc<Mutex<Vec<Received>>> {
-    let got: Arc<Mutex<Vec<Received>>> = Arc::default();
-    let all = Arc::clone(&got);
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 8192];
-            let (head_end, length) = loop {
-                let n = stream.read(&mut chunk).unwrap_or(0);
-                if n == 0 {
-                    break (0, 0);
-                }
-                buf.extend_from_slice(&chunk[..n]);
-                if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                    let head = String::from_utf8_lossy(&buf[..at]).to_ascii_lowercase();
-                    let length = head
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap()))
-                        .unwrap_or(0);
-                    break (at + 4, length);
-                }
-            };
-            if head_end == 0 {
-                continue;
-            }
-            while buf.len() < head_end + length {
-                let n = stream.read(&mut chunk).unwrap_or(0);
-                if n == 0 {
-                    break;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            let head = String::from_utf8_lossy(&buf[..head_end - 4]).to_string();
-            let mut lines = head.lines();
-            let path = lines.next().unwrap().split(' ').nth(1).unwrap().to_string();
-            let headers = lines
-                .filter_map(|l| l.split_once(':'))
-                .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
-                .collect();
-            let body = String::from_utf8_lossy(&buf[head_end..]).to_string();
-            all.lock().unwrap().push(Received { path, headers, body });
-            let answer = if status == 400 { "no such team" } else { "ok" };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
-                answer.len()
-            );
-        }
-    });
-    got
-}
-
-fn receiver(status: u16) -> (String, Arc<Mutex<Vec<Received>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    (addr, receiver_on(listener, status))
-}
+use support::{Daemon, Received, app, eventually, receiver, receiver_on, write_config};
 
 fn bodies(got: &Mutex<Vec<Received>>) -> Vec<serde_json::Value> {
     got.lock().unwrap().iter().map(|r| serde_json::from_str(&r.body).unwrap()).collect()

@@ -24,7 +24,7 @@ pub fn page(title: &str, refresh: u32, nav: &str, body: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          {refresh}<title>{} · Upkeep</title><link rel=\"stylesheet\" href=\"/assets/upkeep.css\"></head>\
-         <body><header><nav class=\"links\"><a class=\"brand\" href=\"/\">Upkeep</a><a href=\"/\">Checks</a><a href=\"/alerts\">Alerts</a><a href=\"/slos\">SLOs</a><a href=\"/backups\">Backups</a><a href=\"/tasks\">Maintenance</a></nav>{nav}</header><main>{body}</main></body></html>\n",
+         <body><header><nav class=\"links\"><a class=\"brand\" href=\"/\">Upkeep</a><a href=\"/\">Checks</a><a href=\"/alerts\">Alerts</a><a href=\"/incidents\">Incidents</a><a href=\"/slos\">SLOs</a><a href=\"/backups\">Backups</a><a href=\"/tasks\">Maintenance</a></nav>{nav}</header><main>{body}</main></body></html>\n",
         escape(title)
     )
 }

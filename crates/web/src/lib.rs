@@ -4,9 +4,11 @@
 //! | route | who |
 //! | --- | --- |
 //! | `/up`, `/health`, `/metrics`, `/ping/{id}` | anyone |
+//! | `/ack/{token}`, `/oncall/{schedule}.ics?token=` | whoever holds the signed token |
 //! | `/api/v1/...` | API clients |
 //! | `/`, `/checks/{name}` | people: the dashboard |
 
+mod ack;
 mod api;
 mod auth;
 mod backups;
@@ -14,6 +16,7 @@ mod dashboard;
 mod headers;
 mod health;
 mod html;
+mod incidents;
 mod login;
 mod maintenance;
 mod notifications;
@@ -67,6 +70,18 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/api/v1/backups/{name}/runs", get(backups::runs))
         .route("/api/v1/backups/{name}/run", axum::routing::post(backups::run))
         .route("/api/v1/backups/{name}/drill", axum::routing::post(backups::drill))
+        .route("/api/v1/incidents", get(incidents::list).post(incidents::open))
+        .route("/api/v1/incidents/measures", get(incidents::measures))
+        .route("/api/v1/incidents/{id}", get(incidents::show))
+        .route("/api/v1/incidents/{id}/ack", axum::routing::post(incidents::ack))
+        .route("/api/v1/incidents/{id}/notes", axum::routing::post(incidents::note))
+        .route("/api/v1/incidents/{id}/status", axum::routing::post(incidents::status))
+        .route("/api/v1/incidents/{id}/resolve", axum::routing::post(incidents::resolve))
+        .route("/api/v1/incidents/{id}/commander", axum::routing::post(incidents::commander))
+        .route("/api/v1/incidents/{id}/postmortem", get(incidents::postmortem).post(incidents::attach_postmortem))
+        .route("/api/v1/oncall", get(incidents::oncall))
+        .route("/api/v1/oncall/overrides", axum::routing::post(incidents::add_override))
+        .route("/api/v1/oncall/overrides/{id}", axum::routing::delete(incidents::remove_override))
         .route_layer(from_fn_with_state(state.clone(), auth::api))
         .route_layer(from_fn_with_state(state.daemon.plan().server.request_timeout, server::bounded));
     let dashboard = Router::new()
@@ -76,6 +91,8 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/slos", get(dashboard::slos::page))
         .route("/tasks", get(dashboard::tasks::page))
         .route("/backups", get(dashboard::backups::page))
+        .route("/incidents", get(dashboard::incidents::list))
+        .route("/incidents/{id}", get(dashboard::incidents::page))
         .route("/alerts/silences", axum::routing::post(dashboard::alerts::add_silence))
         .route("/alerts/silences/{id}/expire", axum::routing::post(dashboard::alerts::expire_silence))
         .route("/alerts/channels/{name}/test", axum::routing::post(dashboard::alerts::test_channel))
@@ -90,6 +107,8 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/ping/{id}/fail", get(ping::fail).post(ping::fail))
         .route("/login", get(login::form).post(login::sign_in))
         .route("/logout", axum::routing::post(login::sign_out))
+        .route("/ack/{token}", get(ack::confirm).post(ack::acknowledge))
+        .route("/oncall/{file}", get(ack::feed))
         .route_layer(from_fn_with_state(request_timeout, server::bounded));
     Router::new()
         .route("/up", get(|| async { "ok" }))

@@ -6,8 +6,10 @@ mod alert;
 mod backup;
 mod check;
 mod config;
+mod incident;
 mod maintenance;
 mod notifications;
+mod oncall;
 mod serve;
 mod silence;
 mod slo;
@@ -54,6 +56,11 @@ pub enum Command {
     /// Silences: mute the notifications of matching alerts for a while.
     #[command(subcommand)]
     Silence(silence::SilenceCommand),
+    /// Incidents: open, acknowledge, work and resolve them; post-mortem drafts; MTTA and MTTR.
+    #[command(subcommand)]
+    Incident(incident::IncidentCommand),
+    /// Who is on call, per schedule and escalation level; overrides; calendar feeds.
+    Oncall(oncall::OncallArgs),
     /// Maintenance tasks: list them, or run one now.
     #[command(subcommand)]
     Task(task::TaskCommand),
@@ -89,6 +96,8 @@ pub async fn run(args: Args) -> u8 {
         Command::Alert(command) => alert::run(&args.config, command).await,
         Command::Silence(command) => silence::run(&args.config, command).await,
         Command::Notifications(command) => notifications::run(&args.config, command).await,
+        Command::Incident(command) => incident::run(&args.config, command).await,
+        Command::Oncall(command) => oncall::run(&args.config, command).await,
         Command::Task(command) => task::run(&args.config, command).await,
         Command::Maintenance(command) => maintenance::run(&args.config, command).await,
         Command::Backup(command) => backup::run(&args.config, command).await,

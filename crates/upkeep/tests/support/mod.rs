@@ -131,6 +131,73 @@ impl Daemon {
     }
 }
 
+/// A webhook receiver: records every request (path, headers, body) and answers `status`.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub path: String,
+    pub headers: std::collections::BTreeMap<String, String>,
+    pub body: String,
+}
+
+pub fn receiver_on(listener: TcpListener, status: u16) -> Arc<std::sync::Mutex<Vec<Received>>> {
+    let got: Arc<std::sync::Mutex<Vec<Received>>> = Arc::default();
+    let all = Arc::clone(&got);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 8192];
+            let (head_end, length) = loop {
+                let n = stream.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break (0, 0);
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&buf[..at]).to_ascii_lowercase();
+                    let length = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap()))
+                        .unwrap_or(0);
+                    break (at + 4, length);
+                }
+            };
+            if head_end == 0 {
+                continue;
+            }
+            while buf.len() < head_end + length {
+                let n = stream.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            let head = String::from_utf8_lossy(&buf[..head_end - 4]).to_string();
+            let mut lines = head.lines();
+            let path = lines.next().unwrap().split(' ').nth(1).unwrap().to_string();
+            let headers = lines
+                .filter_map(|l| l.split_once(':'))
+                .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+                .collect();
+            let body = String::from_utf8_lossy(&buf[head_end..]).to_string();
+            all.lock().unwrap().push(Received { path, headers, body });
+            let answer = if status == 400 { "no such team" } else { "ok" };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    got
+}
+
+pub fn receiver(status: u16) -> (String, Arc<std::sync::Mutex<Vec<Received>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    (addr, receiver_on(listener, status))
+}
+
 /// Polls `probe` until it returns `Some`, for at most 30 s: waits for an event, not for luck.
 pub async fn eventually<T, F: AsyncFnMut() -> Option<T>>(what: &str, mut probe: F) -> T {
     let deadline = Instant::now() + Duration::from_secs(30);

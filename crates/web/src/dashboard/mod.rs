@@ -7,6 +7,7 @@
 
 pub mod alerts;
 pub mod backups;
+pub mod incidents;
 pub mod slos;
 pub mod tasks;
 

@@ -1,0 +1,218 @@
+//! Incidents end to end, on the real binary: a critical alert opens a P1 and pages the primary's
+//! on-call person through a webhook; unacknowledged, it climbs to the secondary and the lead;
+//! `kill -9` of Upkeep in between neither skips a level nor pages one twice; the page's link
+//! acknowledges once (its GET only shows a button) and is refused altered; the CLI, the API
+//! and `/metrics` agree; and the schedule's calendar feed, read by Python's `icalendar`, says
+//! what `upkeep oncall --at` says. Rows 003-01, 003-13, 004-41, 004-45, 000-96.
+
+mod support;
+
+use std::process::Command;
+use std::sync::atomic::Ordering;
+use support::{Daemon, app, eventually, receiver, write_config};
+
+fn config(app: &str, hook: &str) -> String {
+    format!(
+        r#"[defaults]
+alert_after = 1
+
+[[check]]
+name = "api"
+kind = "http"
+url = "http://{app}/health"
+every = "1s"
+timeout = "1s"
+component = "API"
+
+[[channel]]
+name = "ops-1-hook"
+kind = "webhook"
+url = "http://{hook}/ops-1"
+
+[[channel]]
+name = "ops-2-hook"
+kind = "webhook"
+url = "http://{hook}/ops-2"
+
+[[channel]]
+name = "lead-hook"
+kind = "webhook"
+url = "http://{hook}/lead"
+
+[[person]]
+name = "ops-1"
+channels = ["ops-1-hook"]
+
+[[person]]
+name = "ops-2"
+channels = ["ops-2-hook"]
+
+[[person]]
+name = "ops-lead"
+channels = ["lead-hook"]
+
+[[schedule]]
+name = "primary"
+rotation = {{ every = "1w", handoff = "Mon 09:00", zone = "Europe/Berlin", people = ["ops-1", "ops-2"] }}
+
+[[schedule]]
+name = "secondary"
+rotation = {{ every = "1w", handoff = "Mon 09:00", zone = "Europe/Berlin", people = ["ops-2", "ops-1"] }}
+
+[incidents]
+escalation = "default"
+
+[[escalation]]
+name = "default"
+levels = [
+  {{ after = "0s", notify = ["schedule:primary"] }},
+  {{ after = "4s", notify = ["schedule:secondary"] }},
+  {{ after = "8s", notify = ["person:ops-lead"] }},
+]
+"#
+    )
+}
+
+fn upkeep_json(config: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_upkeep")).arg("-c").arg(config).args(args).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn paths(got: &std::sync::Mutex<Vec<support::Received>>) -> Vec<String> {
+    got.lock().unwrap().iter().map(|r| r.path.clone()).collect()
+}
+
+/// `icalendar` from PyPI, installed for the test if it is missing.
+fn python_icalendar() {
+    let has = Command::new("python3").args(["-c", "import icalendar"]).status().is_ok_and(|s| s.success());
+    if !has {
+        let ok = Command::new("python3").args(["-m", "pip", "install", "-q", "icalendar"]).status().unwrap();
+        assert!(ok.success(), "cannot install icalendar from PyPI");
+    }
+}
+
+#[tokio::test]
+async fn a_p1_climbs_through_kill_9_once_per_level_and_its_link_acknowledges_it() {
+    let app = app();
+    app.healthy.store(false, Ordering::SeqCst);
+    let (hook, got) = receiver(200);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &config(&app.addr, &hook));
+    let oncall = upkeep_json(&config, &["oncall", "--json"]);
+    let primary = oncall["schedules"][0]["person"].as_str().unwrap().to_string();
+    let secondary = oncall["schedules"][1]["person"].as_str().unwrap().to_string();
+    assert_ne!(primary, secondary);
+
+    let daemon = Daemon::start(&config);
+    let first = format!("/{primary}");
+    eventually("the level 1 page", async || paths(&got).contains(&first).then_some(())).await;
+    let page: serde_json::Value = serde_json::from_str(&got.lock().unwrap()[0].body).unwrap();
+    assert_eq!(page["incident"]["severity"], "P1");
+    assert_eq!(page["incident"]["level"], 1);
+    assert_eq!(page["incident"]["person"], primary.as_str());
+    let id = page["incident"]["id"].as_i64().unwrap();
+
+    // kill -9 between the first and the second level; the restarted daemon carries on.
+    drop(daemon);
+    let daemon = Daemon::start(&config);
+    eventually("the lead's page", async || paths(&got).contains(&"/lead".to_string()).then_some(())).await;
+    let mut seen = paths(&got);
+    seen.sort();
+    let mut want = vec![format!("/{primary}"), format!("/{secondary}"), "/lead".to_string()];
+    want.sort();
+    assert_eq!(seen, want, "each level exactly once");
+
+    let metrics = daemon.get("/metrics").await.1;
+    assert!(metrics.contains("upkeep_incidents_open{severity=\"P1\"} 1"), "{metrics}");
+
+    // The lead's link: the GET shows a button and changes nothing; an altered token is refused;
+    // the POST acknowledges; a second POST is refused as used.
+    let lead: serde_json::Value =
+        serde_json::from_str(&got.lock().unwrap().iter().find(|r| r.path == "/lead").unwrap().body).unwrap();
+    let ack_url = lead["incident"]["ack_url"].as_str().unwrap();
+    let path = &ack_url[ack_url.find("/ack/").unwrap()..];
+    let (status, body) = daemon.get(path).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Acknowledge as ops-lead") && body.contains("method=\"post\""), "{body}");
+    assert_eq!(upkeep_json(&config, &["incident", "show", &id.to_string(), "--json"])["status"], "triggered");
+    let altered = path.replacen(&format!("/ack/{id}-"), &format!("/ack/{}-", id + 1), 1);
+    assert_eq!(daemon.get(&altered).await.0, 403);
+    let client = reqwest::Client::new();
+    let post = client.post(format!("{}{path}", daemon.url)).send().await.unwrap();
+    assert_eq!(post.status().as_u16(), 200);
+    assert!(post.text().await.unwrap().contains("escalation has stopped"));
+    let again = client.post(format!("{}{path}", daemon.url)).send().await.unwrap();
+    assert_eq!(again.status().as_u16(), 409);
+
+    let listed = upkeep_json(&config, &["incident", "list", "--json"]);
+    assert_eq!(listed[0]["id"], id);
+    assert_eq!(listed[0]["status"], "acknowledged");
+    assert_eq!(listed[0]["acknowledged_by"], "ops-lead");
+    let shown = daemon.json(&format!("/api/v1/incidents/{id}")).await;
+    let kinds: Vec<&str> = shown["timeline"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    for kind in ["opened", "alert_fired", "notified", "escalated", "delivered", "acknowledged"] {
+        assert!(kinds.contains(&kind), "no {kind}: {kinds:?}");
+    }
+
+    // The app heals: the alert resolves and the incident with it; the post-mortem draft follows.
+    app.healthy.store(true, Ordering::SeqCst);
+    eventually("the incident resolves", async || {
+        (daemon.json(&format!("/api/v1/incidents/{id}")).await["status"] == "resolved").then_some(())
+    })
+    .await;
+    let out = Command::new(env!("CARGO_BIN_EXE_upkeep"))
+        .arg("-c")
+        .arg(&config)
+        .args(["incident", "postmortem", &id.to_string()])
+        .output()
+        .unwrap();
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(md.starts_with(&format!("# Incident Post-Mortem: #{id} ")), "{md}");
+    assert!(md.contains("## Timeline\n| Time (UTC) | Event | Who |") && md.contains("## Action Items"), "{md}");
+
+    // The calendar feed parses with a real iCalendar parser, and its events say what
+    // `upkeep oncall --at` says at their start and just before their end.
+    let feed = String::from_utf8(
+        Command::new(env!("CARGO_BIN_EXE_upkeep"))
+            .arg("-c")
+            .arg(&config)
+            .args(["oncall", "feed", "primary"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let feed_path = &feed.trim()[feed.find("/oncall/").unwrap()..];
+    let (status, ics) = daemon.get(feed_path).await;
+    assert_eq!(status, 200);
+    assert_eq!(daemon.get("/oncall/primary.ics?token=00").await.0, 404, "a wrong token gets nothing");
+    python_icalendar();
+    let script = "import sys, icalendar\ncal = icalendar.Calendar.from_ical(sys.stdin.read())\n\
+                  for e in cal.walk('VEVENT'):\n    print(e['SUMMARY'], e.decoded('DTSTART').isoformat(), e.decoded('DTEND').isoformat())\n";
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), ics.as_bytes()).unwrap();
+    let parsed = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
+    let events: Vec<(String, jiff::Timestamp, jiff::Timestamp)> = parsed
+        .lines()
+        .map(|l| {
+            let mut parts = l.rsplitn(3, ' ');
+            let (end, start, summary) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
+            let person = summary.rsplit(": ").next().unwrap().to_string();
+            (person, start.parse().unwrap(), end.parse().unwrap())
+        })
+        .collect();
+    assert!(events.len() >= 9, "a week back and 60 days ahead: {parsed}");
+    for (person, start, end) in events.iter().take(4) {
+        for at in [*start, *end - jiff::SignedDuration::from_secs(1)] {
+            let asked = upkeep_json(&config, &["oncall", "--json", "--at", &at.to_string()]);
+            assert_eq!(asked["schedules"][0]["person"], person.as_str(), "at {at}");
+        }
+    }
+}

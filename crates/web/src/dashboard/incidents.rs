@@ -1,0 +1,166 @@
+//! The incidents pages: the open incidents and the latest resolved ones with who is on call now
+//! in each schedule, MTTA and MTTR over 30 days; and one incident with its targets and its
+//! timeline (pages, deliveries, escalations, acknowledgements, notes, diagnostics).
+
+use super::{nav_page, unavailable};
+use crate::AppState;
+use crate::auth::Principal;
+use crate::html::{ago, escape};
+use axum::Extension;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use upkeep_daemon::incidents;
+use upkeep_incident::Incident;
+use upkeep_store::IncidentFilter;
+
+fn row(i: &Incident, now: jiff::Timestamp) -> String {
+    format!(
+        "<tr class=\"{class}\"><td><a href=\"/incidents/{id}\">#{id}</a></td><td>{sev}</td><td>{status}</td><td>{title}</td>\
+         <td>{opened}</td><td>{ack}</td></tr>",
+        class = if i.is_open() { "failing" } else { "" },
+        id = i.id,
+        sev = escape(&i.severity),
+        status = escape(i.status.as_str()),
+        title = escape(&i.title),
+        opened = escape(&ago(i.opened_at, now)),
+        ack = escape(i.acknowledged_by.as_deref().unwrap_or("—")),
+    )
+}
+
+pub async fn list(State(state): State<AppState>, Extension(principal): Extension<Principal>) -> Response {
+    let (daemon, now) = (&state.daemon, state.daemon.clock().now());
+    let plan = daemon.plan();
+    let recent = match incidents::list(daemon.store(), &IncidentFilter { limit: 50, ..Default::default() }).await {
+        Ok(l) => l,
+        Err(e) => return unavailable(e),
+    };
+    let rows: String = recent.iter().map(|(i, _)| row(i, now)).collect();
+    let open = recent.iter().filter(|(i, _)| i.is_open()).count();
+    let banner = match open {
+        0 => "<p class=\"summary\">No open incident.</p>".to_string(),
+        n => format!("<p class=\"banner\">{n} open incident{}</p>", if n == 1 { "" } else { "s" }),
+    };
+    let table = if recent.is_empty() {
+        "<p>No incidents yet. A critical alert opens one (see <code>[incidents] open_on</code>), or <code>upkeep incident open</code>.</p>".to_string()
+    } else {
+        format!(
+            "<table><thead><tr><th>#</th><th>Severity</th><th>Status</th><th>Title</th><th>Opened</th><th>Acknowledged by</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+    };
+    let stored = incidents::stored_overrides(daemon.store(), now).await.unwrap_or_default();
+    let (schedules, _) = incidents::oncall(&plan, &stored, now);
+    let oncall: String = schedules
+        .iter()
+        .map(|s| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&s.schedule),
+                escape(s.person.as_deref().unwrap_or("nobody")),
+                escape(&s.until.map(|t| t.strftime("%a %Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default())
+            )
+        })
+        .collect();
+    let oncall = if schedules.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<h2>On call now</h2><table><thead><tr><th>Schedule</th><th>On call</th><th>Until</th></tr></thead><tbody>{oncall}</tbody></table>"
+        )
+    };
+    let from = now - jiff::SignedDuration::from_hours(24 * 30);
+    let month: Vec<Incident> = recent.iter().map(|(i, _)| i.clone()).filter(|i| i.opened_at >= from).collect();
+    let m = upkeep_incident::measure(&month, from, now, now);
+    let minutes = |s: Option<f64>| s.map_or("—".into(), |s| format!("{:.0} min", s / 60.0));
+    let measures: String = m
+        .by_severity
+        .iter()
+        .map(|(sev, x)| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(sev),
+                x.incidents,
+                minutes(x.mtta_seconds),
+                minutes(x.mttr_seconds),
+                x.targets_met_ratio.map_or("—".into(), |r| format!("{:.0}%", r * 100.0))
+            )
+        })
+        .collect();
+    let measures = if measures.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<h2>Last 30 days</h2><table><thead><tr><th>Severity</th><th>Incidents</th><th>MTTA</th><th>MTTR</th><th>Targets met</th></tr></thead><tbody>{measures}</tbody></table>"
+        )
+    };
+    nav_page("Incidents", &principal, &format!("<h1>Incidents</h1>{banner}{table}{oncall}{measures}"))
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    id: Result<Path<i64>, PathRejection>,
+) -> Response {
+    let Ok(Path(id)) = id else { return (StatusCode::BAD_REQUEST, "not an incident id").into_response() };
+    let (daemon, now) = (&state.daemon, state.daemon.clock().now());
+    let plan = daemon.plan();
+    let incident = match incidents::load(daemon.store(), id).await {
+        Ok(Some((i, _))) => i,
+        Ok(None) => return (StatusCode::NOT_FOUND, "no such incident").into_response(),
+        Err(e) => return unavailable(e),
+    };
+    let view = match incidents::view(&plan, daemon.store(), incident, now).await {
+        Ok(v) => v,
+        Err(e) => return unavailable(e),
+    };
+    let i = &view.incident;
+    let targets: String = i
+        .targets
+        .iter()
+        .map(|t| {
+            let state = match t.made_it(now) {
+                Some(true) => "met",
+                Some(false) => "missed",
+                None => "running",
+            };
+            format!(
+                "<li class=\"{}\">{} — due {} ({state})</li>",
+                if state == "missed" { "failing" } else { "" },
+                escape(&t.name),
+                escape(&t.due.strftime("%Y-%m-%d %H:%M UTC").to_string())
+            )
+        })
+        .collect();
+    let timeline: String = i
+        .timeline
+        .iter()
+        .map(|e| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&e.at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()),
+                escape(&e.kind),
+                escape(&e.author),
+                escape(&e.text)
+            )
+        })
+        .collect();
+    let ack = match (&i.acknowledged_by, i.acknowledged_at) {
+        (Some(by), Some(at)) => format!("acknowledged by {} {}", escape(by), escape(&ago(at, now))),
+        _ => "<b>not acknowledged</b>: escalation is climbing".into(),
+    };
+    let body = format!(
+        "<h1>#{id} {title}</h1><p class=\"{class}\">{sev} {name} · {status} · opened {opened} by {by} · {ack}</p>\
+         <h2>Targets</h2><ul>{targets}</ul><h2>Timeline</h2><table><thead><tr><th>Time</th><th>Event</th><th>Who</th><th>What</th></tr></thead>\
+         <tbody>{timeline}</tbody></table><p><small>Post-mortem draft: <code>upkeep incident postmortem {id}</code></small></p>",
+        id = i.id,
+        title = escape(&i.title),
+        class = if i.is_open() { "banner" } else { "summary" },
+        sev = escape(&i.severity),
+        name = escape(view.severity_name.as_deref().unwrap_or("")),
+        status = escape(i.status.as_str()),
+        opened = escape(&ago(i.opened_at, now)),
+        by = escape(&i.opened_by),
+    );
+    nav_page(&format!("Incident #{}", i.id), &principal, &body)
+}
