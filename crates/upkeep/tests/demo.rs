@@ -108,6 +108,20 @@ async fn the_demo_watches_its_shop_break_and_heal() {
     // notification listing every check that went down together.
     let firing = banner_value(&lines, &mut seen, "[webhook] notification firing:");
     assert!(firing.contains("check_down") && firing.contains("shop"), "{firing}");
+    // The shop down is critical: a P1 incident pages whoever is on call in the demo's schedule,
+    // with a link that acknowledges it in one click.
+    let page = line_with(&lines, &mut seen, "the on-call person's page", |l| {
+        l.contains("[pager → ") && l.contains("P1 incident #1")
+    });
+    assert!(page.contains("→ alex]") || page.contains("→ sam]"), "{page}");
+    let link = line_with(&lines, &mut seen, "the page's acknowledge link", |l| l.contains("acknowledge: http"));
+    let link = link.split("acknowledge: ").nth(1).unwrap().trim().to_string();
+    assert!(link.starts_with(&format!("{base}/ack/")), "the link points at this demo: {link} vs {base}");
+    let shown = client.get(&link).send().await.unwrap();
+    assert_eq!(shown.status().as_u16(), 200);
+    let acked = client.post(&link).send().await.unwrap();
+    assert_eq!(acked.status().as_u16(), 200);
+    assert!(acked.text().await.unwrap().contains("escalation has stopped"));
 
     client.get(format!("{shop}/fix")).send().await.unwrap();
     eventually("the shop to heal", async || {

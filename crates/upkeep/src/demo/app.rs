@@ -1,7 +1,7 @@
 //! The sample app `upkeep demo` watches: a tiny web shop with a `/health` endpoint, a SQLite
 //! database in WAL mode under steady writes, a Laravel-style log, a scheduled job that pings a
 //! heartbeat, a switch that breaks it (`/break`, `/fix`) so a newcomer sees Upkeep notice, and
-//! a webhook receiver (`/webhook`) that prints the notifications Upkeep sends it.
+//! a webhook receiver (`/webhook`, `?to=PERSON` for pages) that prints the notifications Upkeep sends it.
 
 use axum::Router;
 use axum::extract::State;
@@ -79,8 +79,20 @@ async fn health(State(app): State<App>) -> impl IntoResponse {
 }
 
 /// Prints each notification as it arrives: what fires or resolved, and the dashboard link.
-async fn webhook(body: axum::body::Bytes) -> StatusCode {
+async fn webhook(
+    axum::extract::Query(to): axum::extract::Query<std::collections::HashMap<String, String>>,
+    body: axum::body::Bytes,
+) -> StatusCode {
     let Ok(message) = serde_json::from_slice::<serde_json::Value>(&body) else { return StatusCode::BAD_REQUEST };
+    if let Some(incident) = message.get("incident") {
+        println!(
+            "  [pager → {}] {}\n            acknowledge: {}",
+            to.get("to").map_or("?", String::as_str),
+            incident["text"].as_str().unwrap_or(""),
+            incident["ack_url"].as_str().unwrap_or("(already acknowledged)")
+        );
+        return StatusCode::OK;
+    }
     let names: Vec<String> = message["alerts"]
         .as_array()
         .into_iter()

@@ -18,14 +18,14 @@ pub async fn run(dir: &Path, port: u16) -> anyhow::Result<()> {
     let password = upkeep_access::new_token().0.chars().skip(4).take(16).collect::<String>();
     let hash =
         upkeep_access::hash_password(&password).map_err(|e| anyhow::anyhow!("cannot hash the demo password: {e}"))?;
-    tokio::fs::write(&config_path, config(&app, &hash, &config_path)).await?;
-    let loaded = upkeep_plan::load_file(&config_path, &upkeep_config::Env::Process)
-        .map_err(|e| anyhow::anyhow!("the demo config is invalid (a bug): {e}"))?;
     let listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let listen = match tokio::net::TcpListener::bind(listen).await {
         Ok(probe) => probe.local_addr()?,
         Err(_) => std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
     };
+    tokio::fs::write(&config_path, config(&app, &hash, &config_path, listen)).await?;
+    let loaded = upkeep_plan::load_file(&config_path, &upkeep_config::Env::Process)
+        .map_err(|e| anyhow::anyhow!("the demo config is invalid (a bug): {e}"))?;
     // The real address is known once the server binds; the banner comes from `serve`.
     let url = Arc::clone(&upkeep_url);
     let app_addr = app.addr;
@@ -75,12 +75,15 @@ async fn first_backup(plan: upkeep_plan::Plan, listening: Arc<OnceLock<String>>)
     }
 }
 
-fn config(app: &app::Running, password_hash: &str, path: &Path) -> String {
+fn config(app: &app::Running, password_hash: &str, path: &Path, listen: std::net::SocketAddr) -> String {
+    // Links in pages (acknowledge, the dashboard) point here; a port picked at random is only
+    // known once the server binds, and then the links use the default.
+    let url = if listen.port() == 0 { String::new() } else { format!("url = \"http://{listen}\"\n") };
     format!(
         r#"# The config `upkeep demo` wrote for its sample app. Copy what you need.
 [server]
 data_dir = "data"
-
+{url}
 [retention]
 raw = "7d"
 rollups = "400d"
@@ -182,6 +185,54 @@ schedule = "0 2 * * *"
 drill = "0 5 * * 0"
 max_age = "26h"
 rto = "1h"
+
+# Incidents: a critical alert (the shop down) opens a P1 incident and pages whoever is on call
+# in the "primary" schedule (alex and sam take turns each day at 09:00); if nobody acknowledges
+# within 5 minutes, the lead is paged too. Each page carries a one-click Acknowledge link; the
+# sample app's webhook prints the pages it receives. Try:
+#   upkeep -c {config} oncall
+#   upkeep -c {config} incident list
+#   upkeep -c {config} incident postmortem 1
+[incidents]
+escalation = "demo"
+
+[[person]]
+name = "alex"
+channels = ["alex-pager"]
+
+[[person]]
+name = "sam"
+channels = ["sam-pager"]
+
+[[person]]
+name = "lead"
+channels = ["lead-pager"]
+
+[[channel]]
+name = "alex-pager"
+kind = "webhook"
+url = "http://{addr}/webhook?to=alex"
+
+[[channel]]
+name = "sam-pager"
+kind = "webhook"
+url = "http://{addr}/webhook?to=sam"
+
+[[channel]]
+name = "lead-pager"
+kind = "webhook"
+url = "http://{addr}/webhook?to=lead"
+
+[[schedule]]
+name = "primary"
+rotation = {{ every = "1d", handoff = "09:00", people = ["alex", "sam"] }}
+
+[[escalation]]
+name = "demo"
+levels = [
+  {{ after = "0m", notify = ["schedule:primary"] }},
+  {{ after = "5m", notify = ["person:lead"] }},
+]
 "#,
         addr = app.addr,
         database = app.database.display(),
