@@ -51,7 +51,10 @@ pub async fn list(State(state): State<AppState>, query: Result<Query<ListQuery>,
         Some("all") => false,
         Some(other) => return Err(problem(StatusCode::BAD_REQUEST, format!("`status` is open or all, not `{other}`"))),
     };
-    let limit = q.limit.unwrap_or(50).clamp(1, 1000);
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=1000).contains(&limit) {
+        return Err(problem(StatusCode::BAD_REQUEST, "`limit` is 1 to 1000"));
+    }
     let list = incidents::list(state.daemon.store(), &IncidentFilter { open, limit, ..Default::default() })
         .await
         .map_err(unavailable)?;
@@ -295,7 +298,10 @@ pub struct Days {
 
 pub async fn measures(State(state): State<AppState>, query: Result<Query<Days>, QueryRejection>) -> ApiResult {
     let Query(q) = query.map_err(|e| problem(StatusCode::BAD_REQUEST, e.body_text()))?;
-    let days = q.days.unwrap_or(30).clamp(1, 3660);
+    let days = q.days.unwrap_or(30);
+    if !(1..=3660).contains(&days) {
+        return Err(problem(StatusCode::BAD_REQUEST, "`days` is 1 to 3660"));
+    }
     let now = state.daemon.clock().now();
     let from = now - jiff::SignedDuration::from_hours(24 * i64::from(days));
     let filter = IncidentFilter { since: Some(from), limit: 100_000, ..Default::default() };

@@ -11,6 +11,7 @@ fn spec() -> Value {
     let mut doc = paths_and_schemas();
     maintenance(&mut doc);
     backups(&mut doc);
+    incidents(&mut doc);
     doc["components"]["securitySchemes"] = json!({
         "token": {"type": "http", "scheme": "bearer", "description": "a [[token]] of upkeep.toml (`upkeep token new`)"},
         "session": {"type": "apiKey", "in": "cookie", "name": crate::auth::SESSION_COOKIE, "description": "a dashboard sign-in"}
@@ -224,6 +225,59 @@ fn backups(doc: &mut Value) {
         "BackupRun": {"type": "object", "properties": {
             "at": {"type": "string", "format": "date-time"}, "ok": {"type": "boolean"}, "duration": {"type": "integer", "description": "milliseconds"},
             "summary": {"type": "string"}, "snapshot": {"type": ["string", "null"]}, "size": {"type": ["integer", "null"]}}}
+    });
+    merge(&mut doc["paths"], paths);
+    merge(&mut doc["components"]["schemas"], schemas);
+}
+
+/// Incidents and on-call: listing, one incident, changes by responders, measures, who is on call.
+fn incidents(doc: &mut Value) {
+    let id = json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "format": "int64"}});
+    let error = json!({"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    let object = json!({"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}});
+    let changed = json!({"200": {"description": "the incident as changed", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Incident"}}}}, "400": error, "403": error, "404": error, "409": error, "503": error});
+    let body = |schema: Value| json!({"required": true, "content": {"application/json": {"schema": schema}}});
+    let text = json!({"type": "object", "required": ["text"], "additionalProperties": false, "properties": {"text": {"type": "string"}}});
+    let change = |summary: &str, request: Option<Value>| {
+        let mut op = json!({"summary": summary, "parameters": [id.clone()], "responses": changed.clone()});
+        if let Some(request) = request {
+            op["requestBody"] = request;
+        }
+        json!({"post": op})
+    };
+    let paths = json!({
+        "/api/v1/incidents": {
+            "get": {"summary": "Incidents, newest first: the open ones, or all", "parameters": [
+                {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["open", "all"]}},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}}],
+                "responses": {"200": {"description": "incidents", "content": {"application/json": {"schema": {"type": "object", "properties": {"incidents": {"type": "array", "items": {"$ref": "#/components/schemas/Incident"}}}}}}}, "400": error, "503": error}},
+            "post": {"summary": "Open an incident by hand (responder)", "requestBody": body(json!({"type": "object", "required": ["severity", "title"], "additionalProperties": false, "properties": {
+                "severity": {"type": "string"}, "title": {"type": "string"}, "type": {"type": ["string", "null"]}, "components": {"type": "array", "items": {"type": "string"}}}})),
+                "responses": {"201": {"description": "opened", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Incident"}}}}, "400": error, "403": error, "503": error}}},
+        "/api/v1/incidents/measures": {"get": {"summary": "MTTA, MTTR and targets met per severity", "parameters": [{"name": "days", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 3660, "default": 30}}], "responses": {"200": object.clone(), "400": error, "503": error}}},
+        "/api/v1/incidents/{id}": {"get": {"summary": "One incident with its timeline (deliveries included)", "parameters": [id.clone()], "responses": {"200": {"description": "the incident", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Incident"}}}}, "400": error, "404": error, "503": error}}},
+        "/api/v1/incidents/{id}/ack": change("Acknowledge: escalation stops (responder)", None),
+        "/api/v1/incidents/{id}/notes": change("Add a note (responder)", Some(body(text.clone()))),
+        "/api/v1/incidents/{id}/status": change("Move it on: investigating, identified, monitoring, resolved (responder)", Some(body(json!({"type": "object", "required": ["status"], "additionalProperties": false, "properties": {"status": {"type": "string"}, "text": {"type": ["string", "null"]}}})))),
+        "/api/v1/incidents/{id}/resolve": change("Resolve (responder); the body is optional", None),
+        "/api/v1/incidents/{id}/commander": change("Name the incident commander (responder)", Some(body(json!({"type": "object", "required": ["person"], "additionalProperties": false, "properties": {"person": {"type": "string"}}})))),
+        "/api/v1/incidents/{id}/postmortem": {
+            "get": {"summary": "The post-mortem draft, as Markdown", "parameters": [id.clone()], "responses": {"200": {"description": "the draft", "content": {"application/json": {"schema": {"type": "object", "properties": {"incident": {"type": "integer"}, "markdown": {"type": "string"}}}}}}, "400": error, "404": error, "503": error}},
+            "post": change("Record where the finished post-mortem is (responder)", Some(body(json!({"type": "object", "required": ["location"], "additionalProperties": false, "properties": {"location": {"type": "string"}}}))))["post"].clone()},
+        "/api/v1/oncall": {"get": {"summary": "Who is on call in each schedule, and whom each escalation level pages", "parameters": [{"name": "at", "in": "query", "schema": {"type": "string"}}], "responses": {"200": object.clone(), "400": error, "503": error}}},
+        "/api/v1/oncall/overrides": {"post": {"summary": "Someone covers a schedule for a span (responder)", "requestBody": body(json!({"type": "object", "required": ["schedule", "person", "start", "end"], "additionalProperties": false, "properties": {
+            "schedule": {"type": "string"}, "person": {"type": "string"}, "start": {"type": "string"}, "end": {"type": "string"}, "comment": {"type": ["string", "null"]}}})),
+            "responses": {"201": object.clone(), "400": error, "403": error, "503": error}}},
+        "/api/v1/oncall/overrides/{id}": {"delete": {"summary": "Remove an override (responder)", "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}], "responses": {"200": object, "400": error, "403": error, "404": error, "503": error}}}
+    });
+    let schemas = json!({
+        "Incident": {"type": "object", "required": ["id", "severity", "status", "title", "timeline"], "properties": {
+            "id": {"type": "integer"}, "severity": {"type": "string"},
+            "status": {"type": "string", "enum": ["triggered", "acknowledged", "investigating", "identified", "monitoring", "resolved"]},
+            "title": {"type": "string"}, "opened_at": {"type": "string", "format": "date-time"},
+            "acknowledged_by": {"type": ["string", "null"]}, "resolved_at": {"type": ["string", "null"], "format": "date-time"},
+            "timeline": {"type": "array", "items": {"type": "object", "required": ["at", "author", "kind", "text"], "properties": {
+                "at": {"type": "string", "format": "date-time"}, "author": {"type": "string"}, "kind": {"type": "string"}, "text": {"type": "string"}}}}}}
     });
     merge(&mut doc["paths"], paths);
     merge(&mut doc["components"]["schemas"], schemas);

@@ -124,7 +124,8 @@ static FLAG: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap()
 });
 static ENV: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?P<head>\b[A-Z0-9_]*(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY)[A-Z0-9_]*=)[^\s]+").unwrap()
+    // Environment variables are upper case: `DB_PASSWORD=`, `APP_KEY=`, `STRIPE_SECRET=`.
+    Regex::new(r"(?P<head>\b[A-Z0-9_]*(PASSWORD|PASSWD|SECRET|TOKEN|KEY)[A-Z0-9_]*=)[^\s&]+").unwrap()
 });
 static MYSQL_P: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?P<head>\s-p)[^\s]+").unwrap());
 static BEARER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)(?P<head>\bBearer\s+)[^\s]+").unwrap());
@@ -162,7 +163,7 @@ mod tests {
   105 www  0.1 curl -H Authorization: Bearer tok123 https://api/x?token=qq&page=2
   106 www  0.1 redis-cli --pass pw9 -a";
         let out = redact(ps);
-        for secret in ["s3cr3t", "hunter2", "dbpass", "abc123", "tok123", "qq", "pw9"] {
+        for secret in ["s3cr3t", "hunter2", "dbpass", "abc123", "base64:xyz", "tok123", "qq", "pw9"] {
             assert!(!out.contains(secret), "{secret} in\n{out}");
         }
         assert!(out.contains("--queue=default") && out.contains("page=2"), "the rest is kept:\n{out}");

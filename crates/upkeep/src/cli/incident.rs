@@ -280,17 +280,25 @@ async fn list(store: &Store, all: bool, json: bool) -> u8 {
     EXIT_OK
 }
 
-async fn show(plan: &upkeep_plan::Plan, store: &Store, id: i64, json: bool, now: jiff::Timestamp) -> u8 {
-    let incident = match incidents::load(store, id).await {
-        Ok(Some((i, _))) => i,
+/// Incident `id`, or the exit code after saying why not.
+async fn loaded(store: &Store, id: i64) -> Result<Incident, u8> {
+    match incidents::load(store, id).await {
+        Ok(Some((i, _))) => Ok(i),
         Ok(None) => {
             eprintln!("error: there is no incident #{id} (see `upkeep incident list --all`)");
-            return EXIT_BAD_INPUT;
+            Err(EXIT_BAD_INPUT)
         }
         Err(e) => {
             eprintln!("error: {e}");
-            return EXIT_UNHEALTHY;
+            Err(EXIT_UNHEALTHY)
         }
+    }
+}
+
+async fn show(plan: &upkeep_plan::Plan, store: &Store, id: i64, json: bool, now: jiff::Timestamp) -> u8 {
+    let incident = match loaded(store, id).await {
+        Ok(i) => i,
+        Err(code) => return code,
     };
     let view = match incidents::view(plan, store, incident, now).await {
         Ok(v) => v,
@@ -356,16 +364,9 @@ async fn postmortem(
             }
         };
     }
-    let incident = match incidents::load(store, id).await {
-        Ok(Some((i, _))) => i,
-        Ok(None) => {
-            eprintln!("error: there is no incident #{id}");
-            return EXIT_BAD_INPUT;
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_UNHEALTHY;
-        }
+    let incident = match loaded(store, id).await {
+        Ok(i) => i,
+        Err(code) => return code,
     };
     let draft = incidents::postmortem(plan, store, &incident, now).await;
     match out {
