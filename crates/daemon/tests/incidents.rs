@@ -211,9 +211,16 @@ async fn a_critical_alert_opens_a_p1_pages_on_call_escalates_and_the_link_acknow
     let token = link.rsplit('/').next().unwrap().to_string();
     assert!(link.starts_with("http://127.0.0.1:8080/ack/"), "{link}");
 
-    // P1 diagnostics are in the timeline, with the secret masked.
-    let (stored, _) = incidents::load(&store, incident.id).await.unwrap().unwrap();
-    let diag = stored.timeline.iter().find(|e| e.kind == "diagnostics").expect("diagnostics captured");
+    // P1 diagnostics are in the timeline (captured after the first page), with the secret masked.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let diag = loop {
+        let (stored, _) = incidents::load(&store, incident.id).await.unwrap().unwrap();
+        if let Some(diag) = stored.timeline.iter().find(|e| e.kind == "diagnostics") {
+            break diag.clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no diagnostics: {:?}", stored.timeline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     let output = diag.detail.as_ref().unwrap()["commands"][0]["output"].as_str().unwrap().to_string();
     assert_eq!(output, "up\nDB_PASSWORD=***");
 
@@ -262,6 +269,16 @@ async fn a_critical_alert_opens_a_p1_pages_on_call_escalates_and_the_link_acknow
         clock.advance(Duration::from_secs(10));
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+
+    // Each channel a page went to hears once that it resolved.
+    until(&daemon, "the resolve notices", || {
+        let seen = seen.lock().unwrap();
+        let resolved =
+            |p: &str| seen.iter().filter(|(path, b)| path == p && b["incident"]["reason"] == "resolved").count();
+        resolved("/ops-1") == 1 && resolved("/ops-2") == 1
+    })
+    .await;
+    assert!(!paths(&seen).contains(&"/lead".to_string()), "the lead was never paged, so is not told");
 
     // The timeline has each step, deliveries included; the post-mortem has real times.
     let (i, _) = incidents::load(&store, incident.id).await.unwrap().unwrap();

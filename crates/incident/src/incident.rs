@@ -162,12 +162,17 @@ pub struct Incident {
     #[serde(default)]
     pub resolved_at: Option<Timestamp>,
     #[serde(default)]
+    pub resolved_by: Option<String>,
+    #[serde(default)]
     pub alerts: BTreeMap<String, AlertRef>,
     /// Resolve by itself once every alert resolved.
     #[serde(default)]
     pub auto_resolve: bool,
     #[serde(default)]
     pub escalation: Option<Climb>,
+    /// Escalation counts from here rather than the trigger, after a raise.
+    #[serde(default)]
+    pub escalate_from: Option<Timestamp>,
     #[serde(default)]
     pub targets: Vec<TargetClock>,
     /// The last note or status change, from which the next update is due.
@@ -180,6 +185,11 @@ pub struct Incident {
     pub postmortem_reminders: u32,
     #[serde(default)]
     pub timeline: Vec<Entry>,
+    /// Every channel a page went to, told once when it resolves.
+    #[serde(default)]
+    pub paged: std::collections::BTreeSet<String>,
+    #[serde(default)]
+    pub resolve_told: bool,
 }
 
 /// Why a page goes out.
@@ -290,15 +300,19 @@ impl Incident {
             acknowledged_at: None,
             acknowledged_by: None,
             resolved_at: None,
+            resolved_by: None,
             alerts: BTreeMap::new(),
             auto_resolve: o.auto_resolve,
             escalation: policy.map(|p| Climb { policy: p.to_string(), next: 0, highest: None }),
+            escalate_from: None,
             targets,
             last_update: at,
             update_reminders: 0,
             postmortem: None,
             postmortem_reminders: 0,
             timeline: Vec::new(),
+            paged: Default::default(),
+            resolve_told: false,
         };
         incident.record(at, &o.by, "opened", text, None);
         incident
@@ -376,11 +390,53 @@ impl Incident {
         }
         self.status = Status::Resolved;
         self.resolved_at = Some(at);
+        self.resolved_by = Some(by.to_string());
         self.updated(at);
         let said = text.map(|t| format!(": {t}")).unwrap_or_default();
         self.record(at, by, "resolved", format!("resolved by {by}{said}"), None);
+        // Over before anyone answered: the resolution answered it (a flap is not a missed response).
+        self.meet("respond", at);
         self.meet("resolve", at);
         Ok(())
+    }
+
+    /// A more severe alert joined: it becomes that severity, with its targets from now, and
+    /// escalates again from the first level of its policy (whoever acknowledged the lesser
+    /// incident did not acknowledge this one).
+    pub fn raise(&mut self, severity: &str, s: Option<&Severity>, policy: Option<&str>, why: &str, at: Timestamp) {
+        let from = std::mem::replace(&mut self.severity, severity.to_string());
+        self.targets.retain(|t| !(["respond", "resolve"].contains(&t.name.as_str()) && t.met.is_none()));
+        if let Some(s) = s {
+            for (name, within) in [("respond", s.respond), ("resolve", s.resolve)] {
+                if let Some(within) = within {
+                    self.targets.push(TargetClock {
+                        name: name.into(),
+                        due: later(at, within),
+                        met: None,
+                        breached: false,
+                    });
+                }
+            }
+        }
+        self.escalate_from = Some(at);
+        self.escalation = policy.map(|p| Climb { policy: p.to_string(), next: 0, highest: None });
+        self.acknowledged_at = None;
+        self.acknowledged_by = None;
+        if self.status == Status::Acknowledged {
+            self.status = Status::Triggered;
+        }
+        self.record(
+            at,
+            UNASSIGNED,
+            "severity",
+            format!("raised from {from} to {severity}: {why}; escalation starts again"),
+            None,
+        );
+    }
+
+    /// When escalation counts from: the trigger, or the last raise.
+    fn escalation_start(&self) -> Timestamp {
+        self.escalate_from.unwrap_or(self.opened_at)
     }
 
     pub fn note(&mut self, by: &str, at: Timestamp, text: &str) {
@@ -461,13 +517,20 @@ impl Incident {
     fn escalate(&mut self, now: Timestamp, policy: Option<&Policy>, pages: &mut Vec<Page>, next: &mut Vec<Timestamp>) {
         let (Some(policy), true, None) = (policy, self.is_open(), self.acknowledged_at) else { return };
         let Some(mut climb) = self.escalation.clone() else { return };
+        let start = self.escalation_start();
         while let Some((level, after)) = policy.page(climb.next) {
-            let due = later(self.opened_at, after);
+            let due = later(start, after);
             if due > now {
                 next.push(due);
                 break;
             }
             let repeat = climb.next as usize >= policy.levels.len();
+            // Repeats missed while Upkeep was down are one page, not a burst.
+            let next_due = policy.page(climb.next + 1).map(|(_, a)| later(start, a));
+            if repeat && next_due.is_some_and(|d| d <= now) {
+                climb.next += 1;
+                continue;
+            }
             let (kind, text) = match (level, repeat) {
                 (0, false) => ("paged", format!("paged level 1 ({})", list(&policy.levels[0].notify))),
                 (_, false) => (
@@ -512,8 +575,21 @@ impl Incident {
             self.record(due, UNASSIGNED, "target_breached", format!("target `{name}` missed (due {due})"), None);
             let levels = policy.map_or(0, |p| p.levels.len());
             let waiting = self.acknowledged_at.is_none();
+            if !self.is_open() {
+                // Resolved with a deadline still open (a breach's regulator): tell the responders.
+                let (targets, fallback) = self.responders(policy);
+                pages.push(Page {
+                    key: format!("incident:{}:breach:{name}", self.id),
+                    reason: PageReason::TargetBreached,
+                    level: None,
+                    targets,
+                    fallback,
+                    text: format!("Incident #{} missed its `{name}` target: {}", self.id, self.title),
+                });
+                continue;
+            }
             // While it climbs, the page just made is the next level: that is the notice.
-            if levels == 0 || !self.is_open() || (waiting && pages.iter().any(|p| p.reason == PageReason::Escalation)) {
+            if levels == 0 || (waiting && pages.iter().any(|p| p.reason == PageReason::Escalation)) {
                 continue;
             }
             let climb = self.escalation.get_or_insert_with(|| Climb {
@@ -569,7 +645,9 @@ impl Incident {
             next.push(due);
             return;
         }
-        self.update_reminders += 1;
+        // One reminder for however many were missed while Upkeep was down.
+        let elapsed = self.last_update.duration_until(now).unsigned_abs();
+        self.update_reminders = (elapsed.as_secs() / every.as_secs().max(1)).max(1) as u32;
         let n = self.update_reminders;
         self.record(now, UNASSIGNED, "reminder", format!("an update is due (every {})", human(every)), None);
         let (targets, fallback) = self.responders(rules.policy);
@@ -592,7 +670,7 @@ impl Incident {
 
     fn postmortem_due(&mut self, now: Timestamp, rules: &Rules, pages: &mut Vec<Page>, next: &mut Vec<Timestamp>) {
         let Some(resolved) = self.resolved_at else { return };
-        if !rules.severity.is_some_and(|s| s.postmortem) {
+        if !self.needs_postmortem(rules) {
             return;
         }
         let (targets, fallback) = self.responders(rules.policy);
@@ -603,7 +681,9 @@ impl Incident {
                     next.push(due);
                     return;
                 }
-                self.postmortem_reminders += 1;
+                let elapsed = resolved.duration_until(now).unsigned_abs().as_secs();
+                let missed = (elapsed / rules.postmortem_after.as_secs().max(1)) as u32;
+                self.postmortem_reminders = missed.clamp(self.postmortem_reminders + 1, POSTMORTEM_REMINDERS + 1);
                 self.record(now, UNASSIGNED, "reminder", "a post-mortem is required and not attached yet".into(), None);
                 pages.push(Page {
                     key: format!("incident:{}:postmortem:{}", self.id, self.postmortem_reminders),
@@ -623,7 +703,7 @@ impl Incident {
                     next.push(due);
                     return;
                 }
-                let location = pm.location.clone();
+                let (location, attached) = (pm.location.clone(), pm.attached_at);
                 if let Some(pm) = &mut self.postmortem {
                     pm.follow_up_sent = true;
                 }
@@ -635,7 +715,7 @@ impl Incident {
                     None,
                 );
                 pages.push(Page {
-                    key: format!("incident:{}:follow-up", self.id),
+                    key: format!("incident:{}:follow-up:{}", self.id, attached.as_millisecond()),
                     reason: PageReason::FollowUp,
                     level: None,
                     targets,
@@ -652,10 +732,10 @@ impl Incident {
 
     /// Whether [`Incident::step`] may still have something to do for it.
     pub fn watched(&self, rules: &Rules) -> bool {
-        if self.is_open() {
+        if self.is_open() || self.targets.iter().any(|t| t.met.is_none() && !t.breached) {
             return true;
         }
-        rules.severity.is_some_and(|s| s.postmortem)
+        self.needs_postmortem(rules)
             && match &self.postmortem {
                 None => self.postmortem_reminders <= POSTMORTEM_REMINDERS,
                 Some(pm) => !pm.follow_up_sent,
@@ -665,6 +745,15 @@ impl Incident {
 
 fn list(targets: &[Target]) -> String {
     targets.iter().map(Target::to_string).collect::<Vec<_>>().join(", ")
+}
+
+impl Incident {
+    /// Its severity requires one, unless it was over before anyone acknowledged it (a flap that
+    /// resolved by itself).
+    fn needs_postmortem(&self, rules: &Rules) -> bool {
+        let flap = self.acknowledged_at.is_none() && self.resolved_by.as_deref() == Some(UNASSIGNED);
+        rules.severity.is_some_and(|s| s.postmortem) && !flap
+    }
 }
 
 /// `30m`, `4h`, `1d`.
@@ -833,6 +922,39 @@ mod tests {
         let (pages, _) = i.step(at("2026-12-16T12:00:00Z"), &r);
         assert_eq!(pages[0].reason, PageReason::FollowUp);
         assert!(!i.watched(&r), "nothing left to do");
+    }
+
+    #[test]
+    fn a_more_severe_alert_raises_it_and_escalation_starts_again() {
+        let (sev, policy) = (p1(), policy());
+        let p3 = crate::severity::defaults().remove(2);
+        let o = Opening { severity: "P3".into(), title: "slow".into(), by: "upkeep".into(), ..Default::default() };
+        let mut i = Incident::open(o, at("2026-12-01T10:00:00Z"), Some(&p3), Some("default"), Duration::ZERO);
+        i.acknowledge("ops-1", at("2026-12-01T10:01:00Z"), None).unwrap();
+        i.raise("P1", Some(&sev), Some("default"), "check_down (api) is critical", at("2026-12-01T11:00:00Z"));
+        assert_eq!((i.severity.as_str(), i.status, i.acknowledged_at), ("P1", Status::Triggered, None));
+        let r = rules(&sev, &policy);
+        assert_eq!(levels(&i.step(at("2026-12-01T11:00:00Z"), &r).0), vec![Some(0)]);
+        assert_eq!(levels(&i.step(at("2026-12-01T11:15:00Z"), &r).0), vec![Some(1)], "15 minutes after the raise");
+        let respond = i.targets.iter().filter(|t| t.name == "respond" && t.met.is_none()).map(|t| t.due).max();
+        assert_eq!(respond, Some(at("2026-12-01T11:15:00Z")));
+    }
+
+    #[test]
+    fn after_a_long_outage_one_reminder_not_a_burst() {
+        let (sev, policy) = (p1(), policy());
+        let mut i = opened(&sev);
+        let r = rules(&sev, &policy);
+        i.acknowledge("ops-1", at("2026-12-01T10:05:00Z"), None).unwrap();
+        // Down for 8 hours: one update reminder, then the next one 30 minutes on.
+        let (pages, next) = i.step(at("2026-12-01T18:05:00Z"), &r);
+        assert_eq!(pages.iter().filter(|p| p.reason == PageReason::UpdateDue).count(), 1);
+        assert!(next.is_some_and(|n| n > at("2026-12-01T18:05:00Z")), "{next:?}");
+        // A flap that resolved itself unacknowledged wants no post-mortem.
+        let mut flap = opened(&sev);
+        flap.resolve(UNASSIGNED, at("2026-12-01T10:02:00Z"), None).unwrap();
+        assert!(flap.targets.iter().all(|t| t.made_it(at("2026-12-02T00:00:00Z")) == Some(true)), "{:?}", flap.targets);
+        assert!(!flap.watched(&r));
     }
 
     #[test]

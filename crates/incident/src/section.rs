@@ -455,13 +455,21 @@ fn civil_time(t: &mut TableReader, d: &mut Diagnostics, key: &'static str, zone:
         .ok()
 }
 
-/// A time as the CLI and config take it: RFC 3339, or a wall-clock time in `zone`.
+/// A time as the CLI and config take it: RFC 3339, or a wall-clock time in `zone`; between
+/// the years 1970 and 9000, where calendars and rotations are defined.
 pub fn parse_time(text: &str, zone: &TimeZone) -> Result<jiff::Timestamp, String> {
-    if let Ok(t) = text.parse::<jiff::Timestamp>() {
-        return Ok(t);
+    let t = match text.parse::<jiff::Timestamp>() {
+        Ok(t) => t,
+        Err(_) => {
+            let civil: DateTime = text.replacen(' ', "T", 1).parse().map_err(|_| format!("`{text}` is not a time"))?;
+            zone.to_ambiguous_zoned(civil).compatible().map(|z| z.timestamp()).map_err(|e| e.to_string())?
+        }
+    };
+    let year = t.to_zoned(TimeZone::UTC).year();
+    if !(1970..=9000).contains(&year) {
+        return Err(format!("`{text}` is outside the years 1970 to 9000"));
     }
-    let civil: DateTime = text.replacen(' ', "T", 1).parse().map_err(|_| format!("`{text}` is not a time"))?;
-    zone.to_ambiguous_zoned(civil).compatible().map(|z| z.timestamp()).map_err(|e| e.to_string())
+    Ok(t)
 }
 
 fn read_rotation(mut r: TableReader, d: &mut Diagnostics, zone: &TimeZone, refs: &mut References) -> Option<Rotation> {
@@ -537,16 +545,16 @@ fn read_rotation(mut r: TableReader, d: &mut Diagnostics, zone: &TimeZone, refs:
     })
 }
 
-/// `1d`, `3d`, `1w`, `2w`: whole days.
+/// `1d`, `3d`, `1w`, `2w`: whole days, at most a year.
 fn days(text: &str) -> Result<i32, String> {
-    let bad = || format!("`{text}` is not a number of days or weeks");
-    let (n, unit) = text.split_at(text.len().saturating_sub(1));
+    let bad = || format!("`{text}` is not a number of days or weeks (at most a year)");
+    let (n, per) = match (text.strip_suffix('d'), text.strip_suffix('w')) {
+        (Some(n), _) => (n, 1),
+        (_, Some(n)) => (n, 7),
+        _ => return Err(bad()),
+    };
     let n: i32 = n.parse().map_err(|_| bad())?;
-    match unit {
-        "d" if n > 0 => Ok(n),
-        "w" if n > 0 => Ok(n * 7),
-        _ => Err(bad()),
-    }
+    n.checked_mul(per).filter(|d| (1..=366).contains(d)).ok_or_else(bad)
 }
 
 /// `Mon 09:00` or `09:00`.

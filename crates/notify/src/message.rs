@@ -63,7 +63,8 @@ pub struct IncidentNotice {
     pub severity: String,
     pub status: String,
     pub title: String,
-    /// `escalation`, `target_breached`, `update_due`, `postmortem_due` or `follow_up`.
+    /// `escalation`, `target_breached`, `update_due`, `postmortem_due`, `follow_up`, or
+    /// `resolved` (sent once to every channel a page went to).
     pub reason: String,
     /// The escalation level it pages (from 1), when it is one.
     pub level: Option<u32>,
@@ -242,6 +243,8 @@ impl Message {
     /// and Opsgenie fold every page of one incident into one of theirs). `key` is the page's
     /// own, so the outbox takes it once.
     pub fn incident(n: IncidentNotice, key: String, alert_severity: &str, now: Timestamp) -> Message {
+        // Resolved, it closes what the pages opened (PagerDuty's and Opsgenie's incident too).
+        let status = if n.reason == "resolved" { Status::Resolved } else { Status::Firing };
         let labels = BTreeMap::from([
             ("alertname".to_string(), "incident".to_string()),
             ("severity".to_string(), alert_severity.to_string()),
@@ -255,19 +258,19 @@ impl Message {
         let item = AlertItem {
             key: format!("incident{{id=\"{}\"}}", n.id),
             alertname: "incident".into(),
-            status: Status::Firing,
+            status,
             severity: alert_severity.to_string(),
             value: None,
             labels: labels.clone(),
             annotations,
             starts_at: now,
-            ends_at: None,
+            ends_at: (status == Status::Resolved).then_some(now),
             link: n.url.clone(),
             runbook: None,
         };
         Message {
             key,
-            status: Status::Firing,
+            status,
             route: "incident".into(),
             group_key: format!("incident:{}", n.id),
             group_labels: BTreeMap::from([("incident".to_string(), n.id.to_string())]),

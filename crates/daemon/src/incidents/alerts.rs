@@ -87,6 +87,12 @@ async fn take(store: &Store, plan: &Plan, event: &Event, id: i64, clock: &Clock)
                 return Ok(Some(false));
             }
             incident.alert_fired(&event.key, alert_ref(event), event.at);
+            let incidents = &plan.incidents;
+            if incidents.rank(severity) < incidents.rank(&incident.severity) {
+                let policy = incidents.policy_for(severity).map(|p| p.name.clone());
+                let why = format!("{} is {}", alert_ref(event).display(), event.severity);
+                incident.raise(severity, incidents.severity(severity), policy.as_deref(), &why, clock.now());
+            }
             return save(store, plan, &incident, version, id).await;
         }
         let title = event.annotations.get("summary").cloned().unwrap_or_else(|| {

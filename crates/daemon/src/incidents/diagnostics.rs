@@ -125,8 +125,15 @@ static FLAG: LazyLock<Regex> = LazyLock::new(|| {
 });
 static ENV: LazyLock<Regex> = LazyLock::new(|| {
     // Environment variables are upper case: `DB_PASSWORD=`, `APP_KEY=`, `STRIPE_SECRET=`.
-    Regex::new(r"(?P<head>\b[A-Z0-9_]*(PASSWORD|PASSWD|SECRET|TOKEN|KEY)[A-Z0-9_]*=)[^\s&]+").unwrap()
+    Regex::new(r#"(?P<head>\b[A-Z0-9_]*(PASSWORD|PASSWD|SECRET|TOKEN|KEY)[A-Z0-9_]*=)("[^"]*"|'[^']*'|[^\s&]+)"#)
+        .unwrap()
 });
+/// `password=x`, `"password": "x"`, `token: x` in logs and JSON.
+static PAIR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(?P<head>\b[\w-]*(password|passwd|secret|token|api[_-]?key|authorization)[\w-]*"?\s{0,3}[:=]\s*)("[^"]*"|'[^']*'|[^\s&,;}]+)"#).unwrap()
+});
+static BASIC: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)(?P<head>\bBasic\s+)[^\s]+").unwrap());
+static REDIS_A: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?P<head>\s-a\s+)[^\s]+").unwrap());
 static MYSQL_P: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?P<head>\s-p)[^\s]+").unwrap());
 static BEARER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)(?P<head>\bBearer\s+)[^\s]+").unwrap());
 
@@ -136,10 +143,14 @@ pub fn redact(text: &str) -> String {
     let text = FLAG.replace_all(&text, format!("${{head}}{MASK}").as_str()).into_owned();
     let text = ENV.replace_all(&text, format!("${{head}}{MASK}").as_str()).into_owned();
     let text = BEARER.replace_all(&text, format!("${{head}}{MASK}").as_str()).into_owned();
+    let text = BASIC.replace_all(&text, format!("${{head}}{MASK}").as_str()).into_owned();
+    let text = PAIR.replace_all(&text, format!("${{head}}{MASK}").as_str()).into_owned();
     text.lines()
         .map(|line| {
             if line.contains("mysql") || line.contains("mariadb") {
                 MYSQL_P.replace_all(line, format!("${{head}}{MASK}").as_str()).into_owned()
+            } else if line.contains("redis-cli") {
+                REDIS_A.replace_all(line, format!("${{head}}{MASK}").as_str()).into_owned()
             } else {
                 line.to_string()
             }
@@ -155,15 +166,31 @@ mod tests {
     #[test]
     fn secrets_in_process_arguments_are_masked() {
         // 000-96: `ps aux` shows every argument; these are what apps' processes carry.
-        let ps = "\
+        let ps = r#"
   101 www  2.0 mysql -uroot -ps3cr3t app
   102 www  1.0 php worker --password=hunter2 --queue=default
   103 www  0.5 pg_dump postgres://app:dbpass@127.0.0.1/app
   104 www  0.1 env DB_PASSWORD=abc123 APP_KEY=base64:xyz php artisan
   105 www  0.1 curl -H Authorization: Bearer tok123 https://api/x?token=qq&page=2
-  106 www  0.1 redis-cli --pass pw9 -a";
+  106 www  0.1 redis-cli --pass pw9 -a pwA
+[2026-12-01] local.ERROR: login {"email":"a@b.c","password":"hunter3"} token=tk4 Authorization: Basic dXNlcjpwdw==
+DB_PASSWORD="two words" php artisan"#;
         let out = redact(ps);
-        for secret in ["s3cr3t", "hunter2", "dbpass", "abc123", "base64:xyz", "tok123", "qq", "pw9"] {
+        for secret in [
+            "s3cr3t",
+            "hunter2",
+            "dbpass",
+            "abc123",
+            "base64:xyz",
+            "tok123",
+            "qq",
+            "pw9",
+            "pwA",
+            "hunter3",
+            "tk4",
+            "dXNlcjpwdw",
+            "words",
+        ] {
             assert!(!out.contains(secret), "{secret} in\n{out}");
         }
         assert!(out.contains("--queue=default") && out.contains("page=2"), "the rest is kept:\n{out}");

@@ -80,6 +80,10 @@ pub async fn list(store: &Store, filter: &IncidentFilter) -> Result<Vec<(Inciden
         .collect())
 }
 
+pub(crate) fn doc(i: &Incident) -> serde_json::Value {
+    serde_json::to_value(i).unwrap_or_default()
+}
+
 pub(crate) fn columns(plan: &Plan, i: &Incident) -> IncidentColumns {
     IncidentColumns {
         severity: i.severity.clone(),
@@ -154,7 +158,7 @@ pub async fn open(
 /// The overrides set with the CLI or the API that still matter at `now`.
 pub async fn stored_overrides(store: &Store, now: Timestamp) -> Result<Vec<Override>, StoreError> {
     Ok(store
-        .overrides(now - SignedDuration::from_hours(24 * 31))
+        .overrides(now.checked_sub(SignedDuration::from_hours(24 * 31)).unwrap_or(now))
         .await?
         .into_iter()
         .filter_map(|d| serde_json::from_value(d).ok())
@@ -205,6 +209,8 @@ pub struct Incidents {
     outbox: Arc<Notify>,
     /// One step at a time.
     stepping: Mutex<()>,
+    /// Incidents whose diagnostics are being captured.
+    capturing: Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
 }
 
 impl Incidents {
@@ -227,6 +233,7 @@ impl Incidents {
             wake: Arc::new(Notify::new()),
             outbox,
             stepping: Mutex::new(()),
+            capturing: Arc::default(),
         }
     }
 
@@ -288,6 +295,33 @@ impl Incidents {
         Ok(next)
     }
 
+    /// Captures diagnostics off the timer (the first page does not wait for `ps` on a sick
+    /// machine), then adds them to the incident; once per incident at a time.
+    fn capture(&self, incident: Incident, now: Timestamp) {
+        if !self.capturing.lock().unwrap_or_else(|e| e.into_inner()).insert(incident.id) {
+            return;
+        }
+        let (store, plan, live, capturing) =
+            (self.store.clone(), self.plan(), Arc::clone(&self.live), Arc::clone(&self.capturing));
+        tokio::spawn(async move {
+            let mut scratch = incident.clone();
+            diagnostics::capture(&plan, &live, &mut scratch, now).await;
+            if let Some(entry) = scratch.timeline.pop() {
+                let added = change(&store, &plan, incident.id, |i| {
+                    if !i.timeline.iter().any(|e| e.kind == "diagnostics") {
+                        i.timeline.push(entry.clone());
+                    }
+                    Ok(())
+                })
+                .await;
+                if let Err(e) = added {
+                    tracing::warn!(incident = incident.id, "cannot save the diagnostics: {e}");
+                }
+            }
+            capturing.lock().unwrap_or_else(|e| e.into_inner()).remove(&incident.id);
+        });
+    }
+
     /// Steps one incident; on a conflict with another writer, reads it again and redoes it.
     async fn step_one(
         &self,
@@ -299,18 +333,20 @@ impl Incidents {
         loop {
             let now = self.clock.now();
             let before = incident.clone();
-            if diagnostics::wanted(plan, &incident, now) {
-                diagnostics::capture(plan, &self.live, &mut incident, now).await;
-            }
             let (due, next) = incident.step(now, &rules(plan, &incident));
-            let new = pages::notifications(plan, &self.key, &mut incident, &due, overrides, now);
-            if incident == before {
-                return Ok(next);
-            }
-            let doc = serde_json::to_value(&incident).unwrap_or_default();
-            if self.store.update_incident(incident.id, version, &columns(plan, &incident), &doc, &new, None).await? {
+            let mut new = pages::notifications(plan, &self.key, &mut incident, &due, overrides, now);
+            new.extend(pages::resolved(plan, &mut incident, now));
+            let saved = incident == before
+                || self
+                    .store
+                    .update_incident(incident.id, version, &columns(plan, &incident), &doc(&incident), &new, None)
+                    .await?;
+            if saved {
                 if !new.is_empty() {
                     self.outbox.notify_one();
+                }
+                if diagnostics::wanted(plan, &incident, now) {
+                    self.capture(incident, now);
                 }
                 return Ok(next);
             }

@@ -46,6 +46,45 @@ pub fn resolve(
     out
 }
 
+/// Once resolved, one message to every channel a page went to that hears of resolves, so a
+/// PagerDuty or Opsgenie incident the pages opened closes with it.
+pub fn resolved(plan: &Plan, incident: &mut Incident, now: Timestamp) -> Vec<NewNotification> {
+    if incident.is_open() || incident.resolve_told || incident.paged.is_empty() {
+        return Vec::new();
+    }
+    incident.resolve_told = true;
+    let base = plan.server.base_url();
+    let notice = IncidentNotice {
+        id: incident.id,
+        severity: incident.severity.clone(),
+        status: incident.status.as_str().into(),
+        title: incident.title.clone(),
+        reason: "resolved".into(),
+        level: None,
+        person: None,
+        text: format!("{} incident #{} resolved: {}", incident.severity, incident.id, incident.title),
+        ack_url: None,
+        url: format!("{base}/incidents/{}", incident.id),
+    };
+    let key = format!("incident:{}:resolved", incident.id);
+    let message = Message::incident(notice, key.clone(), plan.incidents.alert_severity(&incident.severity), now);
+    let doc = serde_json::to_value(&message).unwrap_or_default();
+    let expires = now + SignedDuration::try_from(plan.notifications.expire).unwrap_or_default();
+    incident
+        .paged
+        .iter()
+        .filter(|c| plan.notifications.channel(c).is_some_and(|c| c.send_resolved))
+        .map(|c| NewNotification {
+            key: key.clone(),
+            channel: c.clone(),
+            created: now,
+            due: now,
+            expires,
+            message: doc.clone(),
+        })
+        .collect()
+}
+
 /// The outbox rows of `pages`, recording in the incident whom each reached.
 pub fn notifications(
     plan: &Plan,
@@ -119,6 +158,7 @@ pub fn notifications(
             };
             let severity = plan.incidents.alert_severity(&incident.severity);
             let message = Message::incident(notice, page.key.clone(), severity, now);
+            incident.paged.insert(r.channel.clone());
             out.push(NewNotification {
                 key: page.key.clone(),
                 channel: r.channel,

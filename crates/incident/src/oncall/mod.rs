@@ -103,17 +103,18 @@ impl Schedule {
         out
     }
 
-    /// When the answer of [`Schedule::on_call`] next may change after `at` (within 60 days).
+    /// When the answer of [`Schedule::on_call`] next changes after `at` (within 60 days): a
+    /// hand-off to someone else, or the end of a shift with nobody after it.
     pub fn next_change(&self, at: Timestamp, stored: &[Override]) -> Option<Timestamp> {
-        let horizon = at + jiff::SignedDuration::from_hours(24 * 60);
-        let now = self.on_call(at, stored);
-        self.shifts(at, horizon, stored)
+        let horizon = at.checked_add(jiff::SignedDuration::from_hours(24 * 60)).ok()?;
+        let now = self.on_call(at, stored).map(|w| w.person);
+        let mut moments: Vec<Timestamp> =
+            self.shifts(at, horizon, stored).iter().flat_map(|s| [s.start, s.end]).collect();
+        moments.sort();
+        moments
             .into_iter()
-            .map(|s| (s.start, Some(s.person)))
-            .chain([(horizon, None)])
-            .find_map(|(start, person)| {
-                (start > at && person != now.as_ref().map(|n| n.person.clone())).then_some(start)
-            })
+            .filter(|t| *t > at && *t < horizon)
+            .find(|t| self.on_call(*t, stored).map(|w| w.person) != now)
     }
 }
 
@@ -183,5 +184,14 @@ mod tests {
             ]
         );
         assert_eq!(s.next_change(at("2026-12-02T00:00:00Z"), &[]), Some(at("2026-12-07T09:00:00Z")));
+        // A layer restricted to business hours: on call until 18:00, not until the hand-off.
+        let mut business = schedule();
+        business.layers[0].restrict = Some(upkeep_notify::TimeInterval {
+            name: String::new(),
+            weekdays: Vec::new(),
+            times: vec![upkeep_notify::parse_times("09:00-18:00").unwrap()],
+            zone: TimeZone::UTC,
+        });
+        assert_eq!(business.next_change(at("2026-12-02T10:00:00Z"), &[]), Some(at("2026-12-02T18:00:00Z")));
     }
 }

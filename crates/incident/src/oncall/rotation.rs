@@ -33,30 +33,30 @@ impl Rotation {
         self.start.checked_add(i32::from(ahead).days()).unwrap_or(self.start)
     }
 
-    /// When turn `n` starts (turn 0 is `people[0]`'s first).
-    pub fn turn_start(&self, n: i64) -> Timestamp {
-        let days = Span::new().try_days(n * i64::from(self.every_days)).unwrap_or_default();
-        let day = self.anchor().checked_add(days).unwrap_or(self.start);
+    /// When turn `n` starts (turn 0 is `people[0]`'s first); `None` past the calendar's ends.
+    pub fn turn_start(&self, n: i64) -> Option<Timestamp> {
+        let days = Span::new().try_days(n.checked_mul(i64::from(self.every_days.max(1)))?).ok()?;
+        let day = self.anchor().checked_add(days).ok()?;
         // A hand-off in a DST gap moves forward by the gap, as the clock on the wall does.
-        self.zone
-            .to_ambiguous_zoned(day.to_datetime(self.handoff))
-            .compatible()
-            .map(|z| z.timestamp())
-            .unwrap_or_default()
+        self.zone.to_ambiguous_zoned(day.to_datetime(self.handoff)).compatible().ok().map(|z| z.timestamp())
     }
 
-    /// The turn that covers `at`.
-    pub fn turn_at(&self, at: Timestamp) -> i64 {
+    /// The turn that covers `at`; `None` where no turn can be computed (the calendar's ends).
+    pub fn turn_at(&self, at: Timestamp) -> Option<i64> {
         let local = at.to_zoned(self.zone.clone()).date();
-        let days = self.anchor().until(local).map(|s| i64::from(s.get_days())).unwrap_or(0);
+        let days = self.anchor().until(local).map(|s| i64::from(s.get_days())).ok()?;
         let mut n = days.div_euclid(i64::from(self.every_days.max(1)));
-        while self.turn_start(n) > at {
-            n -= 1;
+        // The estimate by dates is off by at most one turn (a hand-off later in the day).
+        for _ in 0..3 {
+            if self.turn_start(n)? > at {
+                n -= 1;
+            } else if self.turn_start(n + 1)? <= at {
+                n += 1;
+            } else {
+                return Some(n);
+            }
         }
-        while self.turn_start(n + 1) <= at {
-            n += 1;
-        }
-        n
+        None
     }
 
     /// Who this layer has at `at`.
@@ -64,7 +64,7 @@ impl Rotation {
         if self.people.is_empty() || self.restrict.as_ref().is_some_and(|r| !r.contains(at)) {
             return None;
         }
-        let n = self.turn_at(at);
+        let n = self.turn_at(at)?;
         Some(&self.people[n.rem_euclid(self.people.len() as i64) as usize])
     }
 
@@ -72,14 +72,13 @@ impl Rotation {
     /// edges of its restriction.
     pub fn changes(&self, from: Timestamp, to: Timestamp) -> Vec<Timestamp> {
         let mut out = Vec::new();
-        let mut n = self.turn_at(from) + 1;
-        loop {
-            let t = self.turn_start(n);
-            if t >= to {
-                break;
+        if let Some(first) = self.turn_at(from) {
+            for n in first + 1.. {
+                match self.turn_start(n) {
+                    Some(t) if t < to => out.push(t),
+                    _ => break,
+                }
             }
-            out.push(t);
-            n += 1;
         }
         if let Some(r) = &self.restrict {
             out.extend(restriction_edges(r, from, to));
@@ -144,7 +143,7 @@ mod tests {
         // 003-13: a weekly rotation. 2026-01-01 is a Thursday, so the first turn starts on
         // Monday 2026-01-05 at 09:00 in Berlin (08:00 UTC).
         let r = weekly("Europe/Berlin");
-        assert_eq!(r.turn_start(0), at("2026-01-05T08:00:00Z"));
+        assert_eq!(r.turn_start(0), Some(at("2026-01-05T08:00:00Z")));
         assert_eq!(r.on_call(at("2026-01-05T08:00:00Z")), Some("ops-1"));
         assert_eq!(r.on_call(at("2026-01-12T07:59:59Z")), Some("ops-1"), "until the next hand-off");
         assert_eq!(r.on_call(at("2026-01-12T08:00:00Z")), Some("ops-2"));
@@ -159,15 +158,18 @@ mod tests {
         // Berlin moves to summer time on Sunday 2026-03-29: Monday's hand-off at 09:00 is 08:00
         // UTC before and 07:00 UTC after; the week across the change is an hour shorter.
         let r = weekly("Europe/Berlin");
-        let n = r.turn_at(at("2026-03-25T12:00:00Z"));
-        assert_eq!(r.turn_start(n), at("2026-03-23T08:00:00Z"));
-        assert_eq!(r.turn_start(n + 1), at("2026-03-30T07:00:00Z"));
+        let n = r.turn_at(at("2026-03-25T12:00:00Z")).unwrap();
+        assert_eq!(r.turn_start(n), Some(at("2026-03-23T08:00:00Z")));
+        assert_eq!(r.turn_start(n + 1), Some(at("2026-03-30T07:00:00Z")));
         let before = r.on_call(at("2026-03-30T06:59:00Z")).unwrap().to_string();
         let after = r.on_call(at("2026-03-30T07:00:00Z")).unwrap();
         assert_ne!(before, after, "the hand-off is at 09:00 summer time");
         // And back in October (2026-10-25): 08:00 UTC again.
-        let n = r.turn_at(at("2026-10-28T12:00:00Z"));
-        assert_eq!(r.turn_start(n), at("2026-10-26T08:00:00Z"));
+        let n = r.turn_at(at("2026-10-28T12:00:00Z")).unwrap();
+        assert_eq!(r.turn_start(n), Some(at("2026-10-26T08:00:00Z")));
+        // At the calendar's ends there is no turn, and no endless search for one.
+        assert_eq!(r.on_call(at("9999-12-28T00:00:00Z")), None);
+        assert_eq!(r.on_call(at("-009999-01-03T00:00:00Z")), None);
     }
 
     #[test]

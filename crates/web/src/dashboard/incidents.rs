@@ -70,7 +70,15 @@ pub async fn list(State(state): State<AppState>, Extension(principal): Extension
         )
     };
     let from = now - jiff::SignedDuration::from_hours(24 * 30);
-    let month: Vec<Incident> = recent.iter().map(|(i, _)| i.clone()).filter(|i| i.opened_at >= from).collect();
+    let month = match incidents::list(
+        daemon.store(),
+        &IncidentFilter { since: Some(from), limit: 100_000, ..Default::default() },
+    )
+    .await
+    {
+        Ok(l) => l.into_iter().map(|(i, _)| i).collect::<Vec<Incident>>(),
+        Err(e) => return unavailable(e),
+    };
     let m = upkeep_incident::measure(&month, from, now, now);
     let minutes = |s: Option<f64>| s.map_or("—".into(), |s| format!("{:.0} min", s / 60.0));
     let measures: String = m
