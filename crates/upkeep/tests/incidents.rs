@@ -216,3 +216,69 @@ async fn a_p1_climbs_through_kill_9_once_per_level_and_its_link_acknowledges_it(
         }
     }
 }
+
+#[tokio::test]
+async fn a_responder_works_the_incident_from_its_page_and_a_viewer_cannot() {
+    let dir = tempfile::tempdir().unwrap();
+    let (hash, _) = support::upkeep(&["user", "hash-password"], "correct horse battery\n");
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[[user]]\nname = \"ada\"\npassword_hash = '{hash}'\nrole = \"responder\"\n\n\
+             [[user]]\nname = \"vic\"\npassword_hash = '{hash}'\nrole = \"viewer\"\n"
+        ),
+    );
+    let opened = upkeep_json(&config, &["incident", "open", "--severity", "P2", "--title", "slow checkout", "--json"]);
+    let id = opened["id"].as_i64().unwrap();
+    let daemon = Daemon::start(&config);
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page_of = async |cookie: &str| -> String {
+        let page = client.get(format!("{}/incidents/{id}", daemon.url)).header("cookie", cookie).send().await.unwrap();
+        page.text().await.unwrap()
+    };
+    let press = async |cookie: &str, csrf: &str, fields: &[(&str, &str)]| -> reqwest::Response {
+        let mut form: Vec<(&str, &str)> = vec![("csrf", csrf)];
+        form.extend_from_slice(fields);
+        client
+            .post(format!("{}/incidents/{id}/act", daemon.url))
+            .header("cookie", cookie)
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    };
+    let csrf_of =
+        |html: &str| html.split("name=\"csrf\" value=\"").nth(1).map(|v| v.split('"').next().unwrap().to_string());
+
+    // A viewer sees the incident and no form; pressing anyway changes nothing.
+    let vic = support::session(&daemon.url, "vic").await;
+    let page = page_of(&vic).await;
+    assert!(page.contains("slow checkout") && !page.contains("Work it"), "{page}");
+    let refused = press(&vic, "forged", &[("action", "ack")]).await;
+    assert_eq!(refused.status(), 303);
+    assert!(refused.headers()["location"].to_str().unwrap().contains("error="));
+
+    // A responder acknowledges, notes, moves it on and resolves it, each from the page.
+    let ada = support::session(&daemon.url, "ada").await;
+    let page = page_of(&ada).await;
+    assert!(page.contains("Work it") && page.contains(">Acknowledge</button>"), "{page}");
+    let csrf = csrf_of(&page).unwrap();
+    for fields in [
+        vec![("action", "ack")],
+        vec![("action", "note"), ("text", "the payment provider is slow")],
+        vec![("action", "status"), ("status", "identified"), ("text", "provider incident")],
+        vec![("action", "resolve"), ("text", "provider recovered")],
+    ] {
+        let answer = press(&ada, &csrf, &fields).await;
+        assert_eq!(answer.status(), 303);
+        assert_eq!(answer.headers()["location"], format!("/incidents/{id}").as_str(), "{fields:?} was refused");
+    }
+    let shown = upkeep_json(&config, &["incident", "show", &id.to_string(), "--json"]);
+    assert_eq!(shown["status"], "resolved");
+    assert_eq!(shown["acknowledged_by"], "ada");
+    let texts: Vec<&str> = shown["timeline"].as_array().unwrap().iter().map(|e| e["text"].as_str().unwrap()).collect();
+    assert!(texts.contains(&"the payment provider is slow"), "{texts:?}");
+    assert!(texts.contains(&"status identified: provider incident"), "{texts:?}");
+    assert!(texts.contains(&"resolved by ada: provider recovered"), "{texts:?}");
+    assert!(!page_of(&ada).await.contains("Work it"), "a resolved incident has no forms");
+}

@@ -272,31 +272,6 @@ async fn the_real_alertmanager_shows_the_alert_and_its_resolve() {
     .await;
 }
 
-/// Signs `user` in; the session's cookie header.
-async fn session(url: &str, user: &str) -> String {
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let form = client.get(format!("{url}/login")).send().await.unwrap();
-    let csrf_cookie = form.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
-    let html = form.text().await.unwrap();
-    let field = html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
-    let signed = client
-        .post(format!("{url}/login"))
-        .header("cookie", csrf_cookie)
-        .form(&[("user", user), ("password", "correct horse battery"), ("csrf", field.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed.status(), 303);
-    signed
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap().to_string())
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 #[tokio::test]
 async fn the_alerts_pages_test_button_sends_for_an_admin_and_not_for_a_viewer() {
     let (hook, got) = receiver(200);
@@ -313,7 +288,7 @@ async fn the_alerts_pages_test_button_sends_for_an_admin_and_not_for_a_viewer() 
     let daemon = Daemon::start(&config);
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     for (user, admin) in [("vic", false), ("ada", true)] {
-        let cookie = session(&daemon.url, user).await;
+        let cookie = support::session(&daemon.url, user).await;
         let page = client
             .get(format!("{}/alerts", daemon.url))
             .header("cookie", &cookie)

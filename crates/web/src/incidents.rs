@@ -126,8 +126,8 @@ pub async fn open(
     Ok((StatusCode::CREATED, Json(serde_json::to_value(&incident).unwrap_or_default())))
 }
 
-/// Makes a change, audits it and wakes the incident timer.
-async fn changed<F>(state: &AppState, author: &str, id: i64, action: &str, detail: &str, f: F) -> ApiResult
+/// Makes a change, audits it and wakes the incident timer: for the API and the dashboard's forms.
+pub(crate) async fn changed<F>(state: &AppState, author: &str, id: i64, action: &str, detail: &str, f: F) -> ApiResult
 where
     F: FnMut(&mut Incident) -> Result<(), Refusal>,
 {

@@ -93,6 +93,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/backups", get(dashboard::backups::page))
         .route("/incidents", get(dashboard::incidents::list))
         .route("/incidents/{id}", get(dashboard::incidents::page))
+        .route("/incidents/{id}/act", axum::routing::post(dashboard::incidents::act))
         .route("/alerts/silences", axum::routing::post(dashboard::alerts::add_silence))
         .route("/alerts/silences/{id}/expire", axum::routing::post(dashboard::alerts::expire_silence))
         .route("/alerts/channels/{name}/test", axum::routing::post(dashboard::alerts::test_channel))

@@ -241,3 +241,28 @@ pub fn upkeep(args: &[&str], stdin: &str) -> (String, String) {
 pub fn token_sha(stderr: &str) -> String {
     stderr.split("sha256 = \"").nth(1).unwrap().split('"').next().unwrap().to_string()
 }
+
+/// Signs `user` in; the session's cookie header.
+pub async fn session(url: &str, user: &str) -> String {
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let form = client.get(format!("{url}/login")).send().await.unwrap();
+    let csrf_cookie = form.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let html = form.text().await.unwrap();
+    let field = html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let signed = client
+        .post(format!("{url}/login"))
+        .header("cookie", csrf_cookie)
+        .form(&[("user", user), ("password", "correct horse battery"), ("csrf", field.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), 303);
+    signed
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap().to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}

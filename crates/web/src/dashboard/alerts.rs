@@ -226,10 +226,7 @@ pub async fn test_channel(
 /// Responders and admins who signed in may set and end silences here; the form carries the
 /// session's token.
 fn may_silence(principal: &Principal) -> Option<&str> {
-    match principal {
-        Principal::User { role, csrf, .. } if *role >= upkeep_access::Role::Responder => Some(csrf),
-        _ => None,
-    }
+    super::responder_token(principal)
 }
 
 fn silence_form(csrf: &str, error: Option<&str>) -> String {
@@ -275,11 +272,7 @@ fn back(error: Option<String>) -> Response {
 
 /// The signed-in responder who sent the form, or why the form is refused.
 fn checked<'a>(principal: &'a Principal, csrf: &str) -> Result<&'a str, &'static str> {
-    match (principal, may_silence(principal)) {
-        (Principal::User { name, .. }, Some(token)) if upkeep_access::same(token, csrf) => Ok(name),
-        (_, Some(_)) => Err("the form has expired; try again"),
-        _ => Err("silences are set by responders and admins"),
-    }
+    super::signed_responder(principal, csrf, "silences are set by responders and admins")
 }
 
 pub async fn add_silence(

@@ -105,10 +105,16 @@ pub async fn list(State(state): State<AppState>, Extension(principal): Extension
     nav_page("Incidents", &principal, &format!("<h1>Incidents</h1>{banner}{table}{oncall}{measures}"))
 }
 
+#[derive(serde::Deserialize)]
+pub struct PageQuery {
+    error: Option<String>,
+}
+
 pub async fn page(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     id: Result<Path<i64>, PathRejection>,
+    query: axum::extract::Query<PageQuery>,
 ) -> Response {
     let Ok(Path(id)) = id else { return (StatusCode::BAD_REQUEST, "not an incident id").into_response() };
     let (daemon, now) = (&state.daemon, state.daemon.clock().now());
@@ -145,11 +151,12 @@ pub async fn page(
         .iter()
         .map(|e| {
             format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td></tr>",
                 escape(&e.at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()),
                 escape(&e.kind),
                 escape(&e.author),
-                escape(&e.text)
+                escape(&e.text),
+                captured(e)
             )
         })
         .collect();
@@ -160,7 +167,8 @@ pub async fn page(
     let body = format!(
         "<h1>#{id} {title}</h1><p class=\"{class}\">{sev} {name} · {status} · opened {opened} by {by} · {ack}</p>\
          <h2>Targets</h2><ul>{targets}</ul><h2>Timeline</h2><table><thead><tr><th>Time</th><th>Event</th><th>Who</th><th>What</th></tr></thead>\
-         <tbody>{timeline}</tbody></table><p><small>Post-mortem draft: <code>upkeep incident postmortem {id}</code></small></p>",
+         <tbody>{timeline}</tbody></table>{actions}<p><small>Post-mortem draft: <code>upkeep incident postmortem {id}</code></small></p>",
+        actions = actions(&principal, i, query.error.as_deref()),
         id = i.id,
         title = escape(&i.title),
         class = if i.is_open() { "banner" } else { "summary" },
@@ -171,4 +179,120 @@ pub async fn page(
         by = escape(&i.opened_by),
     );
     nav_page(&format!("Incident #{}", i.id), &principal, &body)
+}
+
+/// A diagnostics entry's outputs, folded.
+fn captured(e: &upkeep_incident::Entry) -> String {
+    let Some(detail) = e.detail.as_ref().filter(|_| e.kind == "diagnostics") else { return String::new() };
+    let mut out = String::new();
+    for c in detail["commands"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "<details><summary>{}</summary><pre>{}</pre></details>",
+            escape(c["name"].as_str().unwrap_or("")),
+            escape(c["output"].as_str().unwrap_or(""))
+        ));
+    }
+    if let Some(lines) = detail["log"]["lines"].as_str() {
+        out.push_str(&format!("<details><summary>app log</summary><pre>{}</pre></details>", escape(lines)));
+    }
+    out
+}
+
+/// For a signed-in responder: acknowledge, a note, a status, resolve.
+fn actions(principal: &Principal, i: &Incident, error: Option<&str>) -> String {
+    let Some(csrf) = super::responder_token(principal).filter(|_| i.is_open()) else { return String::new() };
+    let error = error.map(|e| format!("<p class=\"message\">{}</p>", escape(e))).unwrap_or_default();
+    let form = |action: &str, fields: &str, label: &str| {
+        format!(
+            "<form method=\"post\" action=\"/incidents/{id}/act\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+             <input type=\"hidden\" name=\"action\" value=\"{action}\">{fields}<button type=\"submit\">{label}</button></form>",
+            id = i.id,
+            csrf = escape(csrf)
+        )
+    };
+    let ack = if i.acknowledged_at.is_none() { form("ack", "", "Acknowledge") } else { String::new() };
+    let statuses: String = ["investigating", "identified", "monitoring"]
+        .iter()
+        .map(|s| {
+            format!("<option value=\"{s}\"{}>{s}</option>", if i.status.as_str() == *s { " selected" } else { "" })
+        })
+        .collect();
+    format!(
+        "<h2>Work it</h2>{error}{ack}{}{}{}",
+        form("note", "<input name=\"text\" required placeholder=\"what you found or did\" size=\"50\">", "Add note"),
+        form(
+            "status",
+            &format!("<select name=\"status\">{statuses}</select><input name=\"text\" placeholder=\"optional\">"),
+            "Set status"
+        ),
+        form("resolve", "<input name=\"text\" placeholder=\"how it was fixed\">", "Resolve"),
+    )
+}
+
+#[derive(serde::Deserialize)]
+pub struct ActForm {
+    csrf: String,
+    action: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    status: String,
+}
+
+/// A form of the incident page: the change goes through the API's path (audited, wakes the timer).
+pub async fn act(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    id: Result<Path<i64>, PathRejection>,
+    axum::Form(form): axum::Form<ActForm>,
+) -> Response {
+    let Ok(Path(id)) = id else { return (StatusCode::BAD_REQUEST, "not an incident id").into_response() };
+    let back = |error: Option<String>| {
+        let to = match error {
+            Some(e) => format!("/incidents/{id}?error={}", crate::html::url_encode(&e)),
+            None => format!("/incidents/{id}"),
+        };
+        axum::response::Redirect::to(&to).into_response()
+    };
+    let author = match super::signed_responder(&principal, &form.csrf, "incidents are worked by responders and admins")
+    {
+        Ok(name) => name.to_string(),
+        Err(why) => return back(Some(why.into())),
+    };
+    let now = state.daemon.clock().now();
+    let text = Some(form.text.trim()).filter(|t| !t.is_empty() && t.len() <= 10_000);
+    let done = match form.action.as_str() {
+        "ack" => {
+            crate::incidents::changed(&state, &author, id, "incident.ack", "", |i| i.acknowledge(&author, now, None))
+                .await
+        }
+        "note" => match text {
+            Some(t) => {
+                crate::incidents::changed(&state, &author, id, "incident.note", t, |i| {
+                    i.note(&author, now, t);
+                    Ok(())
+                })
+                .await
+            }
+            None => return back(Some("a note needs 1 to 10000 characters".into())),
+        },
+        "status" => match upkeep_incident::Status::parse(&form.status) {
+            Ok(s) => {
+                crate::incidents::changed(&state, &author, id, "incident.status", s.as_str(), |i| {
+                    i.set_status(s, &author, now, text)
+                })
+                .await
+            }
+            Err(e) => return back(Some(e)),
+        },
+        "resolve" => {
+            crate::incidents::changed(&state, &author, id, "incident.resolve", "", |i| i.resolve(&author, now, text))
+                .await
+        }
+        _ => return back(Some("unknown action".into())),
+    };
+    match done {
+        Ok(_) => back(None),
+        Err((_, body)) => back(Some(body["error"].as_str().unwrap_or("cannot change the incident").to_string())),
+    }
 }

@@ -229,6 +229,23 @@ fn unavailable(e: impl std::fmt::Display) -> Response {
 }
 
 /// A dashboard page that refreshes itself every 15 seconds.
+/// The form token of a signed-in responder or admin, for forms that change something.
+fn responder_token(principal: &Principal) -> Option<&str> {
+    match principal {
+        Principal::User { role, csrf, .. } if *role >= upkeep_access::Role::Responder => Some(csrf),
+        _ => None,
+    }
+}
+
+/// The signed-in responder who sent a form with `csrf`, or why the form is refused.
+fn signed_responder<'a>(principal: &'a Principal, csrf: &str, refusal: &'static str) -> Result<&'a str, &'static str> {
+    match (principal, responder_token(principal)) {
+        (Principal::User { name, .. }, Some(token)) if upkeep_access::same(token, csrf) => Ok(name),
+        (_, Some(_)) => Err("the form has expired; try again"),
+        _ => Err(refusal),
+    }
+}
+
 fn nav_page(title: &str, principal: &Principal, body: &str) -> Response {
     Html(page(title, 15, &nav(principal), body)).into_response()
 }
