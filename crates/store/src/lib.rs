@@ -29,6 +29,7 @@ pub use alerts::{AlertEventRow, AlertRow};
 pub use history::Pruned;
 pub use incidents::{IncidentColumns, IncidentFilter, IncidentRow};
 pub use outbox::{Attempted, Delivery, NewNotification, Notification, NotificationFilter};
+pub use probe_state::OneShot;
 pub use results::CheckStatus;
 pub use rollup::Summary;
 pub use sessions::Session;

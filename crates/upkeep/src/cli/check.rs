@@ -32,7 +32,8 @@ pub async fn run(path: &Path, args: CheckArgs) -> u8 {
     };
     let state: Option<Arc<dyn upkeep_probe::ProbeState>> = if checks.iter().any(|c| c.keeps_state()) {
         match upkeep_store::Store::open(&loaded.server.data_dir).await {
-            Ok(store) => Some(Arc::new(store)),
+            // Its own log positions: a look from here never moves the daemon's.
+            Ok(store) => Some(Arc::new(upkeep_store::OneShot(store))),
             Err(e) => {
                 eprintln!("warning: {e}; log positions will not be kept and heartbeats cannot be judged");
                 None
