@@ -19,7 +19,7 @@ impl Kind for Tcp {
     }
 
     fn build(t: &mut TableReader, d: &mut Diagnostics, _spec: &Spec<'_>) -> Option<Self> {
-        let address = t.required_string(d, "address", "\"127.0.0.1:6379\"")?;
+        let address = t.required_string(d, "address", "\"app.example.com:443\"")?;
         if !has_port(address.get_ref()) {
             d.error(
                 address.span(),

@@ -21,7 +21,10 @@ pub async fn run(dir: &Path, port: u16) -> anyhow::Result<()> {
     let listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let listen = match tokio::net::TcpListener::bind(listen).await {
         Ok(probe) => probe.local_addr()?,
-        Err(_) => std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        Err(e) => {
+            eprintln!("port {port} is taken ({e}); the dashboard gets a free port instead (choose one with --port)");
+            std::net::SocketAddr::from(([127, 0, 0, 1], 0))
+        }
     };
     tokio::fs::write(&config_path, config(&app, &hash, &config_path, listen)).await?;
     let loaded = upkeep_plan::load_file(&config_path, &upkeep_config::Env::Process)
