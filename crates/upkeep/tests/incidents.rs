@@ -172,6 +172,33 @@ async fn a_p1_climbs_through_kill_9_once_per_level_and_its_link_acknowledges_it(
     assert!(md.starts_with(&format!("# Incident Post-Mortem: #{id} ")), "{md}");
     assert!(md.contains("## Timeline\n| Time (UTC) | Event | Who |") && md.contains("## Action Items"), "{md}");
 
+    let measures = upkeep_json(&config, &["incident", "measures", "--json"]);
+    assert_eq!(measures["by_severity"]["P1"]["incidents"], 1, "{measures}");
+    assert_eq!(daemon.json("/api/v1/incidents/measures?days=7").await["by_severity"]["P1"]["incidents"], 1);
+
+    // An override, in the schedule's zone (Berlin is UTC+1 in January), wins over the rotation.
+    let added = upkeep_json(
+        &config,
+        &[
+            "oncall",
+            "override",
+            "add",
+            "--schedule",
+            "primary",
+            "--person",
+            &secondary,
+            "--start",
+            "2030-01-01 10:00",
+            "--end",
+            "2030-01-01 12:00",
+            "--json",
+        ],
+    );
+    assert_eq!(added["start"], "2030-01-01T09:00:00Z");
+    let covered = upkeep_json(&config, &["oncall", "--json", "--at", "2030-01-01T09:30:00Z"]);
+    assert_eq!(covered["schedules"][0]["person"], secondary.as_str());
+    assert_eq!(covered["schedules"][0]["by"], format!("override {}", added["id"].as_str().unwrap()));
+
     // The calendar feed parses with a real iCalendar parser, and its events say what
     // `upkeep oncall --at` says at their start and just before their end.
     let feed = String::from_utf8(

@@ -302,19 +302,8 @@ pub async fn measures(State(state): State<AppState>, query: Result<Query<Days>, 
     if !(1..=3660).contains(&days) {
         return Err(problem(StatusCode::BAD_REQUEST, "`days` is 1 to 3660"));
     }
-    let now = state.daemon.clock().now();
-    let from = now - jiff::SignedDuration::from_hours(24 * i64::from(days));
-    let filter = IncidentFilter { since: Some(from), limit: 100_000, ..Default::default() };
-    let list: Vec<Incident> = incidents::list(state.daemon.store(), &filter)
-        .await
-        .map_err(unavailable)?
-        .into_iter()
-        .map(|(i, _)| i)
-        .collect();
-    Ok((
-        StatusCode::OK,
-        Json(serde_json::to_value(upkeep_incident::measure(&list, from, now, now)).unwrap_or_default()),
-    ))
+    let m = incidents::measures(state.daemon.store(), days, state.daemon.clock().now()).await.map_err(unavailable)?;
+    Ok((StatusCode::OK, Json(serde_json::to_value(m).unwrap_or_default())))
 }
 
 #[derive(Deserialize)]
@@ -342,7 +331,7 @@ pub async fn oncall(
         plan.incidents
             .schedules
             .iter()
-            .map(|s| json!({"schedule": s.name, "url": format!("{}/oncall/{}.ics?token={}", plan.server.base_url(), s.name, key.feed_token(&s.name))}))
+            .map(|s| json!({"schedule": s.name, "url": incidents::feed_url(&plan, key, &s.name)}))
             .collect()
     } else {
         Vec::new()
@@ -374,32 +363,10 @@ pub async fn add_override(
 ) -> ApiResult {
     let author = responder(&principal, &headers, "setting an on-call override")?;
     let new = body(new)?;
-    let plan = state.daemon.plan();
-    let bad = |m: String| problem(StatusCode::BAD_REQUEST, m);
-    let schedule = plan
-        .incidents
-        .schedule(&new.schedule)
-        .ok_or_else(|| bad(format!("there is no schedule `{}`", new.schedule)))?;
-    if plan.incidents.person(&new.person).is_none() {
-        return Err(bad(format!("there is no person `{}`", new.person)));
-    }
-    let zone = schedule.layers.first().map(|l| l.zone.clone()).unwrap_or(jiff::tz::TimeZone::UTC);
-    let start = upkeep_incident::parse_time(&new.start, &zone).map_err(|e| bad(format!("start: {e}")))?;
-    let end = upkeep_incident::parse_time(&new.end, &zone).map_err(|e| bad(format!("end: {e}")))?;
-    if end <= start {
-        return Err(bad("`end` must be after `start`".into()));
-    }
-    let now = state.daemon.clock().now();
-    let o = Override {
-        id: upkeep_notify::short_id(&format!("{}{}{start}{end}{now}", new.schedule, new.person))[..8].to_string(),
-        schedule: new.schedule,
-        person: new.person,
-        start,
-        end,
-        author: author.clone(),
-        comment: new.comment.map(|c| c.chars().take(500).collect()),
-        created: now,
-    };
+    let (plan, now) = (state.daemon.plan(), state.daemon.clock().now());
+    let fields = [new.schedule.as_str(), new.person.as_str(), new.start.as_str(), new.end.as_str()];
+    let o = incidents::new_override(&plan, fields, new.comment, &author, now)
+        .map_err(|e| problem(StatusCode::BAD_REQUEST, e))?;
     let doc = serde_json::to_value(&o).unwrap_or_default();
     state.daemon.store().save_override(&o.id, &o.schedule, o.start, o.end, &doc).await.map_err(unavailable)?;
     let entry = upkeep_store::AuditEntry {

@@ -15,7 +15,9 @@ mod diagnostics;
 mod pages;
 mod view;
 
-pub use view::{IncidentView, OnCallLevel, OnCallSchedule, impact, oncall, postmortem, view};
+pub use view::{
+    IncidentView, OnCallLevel, OnCallSchedule, feed_url, impact, measures, new_override, oncall, postmortem, view,
+};
 
 use crate::live::Live;
 use jiff::{SignedDuration, Timestamp};

@@ -53,6 +53,51 @@ pub async fn view(
     })
 }
 
+/// MTTA, MTTR and targets met per severity, over the incidents opened in the last `days`.
+pub async fn measures(store: &Store, days: u32, now: Timestamp) -> Result<upkeep_incident::Measures, StoreError> {
+    let from = now - jiff::SignedDuration::from_hours(24 * i64::from(days));
+    let filter = upkeep_store::IncidentFilter { since: Some(from), limit: 100_000, ..Default::default() };
+    let list: Vec<Incident> = super::list(store, &filter).await?.into_iter().map(|(i, _)| i).collect();
+    Ok(upkeep_incident::measure(&list, from, now, now))
+}
+
+/// A schedule's calendar feed, with its secret token.
+pub fn feed_url(plan: &Plan, key: &upkeep_incident::AckKey, schedule: &str) -> String {
+    format!("{}/oncall/{schedule}.ics?token={}", plan.server.base_url(), key.feed_token(schedule))
+}
+
+/// An override set with the CLI or the API, checked against the config: its schedule and
+/// person exist, its times (RFC 3339, or wall-clock in the schedule's zone) make a span.
+pub fn new_override(
+    plan: &Plan,
+    fields: [&str; 4],
+    comment: Option<String>,
+    author: &str,
+    now: Timestamp,
+) -> Result<Override, String> {
+    let [schedule, person, start, end] = fields;
+    let s = plan.incidents.schedule(schedule).ok_or_else(|| format!("there is no schedule `{schedule}`"))?;
+    if plan.incidents.person(person).is_none() {
+        return Err(format!("there is no person `{person}`: add a [[person]] to the config"));
+    }
+    let zone = s.layers.first().map(|l| l.zone.clone()).unwrap_or(jiff::tz::TimeZone::UTC);
+    let start = upkeep_incident::parse_time(start, &zone).map_err(|e| format!("start: {e}"))?;
+    let end = upkeep_incident::parse_time(end, &zone).map_err(|e| format!("end: {e}"))?;
+    if end <= start {
+        return Err("the end must be after the start".into());
+    }
+    Ok(Override {
+        id: upkeep_notify::short_id(&format!("{schedule}{person}{start}{end}{now}"))[..8].to_string(),
+        schedule: schedule.to_string(),
+        person: person.to_string(),
+        start,
+        end,
+        author: author.to_string(),
+        comment: comment.map(|c| c.chars().take(500).collect()),
+        created: now,
+    })
+}
+
 /// A schedule now: who, by which layer or override, until when.
 #[derive(Clone, Debug, Serialize)]
 pub struct OnCallSchedule {

@@ -391,16 +391,13 @@ async fn postmortem(
 }
 
 async fn measures(store: &Store, days: u32, json: bool, now: jiff::Timestamp) -> u8 {
-    let from = now - jiff::SignedDuration::from_hours(24 * i64::from(days));
-    let filter = IncidentFilter { since: Some(from), limit: 100_000, ..Default::default() };
-    let list: Vec<Incident> = match incidents::list(store, &filter).await {
-        Ok(l) => l.into_iter().map(|(i, _)| i).collect(),
+    let m = match incidents::measures(store, days, now).await {
+        Ok(m) => m,
         Err(e) => {
             eprintln!("error: {e}");
             return EXIT_UNHEALTHY;
         }
     };
-    let m = upkeep_incident::measure(&list, from, now, now);
     if json {
         println!("{}", serde_json::to_value(&m).unwrap_or_default());
         return EXIT_OK;

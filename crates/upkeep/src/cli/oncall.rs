@@ -153,7 +153,7 @@ fn feed(plan: &upkeep_plan::Plan, schedule: &str) -> Result<(), String> {
         return Err(format!("there is no schedule `{schedule}`; schedules: {}", names.join(", ")));
     }
     let key = incidents::ack_key(plan)?;
-    println!("{}/oncall/{schedule}.ics?token={}", plan.server.base_url(), key.feed_token(schedule));
+    println!("{}", incidents::feed_url(plan, &key, schedule));
     Ok(())
 }
 
@@ -165,26 +165,8 @@ async fn add(
     json: bool,
     now: jiff::Timestamp,
 ) -> Result<(), String> {
-    let s = plan.incidents.schedule(&schedule).ok_or_else(|| format!("there is no schedule `{schedule}`"))?;
-    if plan.incidents.person(&person).is_none() {
-        return Err(format!("there is no person `{person}`: add a [[person]] to the config"));
-    }
-    let zone = s.layers.first().map(|l| l.zone.clone()).unwrap_or(jiff::tz::TimeZone::UTC);
-    let start = upkeep_incident::parse_time(&start, &zone).map_err(|e| format!("--start: {e}"))?;
-    let end = upkeep_incident::parse_time(&end, &zone).map_err(|e| format!("--end: {e}"))?;
-    if end <= start {
-        return Err("--end must be after --start".into());
-    }
-    let o = Override {
-        id: upkeep_notify::short_id(&format!("{schedule}{person}{start}{end}{now}"))[..8].to_string(),
-        schedule,
-        person,
-        start,
-        end,
-        author: format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into())),
-        comment,
-        created: now,
-    };
+    let author = format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
+    let o = incidents::new_override(plan, [&schedule, &person, &start, &end], comment, &author, now)?;
     store
         .save_override(&o.id, &o.schedule, o.start, o.end, &serde_json::to_value(&o).unwrap_or_default())
         .await

@@ -69,17 +69,10 @@ pub async fn list(State(state): State<AppState>, Extension(principal): Extension
             "<h2>On call now</h2><table><thead><tr><th>Schedule</th><th>On call</th><th>Until</th></tr></thead><tbody>{oncall}</tbody></table>"
         )
     };
-    let from = now - jiff::SignedDuration::from_hours(24 * 30);
-    let month = match incidents::list(
-        daemon.store(),
-        &IncidentFilter { since: Some(from), limit: 100_000, ..Default::default() },
-    )
-    .await
-    {
-        Ok(l) => l.into_iter().map(|(i, _)| i).collect::<Vec<Incident>>(),
+    let m = match incidents::measures(daemon.store(), 30, now).await {
+        Ok(m) => m,
         Err(e) => return unavailable(e),
     };
-    let m = upkeep_incident::measure(&month, from, now, now);
     let minutes = |s: Option<f64>| s.map_or("—".into(), |s| format!("{:.0} min", s / 60.0));
     let measures: String = m
         .by_severity
