@@ -309,3 +309,63 @@ async fn a_responder_works_the_incident_from_its_page_and_a_viewer_cannot() {
     assert!(texts.contains(&"resolved by ada: provider recovered"), "{texts:?}");
     assert!(!page_of(&ada).await.contains("Work it"), "a resolved incident has no forms");
 }
+
+#[test]
+fn the_cli_works_an_incident_through_every_verb() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "");
+    let opened = upkeep_json(
+        &config,
+        &[
+            "incident",
+            "open",
+            "--severity",
+            "P1",
+            "--title",
+            "records exported",
+            "--type",
+            "data-breach",
+            "--component",
+            "API",
+            "--json",
+        ],
+    );
+    let id = opened["id"].as_i64().unwrap().to_string();
+    let targets: Vec<&str> =
+        opened["targets"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(targets, ["respond", "resolve", "regulator"], "a data breach carries the regulator's deadline");
+    let run = |args: &[&str]| upkeep_json(&config, &[&["incident"], args, &["--by", "ana", "--json"]].concat());
+    assert_eq!(run(&["ack", &id])["acknowledged_by"], "ana");
+    run(&["note", &id, "access revoked"]);
+    assert_eq!(run(&["status", &id, "identified", "--text", "a leaked token"])["status"], "identified");
+    assert_eq!(run(&["commander", &id, "ana"])["commander"], "ana");
+    let met = run(&["met", &id, "regulator"]);
+    assert!(
+        met["targets"].as_array().unwrap().iter().any(|t| t["name"] == "regulator" && !t["met"].is_null()),
+        "{met}"
+    );
+    assert_eq!(run(&["resolve", &id, "--text", "token rotated"])["status"], "resolved");
+    // A resolved incident takes no more changes: exit 1 and why.
+    let refused = Command::new(env!("CARGO_BIN_EXE_upkeep"))
+        .arg("-c")
+        .arg(&config)
+        .args(["incident", "ack", &id])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("the incident is resolved"));
+    let texts: Vec<String> = upkeep_json(&config, &["incident", "show", &id, "--json"])["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{}: {}", e["author"].as_str().unwrap(), e["text"].as_str().unwrap()))
+        .collect();
+    for want in [
+        "ana: access revoked",
+        "ana: status identified: a leaked token",
+        "ana: ana is the incident commander",
+        "ana: resolved by ana: token rotated",
+    ] {
+        assert!(texts.iter().any(|t| t == want), "no `{want}` in {texts:?}");
+    }
+}
